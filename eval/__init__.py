@@ -1,0 +1,1 @@
+"""Offline evaluation: metrics, splits and protocols, baselines, suites and reports."""
