@@ -42,6 +42,8 @@ class Dataset:
     synthetic: bool = False
     source: str = ""
     report: LoadReport = field(default_factory=LoadReport)
+    users: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """For generated data sets: user id -> the taste profiles it was drawn from."""
 
     def describe(self) -> str:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.catalog.media_type_counts().items()))

@@ -191,7 +191,8 @@ def _read_table(path: Path, *, sep: str, names: list[str], encoding: str,
         raise DataError("file missing from the MovieLens folder", path=path,
                         fix="restore the file from the original archive")
     try:
-        frame = pd.read_csv(path, sep=sep, header=header, names=None if usecols else names,
+        frame = pd.read_csv(path, sep=sep, header=header,
+                            names=None if (usecols or header is not None) else names,
                             usecols=usecols, dtype=str, keep_default_na=False, encoding=encoding,
                             engine="c")
     except UnicodeDecodeError:

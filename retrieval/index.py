@@ -1,0 +1,806 @@
+"""The vector index: FAISS by factory string, cosine similarity, string ids.
+
+Vectors are L2-normalised on the way in, and the FAISS metric is the inner product, so
+scores are cosine similarities. Catalog ids (strings) map to int64 FAISS ids that are
+handed out in order and never reused; the map is saved next to the FAISS file.
+
+How each factory removes vectors:
+
+- ``Flat`` (and any other non-IVF index that can remove) is wrapped in ``IDMap2``, and
+  ``remove`` really deletes the vectors.
+- ``IVF…`` indexes carry ids themselves and remove natively. They are trained on the first
+  ``add``; later items are assigned to the trained lists with no retraining.
+- ``HNSW…`` cannot remove a node from its graph, so ``remove`` puts the FAISS id on a
+  *tombstone* set instead. Searches exclude tombstones with a FAISS ``IDSelectorNot``, so
+  a removed item never comes back, and the graph keeps routing through it (which keeps
+  recall). Re-adding a removed id inserts a new vector under a new FAISS id. Tombstones
+  cost memory and a little search time; :meth:`FaissIndex.compact` rebuilds the graph
+  without them when many have piled up (an offline step, never done behind your back).
+
+Hard filters (``allowed=``) are served one of three ways, chosen by the size of the
+allow-list (see ``benchmarks/README.md``, "Vector index", for the measurements):
+
+- ``gather``: fetch the allowed vectors and score them exactly with one matrix product;
+  exact, and the fastest for small allow-lists (HNSW misses items behind a selective filter).
+- ``selector``: a FAISS ``IDSelectorBatch`` in the search parameters.
+- ``overfetch``: search ``k * n / m`` neighbours without a filter and keep the allowed ones.
+
+Example:
+    >>> import numpy as np
+    >>> index = FaissIndex(dim=4)
+    >>> index.add(["a", "b", "c"], np.eye(3, 4, dtype="float32"))
+    >>> ids, scores = index.search(np.array([[1.0, 0.1, 0.0, 0.0]]), k=2)
+    >>> ids[0]
+    ['a', 'b']
+    >>> index.search(np.array([[1.0, 0.1, 0.0, 0.0]]), k=5, allowed={"c"})[0]
+    [['c']]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import warnings
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from retrieval.errors import DataError
+from retrieval.io import atomic_dir
+
+__all__ = [
+    "VectorIndex",
+    "FaissIndex",
+    "choose_factory",
+    "FLAT_MAX_ITEMS",
+    "DEFAULT_EF_SEARCH",
+    "DEFAULT_EF_CONSTRUCTION",
+]
+
+FLAT_MAX_ITEMS = 50_000
+"""Up to this many items the default factory is exact ``Flat``; above it ``HNSW32,Flat``."""
+
+DEFAULT_EF_SEARCH = 128
+"""HNSW search depth. FAISS searches with ``max(efSearch, k)``; at 1M clustered 384-d
+vectors 128 gives recall@100 >= 0.95 (measured in ``benchmarks/README.md``)."""
+
+DEFAULT_EF_CONSTRUCTION = 64
+"""HNSW build depth (FAISS's own default is 40)."""
+
+DEFAULT_NPROBE = 16
+"""Inverted lists visited per query by ``IVF…`` factories."""
+
+GATHER_MAX_ALLOWED = 20_000
+"""Allow-lists up to this size are scored exactly by ``gather``; larger ones use the FAISS
+selector (measured on 100k vectors: see ``benchmarks/README.md``)."""
+
+FilterStrategy = Literal["auto", "gather", "selector", "overfetch"]
+FILTER_STRATEGIES = ("auto", "gather", "selector", "overfetch")
+
+FORMAT = "encore-faiss-index"
+FORMAT_VERSION = 1
+INDEX_FILE = "index.faiss"
+IDS_FILE = "ids.json"
+MANIFEST_FILE = "manifest.json"
+METRIC = "inner_product"
+
+_REBUILD_FIX = "rebuild the index (`encore build`) or restore the folder from a backup"
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over catalog items by string id.
+
+    ``search`` returns, per query, the ids best first and their scores; a row is shorter
+    than ``k`` when fewer items (or fewer allowed items) exist.
+    """
+
+    def add(self, ids: Sequence[str], vecs: Any) -> None: ...
+
+    def remove(self, ids: Iterable[str]) -> None: ...
+
+    def search(
+        self, vecs: Any, k: int, allowed: Collection[str] | None = None
+    ) -> tuple[list[list[str]], list[np.ndarray]]: ...
+
+    def save(self, path: str | Path) -> None: ...
+
+    @classmethod
+    def load(cls, path: str | Path) -> VectorIndex: ...
+
+
+def choose_factory(n_items: int) -> str:
+    """The default FAISS factory for a catalog of ``n_items``.
+
+    Example:
+        >>> choose_factory(10_000), choose_factory(200_000)
+        ('Flat', 'HNSW32,Flat')
+    """
+    return "Flat" if n_items <= FLAT_MAX_ITEMS else "HNSW32,Flat"
+
+
+class FaissIndex:
+    """A :class:`VectorIndex` on FAISS: cosine similarity, string ids, add/remove in place.
+
+    Args:
+        dim: Vector dimension.
+        factory: FAISS factory string (``"Flat"``, ``"HNSW32,Flat"``, ``"IVF1024,PQ48"``…),
+            without ``IDMap`` (ids are handled here). ``None`` picks :func:`choose_factory`
+            from the size of the first ``add``.
+        ef_search: HNSW search depth (ignored by other factories).
+        ef_construction: HNSW build depth (ignored by other factories).
+        nprobe: Inverted lists visited by IVF factories.
+        filter_strategy: How ``allowed=`` is served: ``"auto"`` (by allow-list size),
+            ``"gather"``, ``"selector"`` or ``"overfetch"``.
+        use_gpu: ``None`` moves searches to the GPU when faiss-gpu sees one; ``False``
+            never does.
+
+    Example:
+        >>> import numpy as np
+        >>> index = FaissIndex(dim=3, factory="Flat")
+        >>> index.add(["x", "y"], np.array([[1, 0, 0], [0, 1, 0]], dtype="float32"))
+        >>> index.remove(["x"])
+        >>> len(index), index.search(np.array([1.0, 0.0, 0.0]), k=10)[0]
+        (1, [['y']])
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        factory: str | None = None,
+        *,
+        ef_search: int = DEFAULT_EF_SEARCH,
+        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+        nprobe: int = DEFAULT_NPROBE,
+        filter_strategy: FilterStrategy = "auto",
+        use_gpu: bool | None = None,
+    ) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        if filter_strategy not in FILTER_STRATEGIES:
+            raise ValueError(
+                f"unknown filter_strategy {filter_strategy!r}; valid: {', '.join(FILTER_STRATEGIES)}"
+            )
+        for name, value in (("ef_search", ef_search), ("ef_construction", ef_construction),
+                            ("nprobe", nprobe)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if factory is not None:
+            _check_factory_string(factory)
+        self.dim = int(dim)
+        self.ef_search = int(ef_search)
+        self.ef_construction = int(ef_construction)
+        self.nprobe = int(nprobe)
+        self.filter_strategy: FilterStrategy = filter_strategy
+        self.use_gpu = use_gpu
+        self._factory = factory
+        self._index: Any = None  # the CPU master copy; built on first add when factory is None
+        self._gpu: Any = None  # a search replica on the GPU, rebuilt lazily after a remove
+        self._gpu_failed = False
+        self._removes_natively = True
+        self._names: list[str | None] = []  # FAISS id -> catalog id (None once removed)
+        self._key: dict[str, int] = {}  # catalog id -> FAISS id, live items only
+        self._tombstones: set[int] = set()
+        self._tomb_selector: Any = None
+        if factory is not None:
+            self._build(factory)
+
+    # -- properties ------------------------------------------------------------------
+
+    @property
+    def factory(self) -> str | None:
+        """The factory string in use (``None`` until the first add when it was not given)."""
+        return self._factory
+
+    @property
+    def tombstones(self) -> int:
+        """Removed HNSW vectors still held in the graph (0 for other factories)."""
+        return len(self._tombstones)
+
+    def __len__(self) -> int:
+        return len(self._key)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._key
+
+    def __repr__(self) -> str:
+        return f"FaissIndex(dim={self.dim}, factory={self._factory!r}, items={len(self)})"
+
+    # -- building --------------------------------------------------------------------
+
+    def _build(self, factory: str) -> None:
+        import faiss
+
+        try:
+            base = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"FAISS cannot build factory string {factory!r} for dim {self.dim}: "
+                f"{_faiss_message(exc)}. Examples that work: 'Flat', 'HNSW32,Flat', "
+                "'IVF1024,PQ48' (PQ's sub-quantizer count must divide the dimension)"
+            ) from None
+        if faiss.try_extract_index_ivf(base) is not None:
+            index = base  # IVF stores ids itself and removes natively
+            faiss.extract_index_ivf(index).nprobe = self.nprobe
+        else:
+            index = faiss.index_factory(self.dim, "IDMap2," + factory, faiss.METRIC_INNER_PRODUCT)
+        self._index = index
+        self._factory = factory
+        self._configure()
+
+    def _configure(self) -> None:
+        """Set search parameters and find out whether the index can remove vectors."""
+        import faiss
+
+        hnsw = self._hnsw()
+        if hnsw is not None:
+            hnsw.hnsw.efSearch = self.ef_search
+            if self._index.ntotal == 0:
+                hnsw.hnsw.efConstruction = self.ef_construction
+        try:
+            self._index.remove_ids(faiss.IDSelectorBatch(np.empty(0, dtype="int64")))
+            self._removes_natively = True
+        except RuntimeError:
+            self._removes_natively = False
+
+    def _inner(self) -> Any:
+        import faiss
+
+        index = faiss.downcast_index(self._index)
+        if isinstance(index, faiss.IndexIDMap):
+            return faiss.downcast_index(index.index)
+        return index
+
+    def _hnsw(self) -> Any:
+        import faiss
+
+        inner = self._inner()
+        return inner if isinstance(inner, faiss.IndexHNSW) else None
+
+    def _ensure_built(self, n_items: int) -> None:
+        if self._index is None:
+            self._build(choose_factory(n_items))
+
+    # -- add / remove ----------------------------------------------------------------
+
+    def add(self, ids: Sequence[str], vecs: Any) -> None:
+        """Add items; each is searchable as soon as this returns.
+
+        Args:
+            ids: Catalog ids, unique, none already in the index.
+            vecs: ``float[n, dim]``, one finite non-zero row per id (normalised here).
+
+        Raises:
+            DataError: a bad id, a duplicate, a NaN/infinite/zero row or a wrong dimension.
+        """
+        ids = _check_ids(ids, "add")
+        if not ids:
+            return
+        x = self._check_vectors(vecs, "add", n_rows=len(ids), ids=ids)
+        dup = [i for i, c in Counter(ids).items() if c > 1]
+        if dup:
+            raise DataError(
+                f"{len(dup)} id(s) appear more than once in this add: {_few(dup)}",
+                field="ids",
+                fix="pass each catalog id once per add",
+            )
+        present = [i for i in ids if i in self._key]
+        if present:
+            raise DataError(
+                f"{len(present)} id(s) are already in the index: {_few(present)}",
+                field="ids",
+                fix="remove them first to replace their vectors",
+            )
+        self._ensure_built(len(self) + len(ids))
+        if not self._index.is_trained:
+            self._train(x)
+        start = len(self._names)
+        keys = np.arange(start, start + len(ids), dtype="int64")
+        self._index.add_with_ids(x, keys)
+        self._names.extend(ids)
+        self._key.update(zip(ids, keys.tolist(), strict=True))
+        if self._gpu is not None:
+            try:
+                self._gpu.add_with_ids(x, keys)
+            except RuntimeError:
+                self._gpu = None  # re-cloned from the CPU copy at the next search
+
+    def _train(self, x: np.ndarray) -> None:
+        try:
+            self._index.train(x)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"factory {self._factory!r} must be trained and the first add ({len(x)} "
+                f"vectors) was not enough: {_faiss_message(exc)}. Fix: add at least "
+                "39 vectors per IVF list (and 256 for PQ) in the first add, or use a smaller "
+                "factory such as 'Flat' or 'HNSW32,Flat'"
+            ) from None
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Remove items; they stop appearing in searches at once.
+
+        Raises:
+            DataError: an id that is not in the index, or one listed twice.
+        """
+        import faiss
+
+        ids = _check_ids(ids, "remove")
+        if not ids:
+            return
+        dup = [i for i, c in Counter(ids).items() if c > 1]
+        if dup:
+            raise DataError(f"{len(dup)} id(s) listed twice: {_few(dup)}", field="ids",
+                            fix="pass each id once")
+        missing = [i for i in ids if i not in self._key]
+        if missing:
+            raise DataError(
+                f"{len(missing)} id(s) are not in the index: {_few(missing)}",
+                field="ids",
+                fix="remove only ids that were added (check `id in index`)",
+            )
+        keys = np.array([self._key.pop(i) for i in ids], dtype="int64")
+        for k in keys.tolist():
+            self._names[k] = None
+        if self._removes_natively:
+            self._index.remove_ids(faiss.IDSelectorBatch(keys))
+        else:
+            self._tombstones.update(keys.tolist())
+            self._tomb_selector = None
+        self._gpu = None
+
+    def compact(self) -> None:
+        """Rebuild an HNSW graph without its tombstones (an explicit, offline step).
+
+        Ids keep their FAISS ids, so saved maps stay valid; nothing to do for factories that
+        remove natively.
+        """
+        if not self._tombstones:
+            return
+        keep = np.array(sorted(self._key.values()), dtype="int64")
+        vecs = self._index.reconstruct_batch(keep) if len(keep) else np.empty((0, self.dim), "float32")
+        old_factory = self._factory
+        self._index = None
+        self._build(old_factory)
+        if len(keep):
+            self._index.add_with_ids(np.ascontiguousarray(vecs, dtype="float32"), keep)
+        self._tombstones.clear()
+        self._tomb_selector = None
+        self._gpu = None
+
+    # -- search ----------------------------------------------------------------------
+
+    def search(
+        self, vecs: Any, k: int, allowed: Collection[str] | None = None
+    ) -> tuple[list[list[str]], list[np.ndarray]]:
+        """The ``k`` nearest items to each query by cosine similarity.
+
+        Args:
+            vecs: ``float[nq, dim]`` queries, or one ``float[dim]`` query.
+            k: How many per query; fewer come back when fewer items are allowed.
+            allowed: Catalog ids a hard filter lets through (unknown ids are ignored);
+                ``None`` allows everything, an empty collection allows nothing.
+
+        Returns:
+            ``(ids, scores)``: per query, a list of catalog ids best first and a
+            ``float32`` array of their scores.
+        """
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        q = self._check_vectors(vecs, "search")
+        nq = len(q)
+        if self._index is None or len(self) == 0:
+            return _empty(nq)
+        if allowed is None:
+            kk = min(int(k), len(self))
+            sel = self._tombstone_selector()
+            scores, keys = self._faiss_search(q, kk, sel)
+            return self._rows(keys, scores, kk)
+        keys_allowed = self._allowed_keys(allowed)
+        if len(keys_allowed) == 0:
+            return _empty(nq)
+        kk = min(int(k), len(keys_allowed))
+        strategy = self._pick_strategy(len(keys_allowed))
+        if strategy == "gather":
+            return self._search_gather(q, kk, keys_allowed)
+        if strategy == "selector":
+            import faiss
+
+            sel = faiss.IDSelectorBatch(keys_allowed)
+            scores, keys = self._faiss_search(q, kk, sel)
+            return self._rows(keys, scores, kk)
+        return self._search_overfetch(q, kk, keys_allowed)
+
+    def _pick_strategy(self, n_allowed: int) -> str:
+        if self.filter_strategy != "auto":
+            if self.filter_strategy == "gather" and not self._can_gather():
+                return "selector"
+            return self.filter_strategy
+        if n_allowed <= GATHER_MAX_ALLOWED and self._can_gather():
+            return "gather"
+        return "selector"
+
+    def _can_gather(self) -> bool:
+        import faiss
+
+        return isinstance(faiss.downcast_index(self._index), faiss.IndexIDMap2)
+
+    def _allowed_keys(self, allowed: Collection[str]) -> np.ndarray:
+        if isinstance(allowed, str | bytes):
+            raise TypeError(
+                "allowed must be a collection of catalog ids (a set or list), not one string; "
+                f"got {allowed!r}. Fix: wrap it, allowed={{{allowed!r}}}"
+            )
+        key = self._key
+        keys = [key[a] for a in allowed if a in key]
+        return np.unique(np.array(keys, dtype="int64"))
+
+    def _tombstone_selector(self) -> Any:
+        import faiss
+
+        if not self._tombstones:
+            return None
+        if self._tomb_selector is None:
+            batch = faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype="int64"))
+            self._tomb_selector = (faiss.IDSelectorNot(batch), batch)  # keep batch alive
+        return self._tomb_selector[0]
+
+    def _faiss_search(self, q: np.ndarray, k: int, sel: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        if sel is None:
+            index = self._search_replica()
+            return index.search(q, k)
+        hnsw = self._hnsw()
+        if hnsw is not None:
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=hnsw.hnsw.efSearch)
+        elif faiss.try_extract_index_ivf(self._index) is not None:
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=self.nprobe)
+        else:
+            params = faiss.SearchParameters(sel=sel)
+        return self._index.search(q, k, params=params)
+
+    def _search_gather(self, q: np.ndarray, k: int, keys: np.ndarray) -> tuple[list[list[str]], list[np.ndarray]]:
+        vecs = self._index.reconstruct_batch(keys)
+        sims = q @ vecs.T
+        if k < sims.shape[1]:
+            part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        else:
+            part = np.broadcast_to(np.arange(sims.shape[1]), (len(q), sims.shape[1]))
+        top = np.take_along_axis(sims, part, axis=1)
+        order = np.argsort(-top, axis=1, kind="stable")
+        return self._rows(keys[np.take_along_axis(part, order, axis=1)],
+                          np.take_along_axis(top, order, axis=1), k)
+
+    def _search_overfetch(self, q: np.ndarray, k: int, keys: np.ndarray) -> tuple[list[list[str]], list[np.ndarray]]:
+        total = int(self._index.ntotal)
+        fetch = min(total, max(2 * k, math.ceil(1.5 * k * total / len(keys))))
+        sel = self._tombstone_selector()
+        while True:
+            scores, got = self._faiss_search(q, fetch, sel)
+            ok = np.isin(got, keys)
+            if fetch >= total or bool((ok.sum(axis=1) >= k).all()):
+                break
+            fetch = min(total, fetch * 2)
+        ids_out, scores_out = [], []
+        for row_keys, row_scores, row_ok in zip(got, scores, ok, strict=True):
+            row_keys, row_scores = row_keys[row_ok][:k], row_scores[row_ok][:k]
+            ids_out.append([self._names[i] for i in row_keys.tolist()])
+            scores_out.append(np.ascontiguousarray(row_scores, dtype="float32"))
+        return ids_out, scores_out
+
+    def _rows(self, keys: np.ndarray, scores: np.ndarray, k: int) -> tuple[list[list[str]], list[np.ndarray]]:
+        names = self._names
+        ids_out, scores_out = [], []
+        for row_keys, row_scores in zip(keys, scores, strict=True):
+            valid = row_keys >= 0
+            ids_out.append([names[i] for i in row_keys[valid][:k].tolist()])
+            scores_out.append(np.ascontiguousarray(row_scores[valid][:k], dtype="float32"))
+        return ids_out, scores_out
+
+    # -- GPU -------------------------------------------------------------------------
+
+    def _search_replica(self) -> Any:
+        """The index that unfiltered searches run on: a GPU copy when one is available."""
+        if self.use_gpu is False or self._gpu_failed:
+            return self._index
+        if self._gpu is None:
+            self._gpu = _to_gpu(self._index)
+            if self._gpu is None:
+                self._gpu_failed = True
+                return self._index
+        return self._gpu
+
+    # -- validation ------------------------------------------------------------------
+
+    def _check_vectors(self, vecs: Any, what: str, *, n_rows: int | None = None,
+                       ids: Sequence[str] | None = None) -> np.ndarray:
+        try:
+            x = np.asarray(vecs, dtype="float32")
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"vectors for {what} are not numeric: {exc}", field="vecs",
+                            fix="pass a float array of shape (n, dim)") from None
+        if what == "search" and x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise DataError(
+                f"vectors for {what} have shape {x.shape}, but this index holds "
+                f"{self.dim}-dimensional vectors",
+                field="vecs",
+                fix=f"encode with the same model the index was built with (dim {self.dim}), "
+                "or rebuild the index for the new model",
+            )
+        if n_rows is not None and x.shape[0] != n_rows:
+            raise DataError(f"{n_rows} ids but {x.shape[0]} vectors", field="vecs",
+                            fix="pass one vector per id, in the same order")
+        bad = ~np.isfinite(x).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise DataError(
+                f"{len(rows)} vector(s) for {what} contain NaN or infinite values "
+                f"({_where(rows, ids)})",
+                field="vecs",
+                fix="re-encode those items; check the encoder's input text and dtype",
+            )
+        norms = np.linalg.norm(x, axis=1)
+        zero = norms < 1e-12
+        if zero.any():
+            rows = np.flatnonzero(zero)
+            raise DataError(
+                f"{len(rows)} vector(s) for {what} are all zeros and have no direction "
+                f"({_where(rows, ids)})",
+                field="vecs",
+                fix="re-encode those items, or leave them out",
+            )
+        return np.ascontiguousarray(x / norms[:, None], dtype="float32")
+
+    # -- persistence -----------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the index folder atomically: ``index.faiss``, ``ids.json``, ``manifest.json``.
+
+        The folder is built under a temporary name and swapped in whole, so a save that
+        fails half-way leaves the previous index at ``path`` loadable.
+        """
+        import faiss
+
+        self._ensure_built(len(self))
+        path = Path(path)
+        with atomic_dir(path) as tmp:
+            faiss.write_index(self._index, str(tmp / INDEX_FILE))
+            ids_doc = {
+                "names": self._names,
+                "tombstones": sorted(self._tombstones),
+            }
+            (tmp / IDS_FILE).write_text(json.dumps(ids_doc, separators=(",", ":")), encoding="utf-8")
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "factory": self._factory,
+                "dim": self.dim,
+                "count": len(self),
+                "ntotal": int(self._index.ntotal),
+                "tombstones": len(self._tombstones),
+                "metric": METRIC,
+                "normalized": True,
+                "ef_search": self.ef_search,
+                "ef_construction": self.ef_construction,
+                "nprobe": self.nprobe,
+                "faiss_version": faiss.__version__,
+                "files": {name: _file_entry(tmp / name) for name in (INDEX_FILE, IDS_FILE)},
+            }
+            (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        ef_search: int | None = None,
+        filter_strategy: FilterStrategy = "auto",
+        use_gpu: bool | None = None,
+    ) -> FaissIndex:
+        """Load a folder written by :meth:`save`, checking its manifest and checksums.
+
+        Raises:
+            DataError: a missing folder or file, a manifest of another format or version,
+                a checksum mismatch (corrupt or truncated file) or inconsistent contents.
+        """
+        import faiss
+
+        path = Path(path)
+        manifest = _read_manifest(path)
+        for name in (INDEX_FILE, IDS_FILE):
+            _verify_file(path / name, manifest["files"].get(name))
+        try:
+            index = faiss.read_index(str(path / INDEX_FILE))
+        except RuntimeError as exc:
+            raise DataError(f"FAISS cannot read the index: {_faiss_message(exc)}",
+                            path=path / INDEX_FILE, fix=_REBUILD_FIX) from None
+        if index.d != manifest["dim"] or index.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise DataError(
+                f"the index holds {index.d}-d vectors with metric {index.metric_type}, but the "
+                f"manifest says {manifest['dim']}-d inner product",
+                path=path / INDEX_FILE, fix=_REBUILD_FIX)
+        names, tombstones = _read_ids(path / IDS_FILE)
+        live = {n: i for i, n in enumerate(names) if n is not None}
+        if (len(live) != manifest["count"] or index.ntotal != len(live) + len(tombstones)
+                or any(names[t] is not None for t in tombstones)):
+            raise DataError(
+                f"the id map has {len(live)} live ids and {len(tombstones)} tombstones, the "
+                f"FAISS file {index.ntotal} vectors and the manifest a count of "
+                f"{manifest['count']}; they must agree",
+                path=path / IDS_FILE, fix=_REBUILD_FIX)
+        try:
+            self = cls(
+                manifest["dim"],
+                None,
+                ef_search=ef_search if ef_search is not None
+                else manifest.get("ef_search", DEFAULT_EF_SEARCH),
+                ef_construction=manifest.get("ef_construction", DEFAULT_EF_CONSTRUCTION),
+                nprobe=manifest.get("nprobe", DEFAULT_NPROBE),
+                filter_strategy=filter_strategy,
+                use_gpu=use_gpu,
+            )
+        except ValueError as exc:
+            raise DataError(f"bad manifest values: {exc}", path=path / MANIFEST_FILE,
+                            fix=_REBUILD_FIX) from None
+        self._factory = manifest["factory"]
+        self._index = index
+        ivf = faiss.try_extract_index_ivf(index)
+        if ivf is not None:
+            ivf.nprobe = self.nprobe
+        self._configure()
+        self._names = names
+        self._key = live
+        self._tombstones = tombstones
+        return self
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _check_factory_string(factory: Any) -> None:
+    if not isinstance(factory, str) or not factory.strip():
+        raise ValueError(f"factory must be a FAISS factory string such as 'Flat', got {factory!r}")
+    if "IDMap" in factory:
+        raise ValueError(
+            f"factory {factory!r} contains IDMap; leave it out, FaissIndex maps ids itself"
+        )
+
+
+def _check_ids(ids: Any, what: str) -> list[str]:
+    if isinstance(ids, str | bytes):
+        raise TypeError(f"ids for {what} must be a list of catalog ids, not one string: {ids!r}")
+    ids = list(ids)
+    bad = [i for i in ids if not isinstance(i, str) or not i]
+    if bad:
+        raise DataError(
+            f"{len(bad)} id(s) for {what} are not non-empty strings: {_few(bad)}",
+            field="ids",
+            fix="use the catalog's string ids (convert numbers with str())",
+        )
+    return ids
+
+
+def _few(values: Sequence[Any], n: int = 5) -> str:
+    shown = ", ".join(repr(v) for v in list(values)[:n])
+    return shown + (f" and {len(values) - n} more" if len(values) > n else "")
+
+
+def _where(rows: np.ndarray, ids: Sequence[str] | None) -> str:
+    rows_l = rows.tolist()
+    if ids is not None:
+        return "ids " + _few([ids[r] for r in rows_l])
+    return "rows " + _few(rows_l)
+
+
+def _empty(nq: int) -> tuple[list[list[str]], list[np.ndarray]]:
+    return [[] for _ in range(nq)], [np.empty(0, dtype="float32") for _ in range(nq)]
+
+
+def _faiss_message(exc: BaseException) -> str:
+    """The useful part of a FAISS C++ exception, without the C++ signature and location."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r"^Error in .*? at \S+:\d+: ", "", text)
+    return re.sub(r"^Error: '.*?' failed: ", "", text)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_entry(path: Path) -> dict[str, Any]:
+    return {"sha256": _sha256(path), "bytes": path.stat().st_size}
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_dir():
+        raise DataError("no index folder here", path=path,
+                        fix="pass the folder that FaissIndex.save wrote, or build the index")
+    mpath = path / MANIFEST_FILE
+    if not mpath.is_file():
+        raise DataError("the index folder has no manifest", path=mpath,
+                        fix="this is not a saved index, or its save did not finish; " + _REBUILD_FIX)
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"the manifest is not valid JSON: {exc}", path=mpath,
+                        fix=_REBUILD_FIX) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise DataError(f"not an Encore FAISS index manifest (format should be {FORMAT!r})",
+                        path=mpath, fix=_REBUILD_FIX)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise DataError(
+            f"index format version {manifest.get('format_version')!r}; this Encore reads "
+            f"version {FORMAT_VERSION}",
+            path=mpath, fix="rebuild the index with this version of Encore")
+    missing = [k for k in ("factory", "dim", "count", "metric", "files") if k not in manifest]
+    if missing:
+        raise DataError(f"the manifest lacks {', '.join(missing)}", path=mpath, fix=_REBUILD_FIX)
+    if manifest["metric"] != METRIC:
+        raise DataError(f"metric {manifest['metric']!r}; Encore indexes use {METRIC!r}",
+                        path=mpath, fix=_REBUILD_FIX)
+    if not isinstance(manifest["files"], dict):
+        raise DataError("the manifest's 'files' is not a mapping", path=mpath, fix=_REBUILD_FIX)
+    return manifest
+
+
+def _read_ids(path: Path) -> tuple[list[str | None], set[int]]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        names, tombstones = doc["names"], doc["tombstones"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise DataError(f"unreadable id map: {exc}", path=path, fix=_REBUILD_FIX) from None
+    if (not isinstance(names, list) or not isinstance(tombstones, list)
+            or not all(n is None or isinstance(n, str) for n in names)
+            or not all(isinstance(t, int) and 0 <= t < len(names) for t in tombstones)):
+        raise DataError("the id map has the wrong shape (names: strings or null, "
+                        "tombstones: positions)", path=path, fix=_REBUILD_FIX)
+    live = [n for n in names if n is not None]
+    if len(set(live)) != len(live):
+        raise DataError("the id map lists an id twice", path=path, fix=_REBUILD_FIX)
+    return names, set(tombstones)
+
+
+def _verify_file(path: Path, entry: Any) -> None:
+    if not isinstance(entry, dict) or "sha256" not in entry:
+        raise DataError("the manifest has no checksum for this file", path=path, fix=_REBUILD_FIX)
+    if not path.is_file():
+        raise DataError("file missing from the index folder", path=path, fix=_REBUILD_FIX)
+    size = path.stat().st_size
+    if "bytes" in entry and size != entry["bytes"]:
+        raise DataError(
+            f"the file is {size} bytes but the manifest says {entry['bytes']}: it is truncated "
+            "or was replaced",
+            path=path, fix=_REBUILD_FIX)
+    if _sha256(path) != entry["sha256"]:
+        raise DataError("checksum mismatch: the file is corrupt or was changed after saving",
+                        path=path, fix=_REBUILD_FIX)
+
+
+def _to_gpu(index: Any) -> Any:
+    """A copy of ``index`` on every visible GPU, or ``None`` (no GPU, or an index type
+    FAISS cannot move, such as HNSW)."""
+    import faiss
+
+    if not hasattr(faiss, "get_num_gpus") or faiss.get_num_gpus() < 1:
+        return None
+    try:
+        return faiss.index_cpu_to_all_gpus(index)
+    except (RuntimeError, AttributeError) as exc:
+        warnings.warn(
+            f"keeping the FAISS index on the CPU: it cannot move to the GPU "
+            f"({_faiss_message(exc)})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
