@@ -17,8 +17,9 @@ def top(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> tuple[np.ndarray, n
     if k < 1:
         raise ValueError(f"the cut-off k must be at least 1, got {k}")
     if hits.ndim != 2 or hits.shape[1] < k:
-        raise ValueError(f"need a [users, >= {k}] hit matrix, got shape {hits.shape}; "
-                         "pad short rankings with -1")
+        raise ValueError(
+            f"need a [users, >= {k}] hit matrix, got shape {hits.shape}; pad short rankings with -1"
+        )
     if n_relevant.shape != (hits.shape[0],):
         raise ValueError(f"n_relevant has shape {n_relevant.shape}, expected ({hits.shape[0]},)")
     return hits[:, :k].astype(np.float64), n_relevant.astype(np.float64)

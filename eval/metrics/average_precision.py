@@ -15,7 +15,8 @@ def average_precision(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.nd
     reach 1.
 
     Example:
-        >>> average_precision(np.array([[True, False, True]]), np.array([2]), 3).tolist()  # (1/1 + 2/3) / 2
+        >>> hits = np.array([[True, False, True]])
+        >>> average_precision(hits, np.array([2]), 3).tolist()  # (1/1 + 2/3) / 2
         [0.8333333333333333]
     """
     h, n = top(hits, n_relevant, k)

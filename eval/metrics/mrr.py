@@ -12,7 +12,8 @@ def mrr(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     over users is the mean reciprocal rank.
 
     Example:
-        >>> mrr(np.array([[False, False, True], [False, False, False]]), np.array([1, 1]), 3).tolist()
+        >>> hits = np.array([[False, False, True], [False, False, False]])
+        >>> mrr(hits, np.array([1, 1]), 3).tolist()
         [0.3333333333333333, 0.0]
     """
     h, _ = top(hits, n_relevant, k)

@@ -19,7 +19,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["ACCURACY", "BEYOND_ACCURACY", "METRIC_NAMES", "MetricSpec", "parse_metric", "parse_metrics"]
+__all__ = [
+    "ACCURACY",
+    "BEYOND_ACCURACY",
+    "METRIC_NAMES",
+    "MetricSpec",
+    "parse_metric",
+    "parse_metrics",
+]
 
 # Metrics computed from which ranked items are relevant (one value per user).
 ACCURACY: tuple[str, ...] = ("recall", "precision", "f1", "ndcg", "mrr", "hit_rate", "map")
@@ -29,11 +36,20 @@ EXPLANATION: tuple[str, ...] = ("ungrounded",)
 METRIC_NAMES: tuple[str, ...] = ACCURACY + BEYOND_ACCURACY + EXPLANATION
 
 _ALIASES = {
-    "hitrate": "hit_rate", "hit-rate": "hit_rate", "hit": "hit_rate", "hr": "hit_rate",
-    "rr": "mrr", "ap": "map", "ild": "diversity", "intra_list_diversity": "diversity",
-    "catalog_coverage": "coverage", "ungrounded_rate": "ungrounded",
+    "hitrate": "hit_rate",
+    "hit-rate": "hit_rate",
+    "hit": "hit_rate",
+    "hr": "hit_rate",
+    "rr": "mrr",
+    "ap": "map",
+    "ild": "diversity",
+    "intra_list_diversity": "diversity",
+    "catalog_coverage": "coverage",
+    "ungrounded_rate": "ungrounded",
 }
-_PATTERN = re.compile(r"^(?P<name>[a-z_\-]+)(?:@(?P<k>[^\[\]]*))?(?:\[sampled:(?P<n>[^\]]*)\])?$")
+_PATTERN = re.compile(
+    r"^(?P<name>[a-z][a-z0-9_\-]*)(?:@(?P<k>[^\[\]]*))?(?:\[sampled:(?P<n>[^\]]*)\])?$"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -80,12 +96,15 @@ def parse_metric(text: str | MetricSpec) -> MetricSpec:
     raw = str(text)
     m = _PATTERN.match(raw.strip().lower().replace(" ", ""))
     if m is None:
-        raise ValueError(f"cannot read the metric name {raw!r}; write it as NAME@K, e.g. "
-                         f"'ndcg@10' or 'recall@20[sampled:100]'")
+        raise ValueError(
+            f"cannot read the metric name {raw!r}; write it as NAME@K, e.g. "
+            f"'ndcg@10' or 'recall@20[sampled:100]'"
+        )
     name = _ALIASES.get(m.group("name"), m.group("name")).replace("-", "_")
     if name not in METRIC_NAMES:
-        raise ValueError(f"unknown metric {m.group('name')!r} in {raw!r}; "
-                         f"valid names: {', '.join(METRIC_NAMES)}")
+        raise ValueError(
+            f"unknown metric {m.group('name')!r} in {raw!r}; valid names: {', '.join(METRIC_NAMES)}"
+        )
     k_text, n_text = m.group("k"), m.group("n")
     if name in EXPLANATION:
         if k_text is not None or n_text is not None:
@@ -97,8 +116,9 @@ def parse_metric(text: str | MetricSpec) -> MetricSpec:
     sampled = None
     if n_text is not None:
         if name not in ACCURACY:
-            raise ValueError(f"{name!r} has no sampled-negative variant; only "
-                             f"{', '.join(ACCURACY)} do")
+            raise ValueError(
+                f"{name!r} has no sampled-negative variant; only {', '.join(ACCURACY)} do"
+            )
         sampled = _positive_int(n_text, f"the number of sampled negatives in {raw!r}")
     return MetricSpec(name, k, sampled)
 

@@ -1,0 +1,298 @@
+"""``encore eval``: offline evaluation of Encore and the baselines on any data set.
+
+Examples::
+
+    encore eval --data movielens:~/data/ml-100k --protocol loo \
+        --systems pop,itemknn,ease --out runs/ml100k
+    encore eval --data movielens:~/data/ml-100k --systems ease --json
+    encore eval --data catalog.jsonl --train train.csv --test test.csv --systems pop,ease
+    encore eval --data movielens:~/data/ml-100k --valid --on valid --systems ease \
+        --param ease.l2=200
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["register"]
+
+
+def _split_csv(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["ease.l2=200", "itemknn.neighbours=50"]`` -> ``{"ease": {"l2": 200}, ...}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        system, dot, name = key.strip().partition(".")
+        if not sep or not dot or not system or not name:
+            raise ValueError(
+                f"cannot read --param {item!r}; write SYSTEM.NAME=VALUE, e.g. ease.l2=200"
+            )
+        value: Any = raw.strip()
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        if value in ("true", "false"):
+            value = value == "true"
+        out.setdefault(system.strip().lower(), {})[name.strip()] = value
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``eval`` command to ``app``."""
+
+    @app.command("eval")
+    def eval_command(
+        data: Annotated[
+            str,
+            typer.Option(
+                "--data",
+                help="Data set: movielens:PATH, demo, or a path (with --train/--test, "
+                "the catalog to rank over).",
+            ),
+        ],
+        protocol: Annotated[
+            str | None,
+            typer.Option(
+                "--protocol",
+                help="Split: loo (leave-one-out by time), last (last --test-fraction "
+                "of each user), time (global --cutoff). Default: loo.",
+            ),
+        ] = None,
+        systems: Annotated[
+            str,
+            typer.Option(
+                "--systems",
+                help="Comma-separated: random, pop, itemknn, ease, encore-retrieval, encore.",
+            ),
+        ] = "pop,itemknn,ease",
+        metrics: Annotated[
+            str | None,
+            typer.Option("--metrics", help="Comma-separated metric names, e.g. ndcg@10,recall@20."),
+        ] = None,
+        train: Annotated[
+            Path | None,
+            typer.Option(
+                "--train", help="Training interactions of a split made elsewhere (CSV/Parquet)."
+            ),
+        ] = None,
+        test: Annotated[
+            Path | None,
+            typer.Option(
+                "--test", help="Test interactions of a split made elsewhere (CSV/Parquet)."
+            ),
+        ] = None,
+        valid: Annotated[
+            bool,
+            typer.Option(
+                "--valid", help="Hold out a validation part (for tuning) before the test part."
+            ),
+        ] = False,
+        on: Annotated[
+            str,
+            typer.Option(
+                "--on", help="Evaluate on 'test' (fit on train + valid) or 'valid' (fit on train)."
+            ),
+        ] = "test",
+        test_fraction: Annotated[
+            float,
+            typer.Option(
+                "--test-fraction",
+                help="Share of each user's latest interactions held out by 'last'.",
+            ),
+        ] = 0.2,
+        cutoff: Annotated[
+            str | None,
+            typer.Option(
+                "--cutoff", help="'time' cut-off: ISO date, Unix seconds, or quantile (0.8)."
+            ),
+        ] = None,
+        tie_break: Annotated[
+            str,
+            typer.Option(
+                "--tie-break", help="Order of same-second interactions: item, random, order."
+            ),
+        ] = "item",
+        min_rating: Annotated[
+            float | None,
+            typer.Option(
+                "--min-rating", help="Ratings below this are not positives (default: all are)."
+            ),
+        ] = None,
+        sampled_negatives: Annotated[
+            int | None,
+            typer.Option(
+                "--sampled-negatives",
+                help="Also report accuracy metrics against N sampled "
+                "negatives, labelled [sampled:N].",
+            ),
+        ] = None,
+        requests: Annotated[
+            Path | None,
+            typer.Option(
+                "--requests",
+                help="Request-set JSONL (user_id, request, target_item_ids, "
+                "[history_item_ids], [cutoff_ts]) to run through whole turns.",
+            ),
+        ] = None,
+        generate_requests: Annotated[
+            int | None,
+            typer.Option(
+                "--generate-requests",
+                help="Write N requests from held-out items' genres and tags "
+                "(into --out), and run them.",
+            ),
+        ] = None,
+        param: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--param", help="Hyper-parameter, SYSTEM.NAME=VALUE (repeatable), e.g. ease.l2=200."
+            ),
+        ] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
+        batch_size: Annotated[
+            int, typer.Option("--batch-size", help="Users ranked at once.")
+        ] = 512,
+        skip_bad_rows: Annotated[
+            bool,
+            typer.Option(
+                "--skip-bad-rows", help="Skip and count bad input rows instead of failing."
+            ),
+        ] = False,
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="Folder for metrics.json, report.md and the PNG plots."),
+        ] = None,
+        as_json: Annotated[
+            bool,
+            typer.Option("--json", help="Print one JSON object on stdout instead of the table."),
+        ] = False,
+        progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")
+        ] = True,
+    ) -> None:
+        """Evaluate recommenders offline: full ranking, means with standard errors."""
+        import json
+        import time
+
+        from pydantic import ValidationError
+
+        try:
+            from eval.report import summary_json, write_report
+            from eval.run import EvalConfig, run_eval
+
+            if (train or test) and protocol is not None:
+                raise ValueError("give either --protocol or --train FILE --test FILE, not both")
+            if generate_requests and requests is not None:
+                raise ValueError("give either --requests FILE or --generate-requests N, not both")
+            options: dict[str, Any] = {
+                "data": data,
+                "protocol": protocol or "loo",
+                "systems": _split_csv(systems) or [],
+                "train": train,
+                "test": test,
+                "valid": valid,
+                "on": on,
+                "test_fraction": test_fraction,
+                "cutoff": cutoff,
+                "tie_break": tie_break,
+                "min_rating": min_rating,
+                "sampled_negatives": sampled_negatives,
+                "requests": requests,
+                "generate_requests": generate_requests,
+                "params": _parse_params(param),
+                "seed": seed,
+                "batch_size": batch_size,
+                "skip_bad_rows": skip_bad_rows,
+                "progress": progress,
+            }
+            if metrics is not None:
+                options["metrics"] = _split_csv(metrics) or []
+            try:
+                config = EvalConfig(**options)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err.get("loc", ()))
+                raise ValueError(
+                    f"--{where.replace('_', '-')}: "
+                    f"{err.get('msg', 'invalid value').removeprefix('Value error, ')}"
+                ) from None
+            started = time.perf_counter()
+            result = run_eval(config)
+            wall = time.perf_counter() - started
+            files = write_report(result, out) if out is not None else {}
+        except (ValueError, OSError) as exc:  # DataError is a ValueError
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+        if as_json:
+            typer.echo(json.dumps(summary_json(result), allow_nan=False))
+            return
+        _print_table(result, wall, files)
+
+
+def _print_table(result: Any, wall: float, files: dict[str, Path]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from eval.report import format_cell
+
+    console = Console()
+    table = Table(
+        title=f"{result.dataset} — {result.description}; {result.on} split, "
+        f"{result.users} users, {result.n_items} items (mean ± standard error)"
+    )
+    # Metrics as rows and systems as columns: a few systems fit an 80-column terminal,
+    # while a dozen metric columns would be cut to "ndc…".
+    table.add_column("metric", style="bold", no_wrap=True)
+    for name in result.systems:
+        table.add_column(name, justify="right", no_wrap=True)
+    for m in result.metrics:
+        table.add_row(m, *[format_cell(sr.metrics.get(m)) for sr in result.systems.values()])
+    table.add_row(
+        "fit + rank (s)",
+        *[f"{sr.fit_seconds:.1f} + {sr.score_seconds:.1f}" for sr in result.systems.values()],
+    )
+    console.print(table)
+    if result.requests is not None:
+        suite = result.requests
+        names = list(next(iter(suite.results.values())).metrics) if suite.results else []
+        rt = Table(
+            title=f"Requests: {suite.source} ({suite.cases} cases; baselines ignore the text)"
+        )
+        rt.add_column("system", style="bold")
+        for m in names:
+            rt.add_column(m, justify="right")
+        for name, r in suite.results.items():
+            rt.add_row(name, *[format_cell(r.metrics[m]) for m in names])
+        console.print(rt)
+        for name, r in suite.results.items():
+            for key, val in r.counts.items():
+                console.print(f"  {name}: {key}: {val}", soft_wrap=True)
+    counts = dict(result.counts)
+    for name, sr in result.systems.items():
+        counts.update({f"{name}: {k}": v for k, v in sr.counts.items()})
+    if result.requests is not None:
+        counts.update(result.requests.counts)
+    for key, val in counts.items():
+        console.print(f"skipped/dropped — {key}: {val}", soft_wrap=True)
+    console.print(
+        f"wall time {wall:.1f} s"
+        + (
+            f"; wrote {', '.join(str(p) for p in files.values())}"
+            if files
+            else "; pass --out DIR to write the report"
+        ),
+        soft_wrap=True,
+    )
