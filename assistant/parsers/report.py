@@ -2,11 +2,15 @@
 
 Run from the repository root::
 
-    python -m assistant.parsers.report                 # rules parser, demo catalog
+    python -m assistant.parsers.report                 # rules parser, both tables side by side
     python -m assistant.parsers.report --parser llm    # once assistant/parsers/llm.py exists
     python -m assistant.parsers.report --show-errors   # and list every wrong slot
 
-The table (``tests/assistant/parser_table.jsonl``) holds one written request per line:
+Two tables are scored by default, side by side: the tuning table
+(``tests/assistant/parser_table.jsonl``, written while the rules parser was developed, so its
+score is not a held-out figure) and the held-out table (``tests/assistant/parser_heldout.jsonl``,
+written without looking at the parser; it is frozen, never edited to match a parser's output).
+``--table PATH`` (repeatable) scores other tables instead. Each holds one written request per line:
 ``{"message": ..., "context": {...}?, "expected": {slot: value}}`` (the labelled-request
 format of :mod:`eval.conversational.slots`, plus an optional :class:`ParseContext`). A
 slot the line does not name is expected to stay empty. Expected genres and tags are
@@ -34,6 +38,8 @@ from assistant.request import ParseContext, Request
 __all__ = ["SLOTS", "TableRow", "evaluate", "expected_slots", "load_table", "predicted_slots"]
 
 DEFAULT_TABLE = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "parser_table.jsonl"
+HELDOUT_TABLE = DEFAULT_TABLE.with_name("parser_heldout.jsonl")
+_TABLE_NAMES = {DEFAULT_TABLE.name: "tuning table", HELDOUT_TABLE.name: "held-out"}
 
 # The slots scored, in the order of the report (query is free text and is not scored).
 SLOTS: tuple[str, ...] = (
@@ -135,45 +141,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m assistant.parsers.report",
                                  description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--parser", action="append", help="parser name (repeatable; default: rules)")
-    ap.add_argument("--table", default=str(DEFAULT_TABLE), help="JSONL table of written requests")
+    ap.add_argument("--table", action="append",
+                    help="JSONL table of written requests (repeatable; default: the tuning table "
+                         "and the held-out table)")
     ap.add_argument("--show-errors", action="store_true", help="list every wrong slot")
     args = ap.parse_args(argv)
 
     from assistant.parsers import make_parser
     from retrieval.demo import load_demo_catalog
 
+    paths = args.table or [str(p) for p in (DEFAULT_TABLE, HELDOUT_TABLE)
+                           if p == DEFAULT_TABLE or p.is_file()]
     try:
-        rows = load_table(args.table)
+        tables = {path: load_table(path) for path in paths}
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     catalog = load_demo_catalog()
     genres, tags = catalog.genre_counts(), catalog.tag_counts()
     names = args.parser or ["rules"]
-    results: dict[str, dict[str, float] | str] = {}
+    results: dict[str, dict[str, dict[str, float]] | str] = {}
     for name in names:
         try:
             parser = make_parser(name, catalog)
         except (ValueError, ModuleNotFoundError) as exc:
             results[name] = f"not available: {exc}"
             continue
-        accuracy, errors = evaluate(parser, rows, genres, tags)
-        results[name] = accuracy
-        if args.show_errors:
-            for row, slot, want, got in errors:
-                print(f"[{name}] line {row.line} {row.message[:60]!r}: {slot} expected {want!r}, "
-                      f"got {got!r}")
-    print(f"Per-slot accuracy on {len(rows)} written requests ({Path(args.table).name}, "
-          f"demo catalog of {len(catalog)} items)\n")
+        results[name] = {}
+        for path, rows in tables.items():
+            accuracy, errors = evaluate(parser, rows, genres, tags)
+            results[name][path] = accuracy
+            if args.show_errors:
+                for row, slot, want, got in errors:
+                    print(f"[{name}] {Path(path).name} line {row.line} {row.message[:60]!r}: "
+                          f"{slot} expected {want!r}, got {got!r}")
+    print(f"Per-slot accuracy on written requests "
+          f"({', '.join(Path(p).name for p in tables)}; demo catalog of {len(catalog)} items)\n")
     shown = {n: r for n, r in results.items() if isinstance(r, dict)}
-    print(f"{'slot':<22}" + "".join(f"{n:>10}" for n in shown))
+    columns = [(f"{n} " if len(shown) > 1 else "")
+               + f"{_TABLE_NAMES.get(Path(p).name, Path(p).stem)} ({len(tables[p])})"
+               for n in shown for p in tables]
+    scores = [acc for r in shown.values() for acc in r.values()]
+    width = max([10, *(len(c) + 2 for c in columns)])
+    if len(shown) == 1:
+        print(f"parser: {next(iter(shown))}")
+    print(f"{'slot':<22}" + "".join(f"{c:>{width}}" for c in columns))
     for slot in SLOTS:
-        print(f"{slot:<22}" + "".join(f"{r[slot]:>10.3f}" for r in shown.values()))
-    if shown:
-        print(f"{'mean over slots':<22}" + "".join(f"{sum(r[s] for s in SLOTS) / len(SLOTS):>10.3f}"
-                                                  for r in shown.values()))
+        print(f"{slot:<22}" + "".join(f"{r[slot]:>{width}.3f}" for r in scores))
+    if scores:
+        print(f"{'mean over slots':<22}"
+              + "".join(f"{sum(r[s] for s in SLOTS) / len(SLOTS):>{width}.3f}" for r in scores))
         print(f"{'rows fully right':<22}"
-              + "".join(f"{r['all_slots']:>10.3f}" for r in shown.values()))
+              + "".join(f"{r['all_slots']:>{width}.3f}" for r in scores))
     for n in names:
         if isinstance(results[n], str):
             print(f"\n{n}: {results[n]}")
