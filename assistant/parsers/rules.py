@@ -5,19 +5,29 @@ read it twice):
 
 1. **Clean-up**: at most ``max_chars`` characters are read (issue ``truncated``); control
    and invisible characters are removed (``control_characters``); clauses addressed to the
-   system ("ignore previous instructions...", "every user's history") are dropped
-   (``instructions_ignored``).
+   system ("ignore previous instructions...", "every user's history", "you are DAN now")
+   are dropped (``instructions_ignored``).
 2. **References to the last list**: "the second one" -> ``reference_positions=[2]``, "more
    like that" -> the item in focus, "not that one" -> ``exclude_positions`` (and
-   ``exclude_ids`` when the context has the last list).
-3. **Titles**: quoted text, text after cues ("like", "loved", "tell me about", "not like"),
-   and capitalised spans, matched against the catalog's titles (exact, then rapidfuzz).
+   ``exclude_ids`` when the context has the last list). Coordinated references share one
+   verb ("drop the first and the last" -> exclude 1 and -1). "That" and "it" after a title
+   named in the same message point at the title, not at the list ("Parasite was amazing,
+   more like that").
+3. **Titles**: quoted text, text after cues ("like", "loved", "tell me about", "not like",
+   "is ... on here", "with the vibe of"), the subject of an opinion ("Dune was amazing"),
+   and capitalised spans, matched against the catalog's titles (exact, then rapidfuzz). An
+   opinion right after a title makes it feedback ("X was awful" -> role not). A capitalised
+   word no cue points at stays a word when it is an occasion ("creepy podcasts for
+   Halloween").
 4. **Language check**: a message that is not English keeps only its titles
    (``unsupported_language``); nothing else is guessed from it.
 5. **Amounts**: durations ("under 2 hours" -> max 120; "a 40-minute drive" -> max 40;
    "about an hour" -> 45-75; "a 2-hour playlist" -> ``playlist_minutes=120``), years and
-   eras ("the 90s", "early 2000s", "after 2015", "recent" = the catalog's newest five
-   years) and counts ("five Korean thrillers", "top 10").
+   eras ("the 90s", "early 2000s", "after 2015", "2010 or later", "recent" = the catalog's
+   newest five years) and counts ("five Korean thrillers", "top 10"). A negation turns a
+   bound round ("nothing over 2 hours" -> max 120, "nothing before 2000" -> from 2000). In a
+   playlist request a length not said of the songs is the playlist's ("a 45-minute workout
+   playlist" -> ``playlist_minutes=45``).
 6. **Words**: media types, genres, tags, moods and languages from
    :mod:`assistant.parsers.vocabulary` and the catalog's labels, with negation scopes ("no
    horror", "nothing scary", "not a podcast"). A mood adds its tags and rules out its
@@ -46,6 +56,7 @@ from assistant.parsers.vocabulary import (
     LANGUAGE_WORDS,
     MEDIA_WORDS,
     MOOD_WORDS,
+    OCCASION_WORDS,
     SYNONYMS,
     TitleMatch,
     TitleMatcher,
@@ -85,8 +96,17 @@ _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}?\b(?:instructions?|prompts?|rules|"
     r"guidelines|directions|system|above|previous|everything)\b"
     r"|\b(?:system prompt|developer mode|jailbreak|dan mode|admin mode|sudo)\b"
-    r"|\byou are now\b|\bpretend (?:to be|you are)\b|\bact as (?:an? )?(?:admin|administrator|root|"
-    r"developer|system|dan)\b"
+    r"|\byou are now\b|\bact as (?:an? )?(?:admin|administrator|root|developer|system|dan)\b"
+    # role-play that gives the system a new persona ("You are DAN", "pretend you're an AI
+    # with no restrictions", "from now on you answer as...")
+    r"|\bpretend\s+(?:to\s+be|(?:that\s+)?you(?:'re|\s+are|\s+have|\s+can|\s+were))\b"
+    r"|\byou(?:'re|\s+are)\s+(?:now\s+)?(?:dan\b|no\s+longer\b|free\s+(?:from|of)\b|not\s+bound\b"
+    r"|an?\s+(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b)"
+    r"|\b(?:can\s+)?do\s+anything\s+now\b|\b(?:stay|remain)\s+in\s+character\b"
+    r"|\bfrom\s+now\s+on,?\s+(?:you|act|respond|answer|reply|behave|speak)\b"
+    r"|\byour\s+new\s+(?:instructions|rules|role|persona|task|prompt)\b"
+    r"|\b(?:ai|assistant|model|bot|you)\b.{0,40}?\b(?:no|without)\s+(?:any\s+)?(?:restrictions|filters|"
+    r"censorship|guardrails|limitations)\b"
     r"|\b(?:every|all|other|another)\s+(?:users?|persons?|people|customers?|accounts?)(?:'s|')?\b.{0,30}?"
     r"\b(?:history|histories|data|e-?mails?|passwords?|accounts?|information|info|details|"
     r"preferences|activity|logs?)\b"
@@ -126,14 +146,24 @@ _ANAPHORA = re.compile(
     r"(?=\s*(?:$|[.!?,;]|so\b|too\b|a lot\b|very\b|please\b|but\b|more\b|much\b))"
     r"|\b(?:not|no|nope|skip|drop|remove|hide)\s+(?:it|that|this)\b(?=\s*(?:$|[.!?,;]|please\b))")
 _REF_NEGATION = re.compile(
-    r"\b(?:not|no|nope|skip|drop|remove|hide|without|except|didn'?t\s+(?:like|enjoy)|did\s+not\s+"
+    r"\b(?:not|no|nope|skip|drop|remove|hide|ditch|lose|scrap|toss|get\s+rid\s+of|take\s+out|"
+    r"cross\s+off|pass\s+on|without|except|excluding|didn'?t\s+(?:like|enjoy)|did\s+not\s+"
     r"(?:like|enjoy)|hated?|disliked?|seen|already\s+(?:seen|watched|heard))\b")
+# "the first and the last", "the second and third", "#1 or #3": one verb for all of them
+_COORD_GAP = re.compile(r"\s*(?:,\s*)?(?:and|or|&|nor|plus)\s+(?:also\s+)?(?:the\s+)?")
+_COORD_ORDINAL = re.compile(
+    rf"\s*(?:,\s*)?(?:and|or|&|nor|plus)\s+(?:also\s+)?(?:the\s+)?(?P<ord>{_ORD_ALT})"
+    rf"(?:\s+(?:{_REF_NOUNS})\b|(?=\s*(?:$|[.,;:!?)]|(?:and|or|but|please|too|then|instead|again)\b)))")
+_FEEDBACK_ANAPHOR = re.compile(r"\b(?:loved|liked|enjoyed|hated|disliked|love|hate)\b")
 _REF_SIMILAR = re.compile(
     r"\b(?:more|something|anything|stuff|others?|things|ones|some)(?:\s+[a-z'-]+){0,2}\s+like\b"
     r"|\bsimilar\b")
 
 # --- titles ----------------------------------------------------------------------------------
 
+# where a title is said to be: "is X on here?", "is X available?"
+_AVAILABLE = (r"(?:available|on\s+here|here|in\s+(?:the|your)\s+(?:catalog(?:ue)?|library"
+              r"|collection|app)|on\s+(?:encore|the\s+app|this\s+app|your\s+app|this\s+service))\b")
 _TITLE_CUE = re.compile(
     r"\b(?:(?P<not>not\s+like|nothing\s+like|unlike|not\s+as|hated|hate|didn'?t\s+(?:like|enjoy|love)|"
     r"did\s+not\s+(?:like|enjoy|love)|disliked|dislike|not\s+a\s+fan\s+of|(?:already|have|i'?ve)\s+"
@@ -141,12 +171,25 @@ _TITLE_CUE = re.compile(
     r"anything\s+but|but\s+not|not)"
     r"|(?P<about>tell\s+me\s+(?:more\s+)?about|more\s+about|what\s+about|info(?:rmation)?\s+(?:on|about)|"
     r"details\s+(?:on|about|of)|what(?:'s|\s+is|\s+was)|who\s+(?:directed|made|wrote|sings|created|"
-    r"stars\s+in)|how\s+long\s+is|find(?:\s+me)?|search(?:\s+for)?|look\s+up|look\s+for|do\s+you\s+have|"
-    r"is\s+there|play|put\s+on|show\s+me|how\s+about)"
+    r"stars\s+in|plays\s+in|narrates|hosts)|how\s+long\s+(?:is|are|was|does|do|did)"
+    r"|how\s+many\s+(?:episodes|seasons|songs|tracks|chapters)\s+(?:does|do|did|is|are|has|in|of)"
+    r"|(?:the\s+)?(?:runtime|run\s+time|running\s+time|length)\s+(?:of|for)"
+    r"|find(?:\s+me)?|search(?:\s+for)?|look\s+up|look\s+for|do\s+you\s+have|have\s+you\s+got"
+    r"|(?:looking|searching)\s+for|(?:i'?m|i\s+am)\s+after|trying\s+to\s+find"
+    r"|(?:where\s+)?can\s+i\s+(?:find|get|stream|watch|hear|listen\s+to)"
+    # "is Fleabag on here?", "is Blue Planet II available?"
+    rf"|(?:is|are)(?=\s+[^.!?]{{1,60}}?\s+{_AVAILABLE})"
+    r"|is\s+there|play|put\s+on|show\s+me|how\s+about)"
     r"|(?P<like>similar\s+to|like|in\s+the\s+vein\s+of|reminds?\s+me\s+of|along\s+the\s+lines\s+of|"
-    r"in\s+the\s+style\s+of|same\s+vibe\s+as|as\s+good\s+as|fans?\s+of|loved|love|liked|enjoyed|adored))"
+    r"in\s+the\s+style\s+of|same\s+vibe\s+as|as\s+good\s+as|reminiscent\s+of|akin\s+to|a\s+la"
+    # "with the vibe of", "the same feel as", "a similar energy to"
+    r"|(?:the\s+|a\s+)?(?:same\s+|similar\s+)?(?:vibes?|feel|feeling|energy|spirit|tone|atmosphere"
+    r"|aesthetic)\s+(?:of|as|to)"
+    r"|fans?\s+of|loved|love|liked|enjoyed|adored))"
     r"\s+")
-_COMPARE_CUES = re.compile(r"^(?:similar|like|in\s+the|reminds?|along|same|as\s+good)")
+_COMPARE_CUES = re.compile(
+    r"^(?:similar|like|in\s+the|reminds?|along|same|as\s+good|reminiscent|akin|a\s+la|the\s|a\s"
+    r"|vibes?|feel|energy|spirit|tone|atmosphere|aesthetic)")
 _WEAK_CUES = re.compile(r"^(?:not$|what|is\s+there|find|do\s+you|search|look)")
 _WINDOW_STOP = re.compile(
     r"[,;!?\"()]|\.(?:\s|$)|\s(?:but|though|although|except|without|please|only|because|so|or|since|"
@@ -164,8 +207,46 @@ _ROLE_BEFORE_NOT = re.compile(
     r"(?:\w+\W+){0,2}$")
 _ROLE_BEFORE_ABOUT = re.compile(
     r"(?:\babout|\bwhat(?:'s|\s+is|\s+was)|\bfind|\bsearch(?:\s+for)?|\blook\s+up|\binfo"
-    r"|\bdetails|\bplay|\bwho\s+\w+|\bhow\s+long\s+is)\W*(?:\w+\W+){0,2}$")
+    r"|\bdetails|\bplay|\bwho\s+\w+|\bhow\s+long\s+(?:is|does)|\b(?:looking|searching)\s+for"
+    r"|\bhave\s+you\s+got|\bi'?m\s+after|\bcan\s+i\s+\w+)\W*(?:\w+\W+){0,2}$")
 _ROLE_BEFORE_FEEDBACK = re.compile(r"\b(?:loved?|liked|enjoyed|adored|fan\s+of)\W*(?:\w+\W+){0,2}$")
+_ADVERBS = (r"(?:(?:so|really|absolutely|just|truly|pretty|quite|very|totally|utterly|incredibly|"
+            r"genuinely|honestly|seriously|such|kind\s+of|kinda|a\s+bit|way|far|rather|actually)\s+)*")
+_GOOD = (r"(?:amazing|lovely|great|good|brilliant|fantastic|awesome|wonderful|excellent|superb|"
+         r"beautiful|gorgeous|stunning|incredible|perfect|fun|enjoyable|delightful|charming|sweet|"
+         r"hilarious|gripping|masterful|phenomenal|outstanding|spectacular|magical|adorable|cute|"
+         r"moving|touching|mind-blowing|fabulous|terrific|cool|solid|underrated|a\s+masterpiece|"
+         r"a\s+(?:real\s+)?(?:blast|gem|delight|joy|treat|banger|classic)|(?:the|my)\s+(?:best|"
+         r"fav(?:ou?rite)?))")
+_BAD = (r"(?:awful|terrible|bad|boring|dull|meh|overrated|disappointing|horrible|horrendous|"
+        r"rubbish|trash|garbage|mediocre|tedious|pretentious|dreadful|painful|unwatchable|unlistenable|"
+        r"stupid|dumb|annoying|cringe|cringey|forgettable|bland|lame|weak|underwhelming|poor|"
+        r"too\s+(?:long|slow|scary|dark|weird|much|violent|sad|depressing)|"
+        r"not\s+(?:good|great|for\s+me|my\s+thing|worth\s+it)|"
+        r"a\s+(?:(?:huge|big|total|real)\s+)?(?:letdown|disappointment|snooze|mess|waste\s+of\s+time)"
+        r"|(?:the|my\s+least)\s+(?:worst|fav(?:ou?rite)?))")
+# "Parasite was amazing", "The Office is awful": an opinion of the title just named
+_OPINION_TAIL = (
+    r"(?:\s+(?:[\w-]+\s+)?(?:shows?|films?|movies?|series|albums?|songs?|tracks?|books?|audiobooks?"
+    r"|podcasts?|things?|ones?|watch|listen|read))?(?:\s+(?:ever(?:\s+made)?|of\s+all\s+time"
+    r"|(?:that\s+)?i'?ve\s+(?:ever\s+)?(?:seen|heard|read|watched)|in\s+years))?")
+_OPINION_AFTER = re.compile(
+    rf"^\s*(?:was|is|were|are|'s)\s+(?:an?\s+|the\s+)?{_ADVERBS}(?:(?P<good>{_GOOD})|(?P<bad>{_BAD}))"
+    rf"(?![\w-]){_OPINION_TAIL}(?![\w-])")
+# "honestly hereditary was dreadful": a lower-case title only as the subject of an opinion
+_OPINION_SUBJECT = re.compile(
+    rf"(?:^|[.!?,;]\s*)(?:(?:honestly|personally|ok|okay|well|wow|man|so|and|but|yeah|i\s+think|"
+    rf"i\s+thought|i\s+found\s+that)\s*,?\s+)*(?P<span>[^\W\d_][^.!?,;\x00]{{0,60}}?)"
+    rf"(?=\s+(?:was|is|were|'s)\s+(?:an?\s+|the\s+)?{_ADVERBS}(?:{_GOOD}|{_BAD})(?![\w-]))")
+# what the person says of a title they just gave an opinion of: "I hated Hereditary, far too scary"
+_OPINION_REASON = re.compile(
+    r"^\s*[,;:-]?\s*(?:(?:it|that)(?:'s|\s+was|\s+is)\s+)?(?:(?:way|far|much|just|a\s+bit|kind\s+of)\s+)?"
+    r"(?:too|so|really|very|such\s+an?)\s+[\w-]+(?:\s+(?:and|but)\s+(?:too\s+|so\s+)?[\w-]+)?"
+    r"\s*(?=$|[.!?;,])")
+_PLACE_AFTER = re.compile(rf"^\s*{_AVAILABLE}")
+_LIKENESS_AFTER = re.compile(
+    r"^\s*(?:-\s*)?(?:vibes?|energy|-?esque|-?style|type\s+(?:of\s+)?(?:stuff|things?|shows?|films?|"
+    r"movies?|music))\b")
 _CAP_CONNECT = frozenset("of the and a an in on at to for from with & de la le du von y is".split())
 _CAP_STOP = frozenset(
     "i i'm i'd i've im id ive something some any anything give show recommend find tell what "
@@ -174,6 +255,12 @@ _CAP_STOP = frozenset(
     "let let's lets put create build search similar like loved love liked hated also and but "
     "or so if then now tonight today one two three four five six seven eight nine ten a an "
     "the my this that these those it is any".split())
+_OCCASION_BEFORE = frozenset("for on at during over around until till".split())
+_TITLE_VERBS = frozenset(
+    "watched watch watching saw seen see heard hear read finished binged rewatched loved love "
+    "liked enjoyed hated disliked adored about like as to".split())
+_FAN_AFTER = re.compile(r"^['\u2019]?s?\s+(?:fans?|lovers?|listeners?|watchers?|viewers?|readers?|"
+                        r"addicts?|obsessives?|vibes?|energy|style)\b|^-(?:esque|style|like)\b")
 _QUOTED = re.compile(r"\"([^\"]{1,120})\"|(?<![\w])'([^']{1,120})'(?![\w])")
 
 # --- language --------------------------------------------------------------------------------
@@ -226,7 +313,14 @@ _POST_ACTIVITY = re.compile(
     r"(?:drive|driving|commute|walk|run|jog|ride|flight|trip|journey|workout|break|lunch|bath"
     r"|session|wait|layover|nap|shift)\b")
 _POST_PLAYLIST = re.compile(
-    r"^\s*(?:-\s*)?(?:long\s+)?(?:playlist|mix|mixtape|set)\b|^\s+of\s+(?!the\b)")
+    r"^\s*(?:-\s*)?(?:long\s+)?(?:(?:[a-z'-]+\s+){0,2}(?:playlist|mix|mixtape)|set)\b"
+    r"|^\s+of\s+(?!the\b)")
+# a length said of each item of a playlist ("songs under 5 minutes", "5 minutes each")
+_ITEM_BEFORE = re.compile(
+    r"\b(?:songs?|tracks?|tunes?|pieces?|episodes?|ones)\s+(?:(?:that|which)(?:'s|\s+(?:are|is|run|last))"
+    r"\s+)?(?:\w+\s+){0,2}$")
+_POST_ITEM = re.compile(
+    r"^\s*(?:-\s*)?(?:long\s+)?(?:each|apiece|per\s+(?:song|track|piece|episode)|a\s+(?:song|track|piece))\b")
 _POST_MEDIA = re.compile(
     r"^\s*(?:-\s*)?(?:long\s+)?(?:[a-z-]+\s+)?(?:podcasts?|episodes?|films?|movies?|shows?"
     r"|series|albums?|audiobooks?|songs?|tracks?|documentar(?:y|ies)|docs?)\b")
@@ -252,6 +346,24 @@ _YEAR_BARE = re.compile(
     rf"series|podcasts?|audiobooks?|music|releases?|hits?)\b)")
 _ERA_CUE = re.compile(r"(?P<cue>since|after|post|before|pre|prior\s+to|until|till|older\s+than|"
                       r"newer\s+than)[\s-]+$")
+# "from 2010 onwards", "2005 or later", "2010+": open at the top; "1979 or earlier": at the bottom
+_OPEN_LATER = re.compile(
+    r"\s*(?:\+|(?:and|or)\s+(?:later|after|newer|beyond|up|since|onwards?|more\s+recent)\b"
+    r"|onwards?\b|forwards?\b|(?:to|till|until|through)\s+(?:now|today|the\s+present|present)\b"
+    r"|on\b(?=\s*(?:$|[,.;!?]|please\b|only\b|and\b|but\b)))")
+_OPEN_EARLIER = re.compile(r"\s*(?:and|or)\s+(?:earlier|before|older|prior)\b")
+_YEAR_OPEN = re.compile(
+    r"(?:\b(?:from|since|in|starting(?:\s+(?:from|in|with))?|beginning(?:\s+(?:in|with))?"
+    r"|released(?:\s+in)?|made(?:\s+in)?|recorded(?:\s+in)?|published(?:\s+in)?)[\s-]+)?"
+    rf"(?<![\w])(?P<y>{_YEAR})(?![\w'])(?=(?P<later>{_OPEN_LATER.pattern})|(?P<earlier>{_OPEN_EARLIER.pattern}))")
+# A negation that turns a bound round: "nothing over 2 hours" (max), "no films made before 1990"
+# (min). Only these words may stand between the negation and the bound.
+_BOUND_NEGATIONS = frozenset(
+    "no nothing none not never nor don't dont doesn't isn't aren't won't".split())
+_BOUND_FILLERS = frozenset(
+    "that that's thats which is are was were be at all really made released recorded published "
+    "out came come coming running lasting anything something stuff ones one things please too "
+    "much way want need i from".split())
 _RECENT = re.compile(r"(?<!more\s)\b(?:recent|latest|newest|brand[\s-]new|new\s+releases?)\b")
 _TOP_N = re.compile(r"\btop\s+(?P<n>\d{1,3}|ten|five|twenty|three)\b")
 _N_NOUN = re.compile(
@@ -288,13 +400,19 @@ _PLAYLIST = re.compile(r"\b(?:playlists?|mixtapes?|make\s+(?:me\s+)?a\s+mix|a\s+
 _DETAILS = re.compile(
     r"\b(?:tell\s+me\s+(?:more\s+)?about|more\s+(?:info|information|details)"
     r"|details\s+(?:on|about|of)|info\s+(?:on|about)"
-    r"|who\s+(?:made|directed|wrote|sings|created|stars\s+in)|how\s+long\s+is"
+    r"|who\s+(?:made|directed|wrote|sings|created|stars\s+in|plays\s+in|narrates|hosts)"
+    r"|how\s+long\s+(?:is|are|was|does|do|did)|how\s+many\s+(?:episodes|seasons|songs|tracks|chapters)"
+    r"|runtime|run\s+time|running\s+time|length\s+of"
     r"|what(?:'s|\s+is|\s+was)|what\s+about|how\s+about)\b")
 _SEARCH = re.compile(
     r"\b(?:search|look\s+up|lookup|find(?!\s+(?:me|us)\b)|do\s+you\s+have|is\s+there)\b")
-_SEARCH_TITLE = re.compile(r"\b(?:find|play|put\s+on|show\s+me)\b")  # search when a title follows
+_SEARCH_TITLE = re.compile(  # search when a title is the subject
+    r"\b(?:find|play|put\s+on|show\s+me|have\s+you\s+got|(?:looking|searching)\s+for"
+    r"|i'?m\s+after|trying\s+to\s+find|can\s+i\s+(?:find|get|stream|watch|hear|listen\s+to)"
+    rf"|{_AVAILABLE})")
 _SIMILAR = re.compile(
-    r"\b(?:similar|more\s+like|in\s+the\s+vein\s+of|reminds?\s+me\s+of|same\s+vibe)\b")
+    r"\b(?:similar|more\s+like|in\s+the\s+vein\s+of|reminds?\s+me\s+of|same\s+vibe|vibes?\s+of"
+    r"|reminiscent\s+of)\b")
 _FEEDBACK = re.compile(
     r"\b(?:loved?|liked|enjoyed|adored|hated?|disliked?|didn'?t\s+(?:like|enjoy)|did\s+not"
     r"|not\s+(?:that|this)|seen|watched|heard|thumbs"
@@ -339,6 +457,10 @@ class _State:
     playlist_minutes: float | None = None
     count: int | None = None
     negated_spans: list[tuple[int, int]] = field(default_factory=list)
+    title_spans: list[tuple[int, str]] = field(default_factory=list)  # (start, text) of each title
+    # "more like that", "loved it": (start, end, positions, negated, feedback), resolved once the
+    # titles are known ("Parasite was amazing, more like that": "that" is Parasite)
+    anaphora: list[tuple[int, int, list[int], bool, bool]] = field(default_factory=list)
 
     def consume(self, start: int, end: int) -> None:
         self.work = self.work[:start] + _MASK * (end - start) + self.work[end:]
@@ -526,18 +648,42 @@ class RulesParser:
             n = int(m.group("n"))
             if 1 <= n <= 100:
                 found.append((m.start(), m.end(), [n]))
-        explicit = [p for _, _, positions in found for p in positions]
+        chained: set[int] = set()
+        for _, end, _ in list(found):
+            while end not in chained and (m := _COORD_ORDINAL.match(st.work, end)):
+                chained.add(end)
+                found.append((m.start("ord"), m.end(), [_ORDINALS[m.group("ord")]]))
+                end = m.end()
+        explicit = [p for _, _, positions in sorted(found) for p in positions]
+        anaphora = set()
         for m in _ANAPHORA.finditer(st.work):
             # "the second one looks great, more like that": "that" is the one just named
             found.append((m.start(), m.end(), [explicit[0] if explicit else focus]))
+            if not explicit:
+                anaphora.add(m.start())
         taken: list[tuple[int, int]] = []
+        negated = False
         for start, end, positions in sorted(found, key=lambda f: (f[0], -f[1])):
             if any(start < e and s < end for s, e in taken):
                 continue
+            if start in anaphora:  # placed once the titles are known (see _resolve_anaphora)
+                taken.append((start, end))
+                before = re.split(r"[,;.!?\x00]", st.work[max(0, start - 25):start])[-1]
+                before += " " + st.work[start:end]
+                negated = _REF_NEGATION.search(before) is not None
+                st.ref_similar = st.ref_similar or (
+                    not negated and _REF_SIMILAR.search(before) is not None)
+                feedback = _FEEDBACK_ANAPHOR.search(st.work, start, end) is not None
+                st.anaphora.append((start, end, positions, negated, feedback))
+                st.consume(start, end)
+                continue
+            joined = bool(taken) and _COORD_GAP.fullmatch(st.work, taken[-1][1], start) is not None
             taken.append((start, end))
-            before = re.split(r"[,;.!?\x00]", st.work[max(0, start - 25):start])[-1]
-            before += " " + st.work[start:end]  # the same clause only
-            if _REF_NEGATION.search(before):
+            if not joined:  # a coordinated reference shares the verb of the one before it
+                before = re.split(r"[,;.!?\x00]", st.work[max(0, start - 25):start])[-1]
+                before += " " + st.work[start:end]  # the same clause only
+                negated = _REF_NEGATION.search(before) is not None
+            if negated:
                 st.excl_positions.extend(positions)
                 st.negated_spans.append((start, end))
             else:
@@ -562,7 +708,9 @@ class RulesParser:
             if _MASK in st.work[m.start():m.end()]:
                 continue
             self._cued_title(st, m)
+        self._opinion_subjects(st)
         self._capitalised_titles(st)
+        self._resolve_anaphora(st)
 
     def _role_before(self, before: str) -> TitleRole:
         if _ROLE_BEFORE_NOT.search(before):
@@ -587,6 +735,16 @@ class RulesParser:
             return
         head = first[0].lower().strip(".,:;!?")
         original_case = any(ch.isupper() for w in words for ch in w.group(0)[:1])
+        # "like My Favorite Murder", "similar to This American Life": a capitalised word that
+        # usually is not a title's may start one, if the whole span then is exactly a title
+        capital_skip = head in _SKIP_FIRST and head != "i" and (
+            first[0][:1].isupper() or len(words) >= 3)
+        if capital_skip:
+            whole = self._exact_capitalised_span(st, start, words)
+            if whole is not None:
+                match, n = whole
+                self._add_cued(st, cue, kind, cue_text, start, words, match, n)
+            return
         if head in _SKIP_FIRST or (not original_case and _token_key(head) in self._lexicon):
             return
         if head.isdigit() and len(words) == 1 and not self.titles.exact(head):
@@ -622,7 +780,28 @@ class RulesParser:
                 best = (match, caps)
         if best is None:
             return
-        match, n = best
+        self._add_cued(st, cue, kind, cue_text, start, words, *best)
+
+    def _exact_capitalised_span(self, st: _State, start: int,
+                                words: list[re.Match[str]]) -> tuple[TitleMatch, int] | None:
+        """The longest run of two or more capitalised words from ``start`` that is a title
+        (three or more words, exactly, when none is capitalised)."""
+        caps = 0
+        while caps < len(words) and (words[caps].group(0)[:1].isupper() or (
+                caps and words[caps].group(0).lower() in _CAP_CONNECT)):
+            caps += 1
+        if caps == 0:  # all lower case: only a title of three words or more, exactly
+            return next(((m, n) for n in range(len(words), 2, -1)
+                         if (m := self.titles.exact(st.text[start:start + words[n - 1].end()]))),
+                        None)
+        for n in range(caps, 1, -1):
+            match = self.titles.exact(st.text[start:start + words[n - 1].end()])
+            if match:
+                return match, n
+        return None
+
+    def _add_cued(self, st: _State, cue: re.Match[str], kind: str, cue_text: str, start: int,
+                  words: list[re.Match[str]], match: TitleMatch, n: int) -> None:
         end_char = start + words[n - 1].end()
         role = {"not": TitleRole.not_, "about": TitleRole.about}.get(kind, TitleRole.like)
         span = st.text[start:end_char].strip(" .,:;!?")
@@ -664,6 +843,12 @@ class RulesParser:
         for run in runs[:6]:
             while run and words[run[-1]][2].strip("\"'()[].,;:!?") in _CAP_CONNECT:
                 run = run[:-1]
+            whole = self._whole_title_run(st, words, run)
+            if whole is not None:  # "This American Life", "My Favorite Murder", "I Love Lucy"
+                start, end, match = whole
+                role = self._role_before(st.work[max(0, start - 40):start])
+                self._add_title(st, st.text[start:end], match, role, start, end, cue=None)
+                continue
             while run:
                 i = run[0]
                 first = words[i][2].strip("\"'()[].,;:!?").lower()
@@ -685,20 +870,73 @@ class RulesParser:
                 if match:
                     end = start + len(span)
                     break
+            first_of_sentence = run[0] == 0 or re.search(r"[.!?]$", words[run[0] - 1][2])
+            if match is None and len(run) > 1 and first_of_sentence:
+                # "Saw Barbie.", "Watched Dune last night": a sentence's first word is
+                # capitalised whatever it is; the title may start after it
+                span = st.text[words[run[1]][0]:words[run[-1]][1]].rstrip(".,:;!?")
+                match = self.titles.exact(span)
+                if match:
+                    start = words[run[1]][0]
+                    end = start + len(span)
             if match is None:
                 end = words[run[-1]][1]
                 span = st.text[start:end].rstrip(".,:;!?")
                 if len(span) >= 5:
                     match = self.titles.fuzzy(span, cutoff=90)
                     end = start + len(span)
-            if match is None:
+            if match is None or self._occasion(st, start, end):
                 continue
             role = self._role_before(st.work[max(0, start - 40):start])
             self._add_title(st, st.text[start:end], match, role, start, end, cue=None)
 
+    def _whole_title_run(self, st: _State, words: list[tuple[int, int, str]],
+                         run: list[int]) -> tuple[int, int, TitleMatch] | None:
+        """A run of two or more capitalised words that starts with a word that is usually not
+        a title's ("My", "This", "How") and is, as a whole, exactly a title."""
+        if len(run) < 2 or words[run[0]][2].strip("\"'()[].,;:!?").lower() not in _CAP_STOP:
+            return None
+        start = words[run[0]][0]
+        for n in range(len(run), 1, -1):
+            span = st.text[start:words[run[n - 1]][1]].rstrip(".,:;!?")
+            match = self.titles.exact(span)
+            if match:
+                return start, start + len(span), match
+        return None
+
+    def _occasion(self, st: _State, start: int, end: int) -> bool:
+        """Whether a capitalised one-word span no cue pointed at is an occasion, not a title:
+        a holiday or season ("songs for Halloween"), or a word after "for", "on", "at"...
+        ("music for a Renaissance fair"). A message that is nothing but the word keeps it."""
+        span = st.text[start:end].strip(" \"'.,:;!?")
+        if " " in span or st.text.strip(" \"'.,:;!?") == span:
+            return False
+        after = st.work[end:end + 30]
+        if _FAN_AFTER.match(after):
+            return False  # "a show for Bluey fans"
+        previous = re.findall(r"[\w']+", st.work[max(0, start - 30):start])
+        while previous and previous[-1] in ("a", "an", "the", "my", "our", "this", "next"):
+            previous.pop()
+        if previous and (previous[-1] in _TITLE_VERBS or previous[-2:-1] == ["mood"]):
+            return False  # "I watched Halloween", "about Halloween", "in the mood for Jaws"
+        return span.lower() in OCCASION_WORDS or (
+            bool(previous) and previous[-1] in _OCCASION_BEFORE)
+
     def _add_title(self, st: _State, text: str, match: TitleMatch | None, role: TitleRole,
                    start: int, end: int, cue: str | None) -> None:
         text = text.strip()[:200] or "?"
+        said_end = end  # what is said of the title right after it is part of the title's clause
+        if cue is None and match is not None:
+            after = st.work[end:end + 80]
+            if opinion := _OPINION_AFTER.match(after):  # "Parasite was amazing"
+                role = TitleRole.not_ if opinion.group("bad") else TitleRole.like
+                cue, said_end = "feedback", end + opinion.end()
+            elif _PLACE_AFTER.match(after):  # "do you guys have Fleabag on here?"
+                role, cue = TitleRole.about, "about"
+            elif _LIKENESS_AFTER.match(after):  # "something with Fleabag energy"
+                role, cue = TitleRole.like, "compare"
+        if cue == "feedback" and (reason := _OPINION_REASON.match(st.work[said_end:said_end + 60])):
+            said_end += reason.end()  # "I hated Hereditary, far too scary": not a request
         if match is None:
             if len(st.titles) < 10:
                 st.titles.append(TitleRef(text=text, role=role))
@@ -713,8 +951,40 @@ class RulesParser:
                 st.work[max(0, start - 30):start]):
             st.title_cues.add("feedback")
         if role is TitleRole.not_:
-            st.negated_spans.append((start, end))
-        st.consume(start, end)
+            st.negated_spans.append((start, said_end))
+        st.title_spans.append((start, text))
+        st.consume(start, said_end)
+
+    def _opinion_subjects(self, st: _State) -> None:
+        """Titles in any case that are the subject of an opinion: "dune was amazing"."""
+        for m in list(_OPINION_SUBJECT.finditer(st.work)):
+            span = m.group("span").strip()
+            if not span or _MASK in span or span.split()[0] in _SKIP_FIRST - {"the", "a", "an"}:
+                continue
+            match = self.titles.exact(span)
+            if match is not None:
+                start = m.start("span")
+                self._add_title(st, st.text[start:start + len(span)], match, TitleRole.like,
+                                start, start + len(span), cue=None)
+
+    def _resolve_anaphora(self, st: _State) -> None:
+        """Place "more like that", "loved it" on the last list, unless a title named before it
+        in the message is what it points at; then its opinion goes to that title."""
+        for start, end, positions, negated, feedback in st.anaphora:
+            before = [text for title_start, text in st.title_spans if title_start < start]
+            if not before:
+                (st.excl_positions if negated else st.ref_positions).extend(positions)
+                if negated:
+                    st.negated_spans.append((start, end))
+                continue
+            if not feedback:
+                continue
+            # "Saw Barbie. Hated it.", "Watched Dune last night, loved it"
+            st.title_cues.add("feedback")
+            role = TitleRole.not_ if negated else TitleRole.like
+            st.titles = [t.model_copy(update={"role": role})
+                         if t.text == before[-1] and t.role is not TitleRole.about else t
+                         for t in st.titles]
 
     # 4. language -----------------------------------------------------------------------------
 
@@ -732,6 +1002,7 @@ class RulesParser:
     # 5. amounts ------------------------------------------------------------------------------
 
     def _durations(self, st: _State) -> None:
+        playlist = _PLAYLIST.search(st.work) is not None
         for m in list(_DURATION.finditer(st.work)):
             if _MASK in m.group(0):
                 continue
@@ -753,7 +1024,7 @@ class RulesParser:
             before = st.work[max(0, start - 30):start]
             after = st.work[end:end + 40]
             consumed_start, consumed_end = start, end
-            kind = "max"
+            kind, cue = "max", ""
             if low is not None:
                 kind = "range"
             elif (p := _PRE_PLAYLIST.search(before)) or _POST_PLAYLIST.match(after):
@@ -761,13 +1032,13 @@ class RulesParser:
                 if p:
                     consumed_start = start - (len(before) - p.start())
             elif (p := _PRE_MAX.search(before)) or (q := _POST_MAX.match(after)):
-                kind = "max"
+                kind, cue = "max", "bound"
                 if p:
                     consumed_start = start - (len(before) - p.start())
                 else:
                     consumed_end = end + q.end()
             elif (p := _PRE_MIN.search(before)) or (q := _POST_MIN.match(after)):
-                kind = "min"
+                kind, cue = "min", "bound"
                 if p:
                     consumed_start = start - (len(before) - p.start())
                 else:
@@ -779,9 +1050,18 @@ class RulesParser:
                 else:
                     consumed_end = end + q.end()
             elif _POST_ACTIVITY.match(after):
-                kind = "max"
+                kind, cue = "max", "activity"
             elif _POST_MEDIA.match(after):
-                kind = "approx"
+                kind, cue = "approx", "item"
+            if cue == "bound" and (neg := self._negation_before(st, consumed_start)):
+                kind = "min" if kind == "max" else "max"  # "nothing over 2 hours": at most 2
+                st.consume(*neg)
+            if playlist and kind in ("max", "min", "approx") and cue != "item" and not (
+                    _ITEM_BEFORE.search(st.work[max(0, consumed_start - 40):consumed_start])
+                    or _POST_ITEM.match(after)) and (cue != "bound" or value >= 20):
+                # in a playlist request a length is the playlist's ("a 45-minute workout
+                # playlist", "for my 25-minute commute"), unless it is said of the songs
+                kind = "playlist"
             trail = _POST_TRAIL.match(st.work[consumed_end:consumed_end + 20])
             if trail:
                 consumed_end += trail.end()
@@ -798,6 +1078,30 @@ class RulesParser:
                 st.min_minutes, st.max_minutes = value * 0.75, value * 1.25
             st.consume(consumed_start, consumed_end)
 
+    def _negation_before(self, st: _State, pos: int) -> tuple[int, int] | None:
+        """The span of a negation that governs the bound starting at ``pos`` ("nothing over 2
+        hours", "no films made before 1990"), or None.
+
+        Between the two only fillers and media, genre, tag or language words may stand, in the
+        same clause. The span is empty (start == end) when a genre, tag or language stands between:
+        "no horror films over 2 hours" keeps its "no" for the horror as well."""
+        clause = re.split(r"[,;.!?:\x00]", st.work[max(0, pos - 50):pos])[-1]
+        offset = pos - len(clause)
+        words = list(re.finditer(r"[\w'-]+", clause))
+        content = False
+        for w in reversed(words[-6:]):
+            text = w.group(0)
+            if text in _BOUND_NEGATIONS:
+                start = offset + w.start()
+                return (start, start) if content else (start, offset + w.end())
+            if text in _BOUND_FILLERS:
+                continue
+            kinds = {x.partition(":")[0] for x in self._lexicon.get(_token_key(text), ())}
+            if not kinds or not kinds <= {"media", "weakmedia", "genre", "tag", "lang"}:
+                return None
+            content = content or bool(kinds - {"media", "weakmedia"})
+        return None
+
     def _years(self, st: _State) -> None:
         lows: list[int] = []
         highs: list[int] = []
@@ -808,24 +1112,34 @@ class RulesParser:
             lows.append(a)
             highs.append(b)
             st.consume(m.start(), m.end())
+        for m in list(_YEAR_OPEN.finditer(st.work)):
+            if _MASK in m.group(0):
+                continue
+            y = int(m.group("y"))
+            (lows if m.group("later") is not None else highs).append(y)
+            st.consume(m.start(), m.end("later") if m.group("later") is not None
+                       else m.end("earlier"))
         for m in list(_YEAR_CUE.finditer(st.work)):
             if _MASK in m.group(0):
                 continue
             y, cue = int(m.group("y")), " ".join(m.group("cue").split())
+            bound: tuple[str, int] | None = None
             if cue in ("since",):
-                lows.append(y)
+                bound = ("low", y)
             elif cue in ("after", "post", "newer than", "later than"):
-                lows.append(y + 1)
+                bound = ("low", y + 1)
             elif cue in ("before", "pre", "prior to", "older than", "earlier than"):
-                highs.append(y - 1)
+                bound = ("high", y - 1)
             elif cue in ("until", "till"):
-                highs.append(y)
+                bound = ("high", y)
             elif cue in ("circa", "around"):
                 lows.append(y - 2)
                 highs.append(y + 2)
             else:
                 lows.append(y)
                 highs.append(y)
+            if bound is not None:
+                self._add_year_bound(st, bound, m.start(), lows, highs)
             st.consume(m.start(), m.end())
         for m in list(_YEAR_BARE.finditer(st.work)):
             if _MASK in m.group(0):
@@ -849,21 +1163,29 @@ class RulesParser:
             before = st.work[max(0, m.start() - 20):m.start()]
             cue = _ERA_CUE.search(before)
             start = m.start()
+            end = m.end()
             if cue:
                 word = " ".join(cue.group("cue").split())
                 start -= len(before) - cue.start()
                 if word == "since":
-                    lows.append(first)
+                    bound = ("low", first)
                 elif word in ("after", "post", "newer than"):
-                    lows.append(decade + 10)
+                    bound = ("low", decade + 10)
                 elif word in ("until", "till"):
-                    highs.append(last)
+                    bound = ("high", last)
                 else:
-                    highs.append(decade - 1)
+                    bound = ("high", decade - 1)
+                self._add_year_bound(st, bound, start, lows, highs)
+            elif open_end := _OPEN_LATER.match(st.work, end):
+                lows.append(first)  # "the 90s onwards"
+                end = open_end.end()
+            elif open_end := _OPEN_EARLIER.match(st.work, end):
+                highs.append(last)  # "the 80s or earlier"
+                end = open_end.end()
             else:
                 lows.append(first)
                 highs.append(last)
-            st.consume(start, m.end())
+            st.consume(start, end)
         if not lows and not highs:
             m = _RECENT.search(st.work)
             if m and self.vocabulary.newest_year is not None:
@@ -875,6 +1197,16 @@ class RulesParser:
             year_min, year_max = min(lows), max(highs)
         st.year_min = year_min if year_min is None else max(1800, min(2100, year_min))
         st.year_max = year_max if year_max is None else max(1800, min(2100, year_max))
+
+    def _add_year_bound(self, st: _State, bound: tuple[str, int], start: int, lows: list[int],
+                        highs: list[int]) -> None:
+        """Add a one-sided year bound whose cue starts at ``start``; a negation before the cue
+        turns it round ("nothing before 1990" is 1990 or later)."""
+        side, year = bound
+        if neg := self._negation_before(st, start):
+            side, year = ("high", year - 1) if side == "low" else ("low", year + 1)
+            st.consume(*neg)
+        (lows if side == "low" else highs).append(year)
 
     def _counts_regex(self, st: _State) -> None:
         for pattern in (_TOP_N, _N_NOUN):

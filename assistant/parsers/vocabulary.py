@@ -29,8 +29,8 @@ from assistant.request import Mood, Request
 from retrieval.catalog import Catalog
 from retrieval.models import Item  # noqa: F401  (used by the docstring examples)
 
-__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "SYNONYMS", "TitleMatch",
-           "TitleMatcher", "Vocabulary", "title_key"]
+__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "SYNONYMS",
+           "TitleMatch", "TitleMatcher", "Vocabulary", "title_key"]
 
 # Mood -> (tags it asks for, tags it rules out). Only the tags the catalog has are used.
 MOODS: dict[Mood, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -171,6 +171,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 # Labels that name nothing on their own: "live" only as in "live album" (see SYNONYMS).
 BARE_LABELS_IGNORED: frozenset[str] = frozenset({"live", "night", "summer", "debut", "narrative"})
+
+# Holidays, seasons and days: an occasion, not a title, unless the message names it as one
+# ("scary films for Halloween" vs "something like Halloween").
+OCCASION_WORDS: frozenset[str] = frozenset(
+    "halloween christmas xmas christmastime thanksgiving easter hanukkah chanukah diwali ramadan "
+    "eid passover valentines valentine's valentine nye holidays holiday "
+    "spring summer autumn fall winter weekend weekends monday tuesday wednesday thursday "
+    "friday saturday sunday tonight birthday anniversary".split())
 
 # Language names (and a few adjectives) -> ISO 639-1 code.
 LANGUAGE_WORDS: dict[str, str] = {
