@@ -93,12 +93,15 @@ def version() -> None:
 
 
 def _register_commands() -> None:
+    from assistant.commands import build as build_cmds
     from assistant.commands import data as data_cmds
     from assistant.commands import demo as demo_cmds
 
     data_cmds.register(app)
     demo_cmds.register(app)
-    for name in ("eval", "encoder", "index"):
+    build_cmds.register(app)
+    # Commands whose modules land with their capability; absent ones are simply not listed.
+    for name in ("eval", "encoder", "ranker"):
         try:
             module = __import__(f"assistant.commands.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -17,13 +17,21 @@ How each factory removes vectors:
   cost memory and a little search time; :meth:`FaissIndex.compact` rebuilds the graph
   without them when many have piled up (an offline step, never done behind your back).
 
-Hard filters (``allowed=``) are served one of three ways, chosen by the size of the
-allow-list (see ``benchmarks/README.md``, "Vector index", for the measurements):
+Hard filters (``allowed=``) are served one of three ways (``filter_strategy``):
 
-- ``gather``: fetch the allowed vectors and score them exactly with one matrix product;
-  exact, and the fastest for small allow-lists (HNSW misses items behind a selective filter).
-- ``selector``: a FAISS ``IDSelectorBatch`` in the search parameters.
-- ``overfetch``: search ``k * n / m`` neighbours without a filter and keep the allowed ones.
+- ``gather``: fetch the allowed vectors and score them exactly (``faiss.knn``). Exact, and
+  the fastest for small allow-lists; HNSW cannot do better, since its graph search cannot
+  reach allowed nodes hidden behind a selective filter.
+- ``selector``: an ``IDSelectorBatch`` in the FAISS search parameters.
+- ``overfetch``: search ``1.5 * k * n / m`` neighbours without the filter, keep the allowed
+  ones, and search deeper if fewer than ``k`` survive.
+
+``auto`` (the default) follows the measurements on 100k 384-d vectors recorded in
+``benchmarks/README.md`` ("Vector index"): for exhaustive indexes (Flat, IVF) gather below
+5 % of the catalog, the selector up to 25 %, over-fetch above; for HNSW gather while that
+scores fewer vectors than the over-fetch search would (about ``10 x`` its depth), over-fetch
+after that, and never the selector (its recall@100 fell to 0.01-0.46 for allow-lists of
+0.1-5 % of the catalog). A ``frozenset`` passed again is converted to FAISS ids only once.
 
 Example:
     >>> import numpy as np
@@ -66,20 +74,32 @@ FLAT_MAX_ITEMS = 50_000
 """Up to this many items the default factory is exact ``Flat``; above it ``HNSW32,Flat``."""
 
 DEFAULT_EF_SEARCH = 128
-"""HNSW search depth. FAISS searches with ``max(efSearch, k)``; at 1M clustered 384-d
-vectors 128 gives recall@100 >= 0.95 (measured in ``benchmarks/README.md``)."""
+"""HNSW search depth; searches use ``max(ef_search, k)``. Measured on 1M clustered 384-d
+vectors (``benchmarks/README.md``): recall@100 0.991 at 0.83 ms p50 per single query."""
 
-DEFAULT_EF_CONSTRUCTION = 64
-"""HNSW build depth (FAISS's own default is 40)."""
+DEFAULT_EF_CONSTRUCTION = 200
+"""HNSW build depth (FAISS's own default is 40). At 1M vectors, 64 gave recall@100 0.93 at
+efSearch 128 and 200 gave 0.991; the price is build time (``benchmarks/README.md``)."""
 
 DEFAULT_NPROBE = 16
 """Inverted lists visited per query by ``IVF…`` factories."""
 
-GATHER_MAX_ALLOWED = 20_000
-"""Allow-lists up to this size are scored exactly by ``gather``; larger ones use the FAISS
-selector (measured on 100k vectors: see ``benchmarks/README.md``)."""
+OVERFETCH_FACTOR = 1.5
+"""``overfetch`` asks FAISS for ``1.5 * k * n / m`` neighbours (and doubles until enough)."""
+
+HNSW_GATHER_WORK = 10.0
+"""An HNSW search of depth ``f`` scores about this many vectors per unit of depth; ``auto``
+gathers when the allow-list is smaller than that (fitted on 100k vectors, see
+``benchmarks/README.md``)."""
+
+FLAT_GATHER_SHARE = 0.05
+"""Exhaustive indexes gather allow-lists below this share of the catalog…"""
+
+FLAT_OVERFETCH_SHARE = 0.25
+"""…use the FAISS selector up to this share, and over-fetch above it."""
 
 FilterStrategy = Literal["auto", "gather", "selector", "overfetch"]
+_Results = tuple[list[list[str]], list[np.ndarray]]
 FILTER_STRATEGIES = ("auto", "gather", "selector", "overfetch")
 
 FORMAT = "encore-faiss-index"
@@ -137,8 +157,10 @@ class FaissIndex:
         nprobe: Inverted lists visited by IVF factories.
         filter_strategy: How ``allowed=`` is served: ``"auto"`` (by allow-list size),
             ``"gather"``, ``"selector"`` or ``"overfetch"``.
-        use_gpu: ``None`` moves searches to the GPU when faiss-gpu sees one; ``False``
-            never does.
+        use_gpu: ``None`` serves unfiltered searches from a copy on the GPU when faiss-gpu
+            sees one (Flat and IVF; FAISS has no GPU HNSW, so HNSW stays on the CPU);
+            ``True`` requires a GPU; ``False`` never uses one. The CPU copy stays the master
+            for add, remove, filtered search and save.
 
     Example:
         >>> import numpy as np
@@ -164,7 +186,8 @@ class FaissIndex:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         if filter_strategy not in FILTER_STRATEGIES:
             raise ValueError(
-                f"unknown filter_strategy {filter_strategy!r}; valid: {', '.join(FILTER_STRATEGIES)}"
+                f"unknown filter_strategy {filter_strategy!r}; "
+                f"valid: {', '.join(FILTER_STRATEGIES)}"
             )
         for name, value in (("ef_search", ef_search), ("ef_construction", ef_construction),
                             ("nprobe", nprobe)):
@@ -183,10 +206,14 @@ class FaissIndex:
         self._gpu: Any = None  # a search replica on the GPU, rebuilt lazily after a remove
         self._gpu_failed = False
         self._removes_natively = True
+        self._ivf = False
+        self._is_hnsw = False
         self._names: list[str | None] = []  # FAISS id -> catalog id (None once removed)
         self._key: dict[str, int] = {}  # catalog id -> FAISS id, live items only
         self._tombstones: set[int] = set()
         self._tomb_selector: Any = None
+        self._version = 0  # bumped by every change, to invalidate the allow-list cache
+        self._allowed_cache: tuple[frozenset[str], int, np.ndarray, dict[str, Any]] | None = None
         if factory is not None:
             self._build(factory)
 
@@ -214,7 +241,7 @@ class FaissIndex:
     # -- building --------------------------------------------------------------------
 
     def _build(self, factory: str) -> None:
-        import faiss
+        faiss = _faiss()
 
         try:
             base = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
@@ -224,9 +251,17 @@ class FaissIndex:
                 f"{_faiss_message(exc)}. Examples that work: 'Flat', 'HNSW32,Flat', "
                 "'IVF1024,PQ48' (PQ's sub-quantizer count must divide the dimension)"
             ) from None
-        if faiss.try_extract_index_ivf(base) is not None:
+        if base.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise ValueError(
+                f"factory {factory!r} does not support inner-product search in FAISS; use "
+                "'Flat', 'HNSW32,Flat', 'HNSW32,SQ8' or 'IVF…,PQ…' instead"
+            )
+        ivf = faiss.try_extract_index_ivf(base)
+        if ivf is not None:
             index = base  # IVF stores ids itself and removes natively
-            faiss.extract_index_ivf(index).nprobe = self.nprobe
+            ivf.nprobe = self.nprobe
+            # a hashtable from id to list position lets IVF reconstruct any id (for gather)
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         else:
             index = faiss.index_factory(self.dim, "IDMap2," + factory, faiss.METRIC_INNER_PRODUCT)
         self._index = index
@@ -235,21 +270,29 @@ class FaissIndex:
 
     def _configure(self) -> None:
         """Set search parameters and find out whether the index can remove vectors."""
-        import faiss
+        faiss = _faiss()
 
         hnsw = self._hnsw()
+        self._is_hnsw = hnsw is not None
         if hnsw is not None:
             hnsw.hnsw.efSearch = self.ef_search
             if self._index.ntotal == 0:
                 hnsw.hnsw.efConstruction = self.ef_construction
+        self._ivf = faiss.try_extract_index_ivf(self._index) is not None
         try:
-            self._index.remove_ids(faiss.IDSelectorBatch(np.empty(0, dtype="int64")))
+            self._index.remove_ids(self._id_selector(np.empty(0, dtype="int64")))
             self._removes_natively = True
         except RuntimeError:
             self._removes_natively = False
 
+    def _id_selector(self, keys: np.ndarray) -> Any:
+        """A selector over ``keys`` for ``remove_ids`` (IVF's id hashtable needs an array)."""
+        faiss = _faiss()
+
+        return faiss.IDSelectorArray(keys) if self._ivf else faiss.IDSelectorBatch(keys)
+
     def _inner(self) -> Any:
-        import faiss
+        faiss = _faiss()
 
         index = faiss.downcast_index(self._index)
         if isinstance(index, faiss.IndexIDMap):
@@ -257,7 +300,7 @@ class FaissIndex:
         return index
 
     def _hnsw(self) -> Any:
-        import faiss
+        faiss = _faiss()
 
         inner = self._inner()
         return inner if isinstance(inner, faiss.IndexHNSW) else None
@@ -303,6 +346,7 @@ class FaissIndex:
         keys = np.arange(start, start + len(ids), dtype="int64")
         self._index.add_with_ids(x, keys)
         self._names.extend(ids)
+        self._version += 1
         self._key.update(zip(ids, keys.tolist(), strict=True))
         if self._gpu is not None:
             try:
@@ -316,9 +360,9 @@ class FaissIndex:
         except RuntimeError as exc:
             raise ValueError(
                 f"factory {self._factory!r} must be trained and the first add ({len(x)} "
-                f"vectors) was not enough: {_faiss_message(exc)}. Fix: add at least "
-                "39 vectors per IVF list (and 256 for PQ) in the first add, or use a smaller "
-                "factory such as 'Flat' or 'HNSW32,Flat'"
+                f"vectors) was not enough: {_faiss_message(exc)}. Fix: make the first add at "
+                "least as large as the number of IVF lists (FAISS recommends 39 per list, and "
+                "256 for 8-bit PQ), or use 'Flat' or 'HNSW32,Flat'"
             ) from None
 
     def remove(self, ids: Iterable[str]) -> None:
@@ -327,8 +371,6 @@ class FaissIndex:
         Raises:
             DataError: an id that is not in the index, or one listed twice.
         """
-        import faiss
-
         ids = _check_ids(ids, "remove")
         if not ids:
             return
@@ -344,10 +386,11 @@ class FaissIndex:
                 fix="remove only ids that were added (check `id in index`)",
             )
         keys = np.array([self._key.pop(i) for i in ids], dtype="int64")
+        self._version += 1
         for k in keys.tolist():
             self._names[k] = None
         if self._removes_natively:
-            self._index.remove_ids(faiss.IDSelectorBatch(keys))
+            self._index.remove_ids(self._id_selector(keys))
         else:
             self._tombstones.update(keys.tolist())
             self._tomb_selector = None
@@ -362,7 +405,8 @@ class FaissIndex:
         if not self._tombstones:
             return
         keep = np.array(sorted(self._key.values()), dtype="int64")
-        vecs = self._index.reconstruct_batch(keep) if len(keep) else np.empty((0, self.dim), "float32")
+        vecs = (self._index.reconstruct_batch(keep) if len(keep)
+                else np.empty((0, self.dim), dtype="float32"))
         old_factory = self._factory
         self._index = None
         self._build(old_factory)
@@ -376,14 +420,16 @@ class FaissIndex:
 
     def search(
         self, vecs: Any, k: int, allowed: Collection[str] | None = None
-    ) -> tuple[list[list[str]], list[np.ndarray]]:
+    ) -> _Results:
         """The ``k`` nearest items to each query by cosine similarity.
 
         Args:
             vecs: ``float[nq, dim]`` queries, or one ``float[dim]`` query.
             k: How many per query; fewer come back when fewer items are allowed.
             allowed: Catalog ids a hard filter lets through (unknown ids are ignored);
-                ``None`` allows everything, an empty collection allows nothing.
+                ``None`` allows everything, an empty collection allows nothing. Pass a
+                ``frozenset`` to reuse one allow-list across calls: it is converted to
+                FAISS ids once (until the next add or remove).
 
         Returns:
             ``(ids, scores)``: per query, a list of catalog ids best first and a
@@ -404,29 +450,44 @@ class FaissIndex:
         if len(keys_allowed) == 0:
             return _empty(nq)
         kk = min(int(k), len(keys_allowed))
-        strategy = self._pick_strategy(len(keys_allowed))
+        strategy = self._pick_strategy(len(keys_allowed), kk)
         if strategy == "gather":
             return self._search_gather(q, kk, keys_allowed)
         if strategy == "selector":
-            import faiss
-
-            sel = faiss.IDSelectorBatch(keys_allowed)
+            sel = self._allowed_selector(keys_allowed)
             scores, keys = self._faiss_search(q, kk, sel)
             return self._rows(keys, scores, kk)
         return self._search_overfetch(q, kk, keys_allowed)
 
-    def _pick_strategy(self, n_allowed: int) -> str:
+    def _pick_strategy(self, n_allowed: int, k: int) -> str:
+        """Which way to serve an allow-list of ``n_allowed`` items (measured choices)."""
+        can_gather = self._can_gather()
         if self.filter_strategy != "auto":
-            if self.filter_strategy == "gather" and not self._can_gather():
+            if self.filter_strategy == "gather" and not can_gather:
                 return "selector"
             return self.filter_strategy
-        if n_allowed <= GATHER_MAX_ALLOWED and self._can_gather():
+        total = int(self._index.ntotal)
+        if self._is_hnsw:
+            # HNSW with a selector loses recall behind selective filters (it cannot reach
+            # the allowed nodes), so: exact gather while it is cheaper than the over-fetch
+            # search, over-fetch (recall close to the unfiltered search) after that.
+            depth = self._overfetch_depth(k, n_allowed, total)
+            return "gather" if can_gather and n_allowed <= HNSW_GATHER_WORK * depth else "overfetch"
+        share = n_allowed / max(total, 1)
+        if share < FLAT_GATHER_SHARE and can_gather:
             return "gather"
-        return "selector"
+        return "selector" if share < FLAT_OVERFETCH_SHARE else "overfetch"
+
+    @staticmethod
+    def _overfetch_depth(k: int, n_allowed: int, total: int) -> int:
+        return min(total, max(2 * k, math.ceil(OVERFETCH_FACTOR * k * total / n_allowed)))
 
     def _can_gather(self) -> bool:
-        import faiss
+        faiss = _faiss()
 
+        if self._ivf:
+            ivf = faiss.extract_index_ivf(self._index)
+            return ivf.direct_map.type == faiss.DirectMap.Hashtable
         return isinstance(faiss.downcast_index(self._index), faiss.IndexIDMap2)
 
     def _allowed_keys(self, allowed: Collection[str]) -> np.ndarray:
@@ -435,12 +496,30 @@ class FaissIndex:
                 "allowed must be a collection of catalog ids (a set or list), not one string; "
                 f"got {allowed!r}. Fix: wrap it, allowed={{{allowed!r}}}"
             )
+        cache = self._allowed_cache
+        if cache is not None and cache[0] is allowed and cache[1] == self._version:
+            return cache[2]
         key = self._key
-        keys = [key[a] for a in allowed if a in key]
-        return np.unique(np.array(keys, dtype="int64"))
+        keys = np.array([key[a] for a in allowed if a in key], dtype="int64")
+        if not isinstance(allowed, set | frozenset):
+            keys = np.unique(keys)  # a list may repeat an id; a set cannot
+        if isinstance(allowed, frozenset):
+            # an immutable allow-list reused across calls is converted once
+            self._allowed_cache = (allowed, self._version, keys, {})
+        return keys
+
+    def _allowed_selector(self, keys: np.ndarray) -> Any:
+        faiss = _faiss()
+
+        cache = self._allowed_cache
+        if cache is not None and cache[2] is keys:
+            if "sel" not in cache[3]:
+                cache[3]["sel"] = faiss.IDSelectorBatch(keys)
+            return cache[3]["sel"]
+        return faiss.IDSelectorBatch(keys)
 
     def _tombstone_selector(self) -> Any:
-        import faiss
+        faiss = _faiss()
 
         if not self._tombstones:
             return None
@@ -449,36 +528,32 @@ class FaissIndex:
             self._tomb_selector = (faiss.IDSelectorNot(batch), batch)  # keep batch alive
         return self._tomb_selector[0]
 
-    def _faiss_search(self, q: np.ndarray, k: int, sel: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        import faiss
+    def _faiss_search(self, q: np.ndarray, k: int, sel: Any = None) -> tuple[Any, Any]:
+        faiss = _faiss()
 
+        if self._is_hnsw:
+            # FAISS does not raise efSearch to k by itself, and recall collapses when k > efSearch
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(self.ef_search, k))
+            return self._index.search(q, k, params=params)
         if sel is None:
-            index = self._search_replica()
-            return index.search(q, k)
-        hnsw = self._hnsw()
-        if hnsw is not None:
-            params = faiss.SearchParametersHNSW(sel=sel, efSearch=hnsw.hnsw.efSearch)
-        elif faiss.try_extract_index_ivf(self._index) is not None:
+            return self._search_replica().search(q, k)
+        if self._ivf:
             params = faiss.SearchParametersIVF(sel=sel, nprobe=self.nprobe)
         else:
             params = faiss.SearchParameters(sel=sel)
         return self._index.search(q, k, params=params)
 
-    def _search_gather(self, q: np.ndarray, k: int, keys: np.ndarray) -> tuple[list[list[str]], list[np.ndarray]]:
-        vecs = self._index.reconstruct_batch(keys)
-        sims = q @ vecs.T
-        if k < sims.shape[1]:
-            part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        else:
-            part = np.broadcast_to(np.arange(sims.shape[1]), (len(q), sims.shape[1]))
-        top = np.take_along_axis(sims, part, axis=1)
-        order = np.argsort(-top, axis=1, kind="stable")
-        return self._rows(keys[np.take_along_axis(part, order, axis=1)],
-                          np.take_along_axis(top, order, axis=1), k)
+    def _search_gather(self, q: np.ndarray, k: int, keys: np.ndarray) -> _Results:
+        faiss = _faiss()
 
-    def _search_overfetch(self, q: np.ndarray, k: int, keys: np.ndarray) -> tuple[list[list[str]], list[np.ndarray]]:
+        vecs = np.ascontiguousarray(self._index.reconstruct_batch(keys), dtype="float32")
+        # faiss.knn rather than numpy: no BLAS thread start-up for one query
+        scores, pos = faiss.knn(q, vecs, k, metric=faiss.METRIC_INNER_PRODUCT)
+        return self._rows(np.where(pos >= 0, keys[np.maximum(pos, 0)], -1), scores, k)
+
+    def _search_overfetch(self, q: np.ndarray, k: int, keys: np.ndarray) -> _Results:
         total = int(self._index.ntotal)
-        fetch = min(total, max(2 * k, math.ceil(1.5 * k * total / len(keys))))
+        fetch = self._overfetch_depth(k, len(keys), total)
         sel = self._tombstone_selector()
         while True:
             scores, got = self._faiss_search(q, fetch, sel)
@@ -493,7 +568,7 @@ class FaissIndex:
             scores_out.append(np.ascontiguousarray(row_scores, dtype="float32"))
         return ids_out, scores_out
 
-    def _rows(self, keys: np.ndarray, scores: np.ndarray, k: int) -> tuple[list[list[str]], list[np.ndarray]]:
+    def _rows(self, keys: np.ndarray, scores: np.ndarray, k: int) -> _Results:
         names = self._names
         ids_out, scores_out = [], []
         for row_keys, row_scores in zip(keys, scores, strict=True):
@@ -509,7 +584,7 @@ class FaissIndex:
         if self.use_gpu is False or self._gpu_failed:
             return self._index
         if self._gpu is None:
-            self._gpu = _to_gpu(self._index)
+            self._gpu = _to_gpu(self._index, required=self.use_gpu is True)
             if self._gpu is None:
                 self._gpu_failed = True
                 return self._index
@@ -566,7 +641,7 @@ class FaissIndex:
         The folder is built under a temporary name and swapped in whole, so a save that
         fails half-way leaves the previous index at ``path`` loadable.
         """
-        import faiss
+        faiss = _faiss()
 
         self._ensure_built(len(self))
         path = Path(path)
@@ -576,7 +651,8 @@ class FaissIndex:
                 "names": self._names,
                 "tombstones": sorted(self._tombstones),
             }
-            (tmp / IDS_FILE).write_text(json.dumps(ids_doc, separators=(",", ":")), encoding="utf-8")
+            ids_text = json.dumps(ids_doc, separators=(",", ":"))
+            (tmp / IDS_FILE).write_text(ids_text, encoding="utf-8")
             manifest = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -593,7 +669,8 @@ class FaissIndex:
                 "faiss_version": faiss.__version__,
                 "files": {name: _file_entry(tmp / name) for name in (INDEX_FILE, IDS_FILE)},
             }
-            (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            manifest_text = json.dumps(manifest, indent=2) + "\n"
+            (tmp / MANIFEST_FILE).write_text(manifest_text, encoding="utf-8")
 
     @classmethod
     def load(
@@ -610,7 +687,7 @@ class FaissIndex:
             DataError: a missing folder or file, a manifest of another format or version,
                 a checksum mismatch (corrupt or truncated file) or inconsistent contents.
         """
-        import faiss
+        faiss = _faiss()
 
         path = Path(path)
         manifest = _read_manifest(path)
@@ -664,6 +741,18 @@ class FaissIndex:
 # -- helpers ---------------------------------------------------------------------------
 
 
+def _faiss() -> Any:
+    """The faiss module, imported on first use (never at import time)."""
+    try:
+        import faiss
+    except ImportError as exc:
+        raise ImportError(
+            f"the vector index needs FAISS, which did not import ({exc}). Fix: "
+            "pip install faiss-cpu, or pip install 'encore-rec[gpu]' for faiss-gpu"
+        ) from exc
+    return faiss
+
+
 def _check_factory_string(factory: Any) -> None:
     if not isinstance(factory, str) or not factory.strip():
         raise ValueError(f"factory must be a FAISS factory string such as 'Flat', got {factory!r}")
@@ -699,7 +788,7 @@ def _where(rows: np.ndarray, ids: Sequence[str] | None) -> str:
     return "rows " + _few(rows_l)
 
 
-def _empty(nq: int) -> tuple[list[list[str]], list[np.ndarray]]:
+def _empty(nq: int) -> _Results:
     return [[] for _ in range(nq)], [np.empty(0, dtype="float32") for _ in range(nq)]
 
 
@@ -729,7 +818,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     mpath = path / MANIFEST_FILE
     if not mpath.is_file():
         raise DataError("the index folder has no manifest", path=mpath,
-                        fix="this is not a saved index, or its save did not finish; " + _REBUILD_FIX)
+                        fix="this is not a saved index, or its save did not finish; "
+                        + _REBUILD_FIX)
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -787,16 +877,23 @@ def _verify_file(path: Path, entry: Any) -> None:
                         path=path, fix=_REBUILD_FIX)
 
 
-def _to_gpu(index: Any) -> Any:
+def _to_gpu(index: Any, *, required: bool = False) -> Any:
     """A copy of ``index`` on every visible GPU, or ``None`` (no GPU, or an index type
-    FAISS cannot move, such as HNSW)."""
-    import faiss
+    FAISS cannot move). With ``required``, no GPU is an error instead."""
+    faiss = _faiss()
 
     if not hasattr(faiss, "get_num_gpus") or faiss.get_num_gpus() < 1:
+        if required:
+            raise RuntimeError(
+                "use_gpu=True but FAISS sees no GPU. Fix: pip install 'encore-rec[gpu]' "
+                "(faiss-gpu) on a machine with CUDA, or pass use_gpu=None to fall back to the CPU"
+            )
         return None
     try:
         return faiss.index_cpu_to_all_gpus(index)
     except (RuntimeError, AttributeError) as exc:
+        if required:
+            raise
         warnings.warn(
             f"keeping the FAISS index on the CPU: it cannot move to the GPU "
             f"({_faiss_message(exc)})",

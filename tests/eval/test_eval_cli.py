@@ -132,7 +132,8 @@ def test_generated_requests_are_written_and_run(app, data_dir, tmp_path) -> None
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--systems", "pop,encore"], "'encore' (retrieval + learned ranker) is not built yet"),
+        (["--systems", "pop,encore", "--param", "encore.bogus=1"],
+         "bad parameter for system 'encore'"),
         (["--systems", "bpr"], "valid names: random, pop"),
         (
             ["--metrics", "ndcg@21"],

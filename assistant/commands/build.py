@@ -1,0 +1,47 @@
+"""`encore build`: catalog + interactions -> a bundle the assistant loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def build(
+        data: Annotated[str | None, typer.Option("--data", "-d", help="Data set: demo, movielens:PATH, or a catalog file / data folder.")] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Bundle folder (default: the bundle_dir setting).")] = None,
+        finetune: Annotated[bool, typer.Option("--finetune/--no-finetune", help="Fine-tune the encoder on the interactions.")] = True,
+        epochs: Annotated[int, typer.Option("--epochs", min=1, max=50, help="Fine-tuning epochs.")] = 1,
+        max_pairs: Annotated[int | None, typer.Option("--max-pairs", min=64, help="Cap on mined training pairs.")] = None,
+        skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Load the good rows and report the bad ones.")] = False,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the manifest summary as JSON.")] = False,
+    ) -> None:
+        """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index."""
+        from assistant.cli import emit_json, settings
+        from retrieval.bundle import build_bundle, read_manifest
+        from retrieval.dataset import load_dataset
+
+        s = settings()
+        ref = data or s.data.dataset
+        target = out or s.bundle_dir
+        say = (lambda msg: None) if as_json else (lambda msg: typer.echo(f"- {msg}", err=True))
+        say(f"loading {ref}")
+        ds = load_dataset(ref, skip_bad_rows=skip_bad_rows or s.data.skip_bad_rows,
+                          encoding=s.data.encoding, seed=s.data.seed)
+        say(ds.describe())
+        if ds.report.skipped:
+            say(ds.report.summary())
+        path = build_bundle(ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
+                            progress=progress and not as_json, on_step=say)
+        manifest = read_manifest(path)
+        summary = {"bundle": str(path), "dataset": manifest["dataset"],
+                   "encoder": manifest["encoder"], "index": manifest["index"],
+                   "build_seconds": manifest["build_seconds"]}
+        if as_json:
+            emit_json(summary)
+        else:
+            typer.echo(str(path))

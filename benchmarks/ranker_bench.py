@@ -1,0 +1,122 @@
+"""Speed of the ranker at serving time: features plus LambdaMART scores for the 200
+candidates of one query, on one core.
+
+What is timed, per query: ``FeatureBuilder.prepare`` (history, profile) +
+``FeatureBuilder.build`` (all 25 features of the 200 ``Candidate`` objects) +
+``LightGBMRanker.score``. Candidate generation (retrieval) is not timed; it is the
+retriever's benchmark. Item vectors are random 384-d unit vectors unless ``--encoder`` is
+given (the values do not change the work done, only the dimension does).
+
+Run:
+    .venv/bin/python benchmarks/ranker_bench.py --data movielens:../shared/data/ml-100k
+    .venv/bin/python benchmarks/ranker_bench.py            # synthetic ml-100k-sized data
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: set before numpy, scipy or LightGBM start their thread pools.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=None, help="data set (default: synthetic, ml-100k-sized)")
+    p.add_argument("--encoder", default=None, help="encode item texts with this model")
+    p.add_argument("--queries", type=int, default=500, help="timed queries")
+    p.add_argument("--candidates", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+
+    import numpy as np
+
+    from eval.protocols import implicit_positives
+    from retrieval.candidates import CandidateGenerator, dense_retriever
+    from retrieval.features import FeatureBuilder, ItemTable, QueryContext
+    from retrieval.train_ranker import RankerTrainingConfig, train_ranker
+
+    if args.data:
+        from retrieval.dataset import load_dataset
+
+        ds = load_dataset(args.data)
+        catalog, log, name = ds.catalog, ds.interactions, ds.name
+    else:
+        from eval.synthetic import synthetic_log
+
+        catalog, log = synthetic_log(n_users=943, n_items=1682, n_interactions=100_000,
+                                     seed=args.seed)
+        name = "SYNTHETIC (943 users, 1682 items, 100k interactions)"
+    log, _ = implicit_positives(log)
+    rng = np.random.default_rng(args.seed)
+    if args.encoder:
+        from retrieval.encoder import item_text, load_encoder
+
+        enc = load_encoder(args.encoder)
+        vecs = enc.encode([item_text(it) for it in catalog])
+    else:
+        enc = None
+        vecs = rng.normal(size=(len(catalog), 384)).astype(np.float32)
+    t = time.perf_counter()
+    trained = train_ranker(log, catalog, vecs, encoder=enc, config=RankerTrainingConfig(
+        n_candidates=args.candidates, collaborative=150, cuts=3, request_fraction=0.0,
+        seed=args.seed))
+    train_s = time.perf_counter() - t
+    table = ItemTable(catalog, vecs)
+    builder = FeatureBuilder(table, trained.stats)
+    gen = CandidateGenerator(table, trained.stats, dense_retriever(catalog.ids, vecs, enc),
+                             n=args.candidates, collaborative=150)
+    from eval.encore import _histories
+
+    histories, last = _histories(log)
+    users = rng.choice(sorted(histories), size=args.queries, replace=True)
+    cands = [gen.generate(histories[u]) for u in users]
+    ranker = trained.ranker
+    feat_ms, score_ms, total_ms = [], [], []
+    for _ in range(20):  # warm-up
+        m = builder.build(QueryContext(histories[users[0]]), cands[0])
+        ranker.score(m)
+    for u, c in zip(users, cands, strict=True):
+        t0 = time.perf_counter()
+        m = builder.build(QueryContext(histories[u], now=last.get(u)), c)
+        t1 = time.perf_counter()
+        ranker.score(m)
+        t2 = time.perf_counter()
+        feat_ms.append((t1 - t0) * 1e3)
+        score_ms.append((t2 - t1) * 1e3)
+        total_ms.append((t2 - t0) * 1e3)
+
+    def pct(xs: list[float]) -> dict[str, float]:
+        return {"p50": round(float(np.percentile(xs, 50)), 3),
+                "p99": round(float(np.percentile(xs, 99)), 3)}
+
+    out = {
+        "data": name,
+        "candidates": args.candidates,
+        "queries": args.queries,
+        "features": len(builder.schema.names),
+        "trees": int(ranker.booster.num_trees()),
+        "mean_history": round(float(np.mean([len(histories[u]) for u in users])), 1),
+        "features_ms": pct(feat_ms),
+        "score_ms": pct(score_ms),
+        "total_ms": pct(total_ms),
+        "train_seconds": round(train_s, 1),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{name}: {args.queries} queries x {args.candidates} candidates, "
+              f"{out['features']} features, {out['trees']} trees, one core")
+        for key in ("features_ms", "score_ms", "total_ms"):
+            print(f"  {key[:-3]:<9} p50 {out[key]['p50']:.3f} ms   p99 {out[key]['p99']:.3f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

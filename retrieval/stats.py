@@ -1,0 +1,320 @@
+"""Statistics of an interaction log that the ranker's features read, computed once at
+build time and saved with the bundle: popularity overall and in a recent window, and
+item-to-item collaborative weights (EASE and item-kNN, the same math as the baselines in
+``eval/baselines/``).
+
+Only positive feedback counts: dislikes and skips are left out, and so are ratings below
+``min_rating`` when it is set (by default every rating counts, the convention of the
+evaluation protocols).
+
+Example:
+    >>> from retrieval.catalog import Catalog
+    >>> from retrieval.interactions import Interactions
+    >>> from retrieval.models import Interaction, Item
+    >>> cat = Catalog([Item(id=i, title=i, media_type="movie") for i in "abc"])
+    >>> log = Interactions.from_records([Interaction(user_id=u, item_id=i, timestamp=t)
+    ...     for u, i, t in [("1", "a", 10), ("1", "b", 20), ("2", "a", 30), ("2", "b", 40)]])
+    >>> stats = InteractionStats.build(log, cat, recent_days=1)
+    >>> stats.popularity(stats.rows(["a", "c"])).tolist()
+    [2.0, 0.0]
+    >>> stats.recent_popularity(stats.rows(["a", "b"]), now=35).tolist()
+    [2.0, 1.0]
+    >>> bool(stats.pair_weights("knn", stats.rows(["a"]), stats.rows(["b"]))[0, 0] > 0)
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from retrieval.errors import DataError
+from retrieval.io import atomic_dir
+
+if TYPE_CHECKING:
+    from retrieval.catalog import Catalog
+    from retrieval.interactions import Interactions
+
+__all__ = ["STATS_FORMAT", "InteractionStats", "positive_log", "sequence_order"]
+
+STATS_FORMAT = "encore-stats/1"
+NEGATIVE_EVENTS = ("dislike", "skip")
+# Dense item x item float32 matrices above this many items would need gigabytes; EASE and
+# item-kNN are then left out and their features read as missing.
+DEFAULT_DENSE_LIMIT = 16_000
+_TS_BITS = 33  # timestamps up to 2242; the item row lives above them in one int64 key
+
+
+def positive_log(log: Interactions, min_rating: float | None = None) -> Interactions:
+    """The positive feedback of ``log``: no dislikes or skips, no ratings below
+    ``min_rating`` (when given)."""
+    from retrieval.interactions import Interactions
+
+    df = log.df
+    event = df["event"].astype(str)
+    keep = ~event.isin(NEGATIVE_EVENTS).to_numpy()
+    if min_rating is not None:
+        keep &= ~((event == "rating") & (df["value"] < min_rating)).to_numpy()
+    if keep.all():
+        return log
+    return Interactions(df[keep].reset_index(drop=True))
+
+
+def sequence_order(df: pd.DataFrame) -> np.ndarray:
+    """Row order of a log by user, then time, simultaneous interactions by item id
+    (numerically when every id is a whole number), the convention ``eval.protocols`` uses
+    by default, so that "the last item" means the same thing everywhere."""
+    items = df["item_id"].astype(str)
+    numeric = pd.to_numeric(items, errors="coerce")
+    if numeric.notna().all():
+        item_key = numeric.to_numpy(dtype=np.float64)
+    else:
+        item_key = pd.Categorical(items).codes.astype(np.float64)
+    ts = df["timestamp"].astype("float64").fillna(-1.0).to_numpy()
+    users = df["user_id"].astype(str).to_numpy()
+    user_key = pd.Categorical(users).codes
+    return np.lexsort((item_key, ts, user_key))
+
+
+class InteractionStats:
+    """Item statistics of one log over a fixed list of item ids.
+
+    Build with :meth:`build`; save and load with :meth:`save` / :meth:`load`. Items are
+    addressed by *stats rows* (:meth:`rows`); an id the log's catalog did not have (an item
+    added later) has row ``-1`` and reads as never consumed.
+
+    Attributes:
+        item_ids: The ids, one per row.
+        counts: Distinct users per item.
+        last_timestamp: The latest timestamp of the log ("now" when none is given).
+        params: The settings it was built with.
+    """
+
+    def __init__(
+        self,
+        item_ids: Sequence[str],
+        counts: np.ndarray,
+        event_keys: np.ndarray,
+        *,
+        last_timestamp: int | None,
+        ease: np.ndarray | None,
+        knn: np.ndarray | None,
+        params: dict[str, Any],
+    ) -> None:
+        self.item_ids = [str(i) for i in item_ids]
+        n = len(self.item_ids)
+        self._row = {i: k for k, i in enumerate(self.item_ids)}
+        self.counts = np.asarray(counts, dtype=np.float32)
+        self.event_keys = np.asarray(event_keys, dtype=np.int64)
+        self.last_timestamp = last_timestamp
+        self.ease = ease
+        self.knn = knn
+        self.params = dict(params)
+        if self.counts.shape != (n,):
+            raise ValueError(f"counts has shape {self.counts.shape}, expected ({n},)")
+        for name, m in (("ease", ease), ("knn", knn)):
+            if m is not None and m.shape != (n, n):
+                raise ValueError(f"{name} weights have shape {m.shape}, expected ({n}, {n})")
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        log: Interactions,
+        catalog: Catalog,
+        *,
+        min_rating: float | None = None,
+        recent_days: float = 30.0,
+        ease_l2: float = 300.0,
+        knn_neighbours: int = 200,
+        dense_limit: int = DEFAULT_DENSE_LIMIT,
+    ) -> InteractionStats:
+        """Count and fit everything from ``log`` (for an evaluation: its training part).
+
+        Args:
+            log: The interactions; items must be in ``catalog``.
+            catalog: The items (their order is the stats' row order).
+            min_rating: Ratings below it are not positive feedback (``None``: all are).
+            recent_days: Width of the window of :meth:`recent_popularity`.
+            ease_l2: Ridge weight of EASE (the value validated on ml-100k by ``eval``).
+            knn_neighbours: Neighbours kept per item by item-kNN.
+            dense_limit: Above this many items, EASE and item-kNN are skipped.
+
+        Raises:
+            DataError: the log names items that are not in the catalog.
+            ValueError: a bad setting.
+        """
+        if not recent_days > 0:
+            raise ValueError(f"recent_days must be positive, got {recent_days}")
+        from eval.encoding import item_positions, user_item_matrix
+
+        pos_log = positive_log(log, min_rating)
+        ids = catalog.ids
+        n = len(ids)
+        cols = item_positions(pos_log, catalog, what="interaction log of the ranker statistics")
+        x = user_item_matrix(pos_log, pos_log.users(), catalog)
+        counts = np.asarray(x.sum(axis=0), dtype=np.float32).ravel()
+        ts = pos_log.df["timestamp"].astype("float64").to_numpy()
+        timed = np.isfinite(ts)
+        keys = np.sort((cols[timed].astype(np.int64) << _TS_BITS)
+                       | np.clip(ts[timed], 0, 2**_TS_BITS - 1).astype(np.int64))
+        last = int(np.max(ts[timed])) if timed.any() else None
+        ease = knn = None
+        dense = n <= dense_limit and len(pos_log) > 0
+        if dense:
+            from eval.baselines.ease import EASE
+            from eval.baselines.itemknn import ItemKNN
+
+            model = EASE(l2=ease_l2)
+            model.fit(pos_log, catalog)
+            ease = model.weights
+            neighbours = ItemKNN(neighbours=knn_neighbours)
+            neighbours.fit(pos_log, catalog)
+            knn = neighbours.similarity
+        params = {
+            "min_rating": min_rating,
+            "recent_days": float(recent_days),
+            "ease_l2": float(ease_l2),
+            "knn_neighbours": int(knn_neighbours),
+            "dense_limit": int(dense_limit),
+            "interactions": len(pos_log),
+            "users": pos_log.n_users,
+            "collaborative": dense,
+        }
+        return cls(ids, counts, keys, last_timestamp=last, ease=ease, knn=knn, params=params)
+
+    # -- look-ups ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def rows(self, item_ids: Sequence[str]) -> np.ndarray:
+        """``int64``: the stats row of each id, ``-1`` for ids it does not know."""
+        get = self._row.get
+        return np.fromiter((get(i, -1) for i in item_ids), dtype=np.int64, count=len(item_ids))
+
+    @property
+    def has_collaborative(self) -> bool:
+        return self.ease is not None and self.knn is not None
+
+    def popularity(self, rows: np.ndarray) -> np.ndarray:
+        """Distinct users per item (0 for unknown rows)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(rows.shape, dtype=np.float32)
+        ok = rows >= 0
+        out[ok] = self.counts[rows[ok]]
+        return out
+
+    def recent_popularity(self, rows: np.ndarray, now: int | None = None) -> np.ndarray:
+        """Interactions with each item in the ``recent_days`` up to ``now`` (inclusive);
+        ``now`` defaults to the log's latest timestamp. Only interactions before ``now``
+        count, so a feature computed at a past moment never sees that moment's future."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(rows.shape, dtype=np.float32)
+        now = self.last_timestamp if now is None else int(now)
+        if now is None or not len(self.event_keys):
+            return out
+        ok = rows >= 0
+        base = rows[ok] << _TS_BITS
+        lo = max(0, now - int(self.params["recent_days"] * 86_400))
+        hi_key = base | min(now, 2**_TS_BITS - 1)
+        lo_key = base | min(lo, 2**_TS_BITS - 1)
+        out[ok] = (np.searchsorted(self.event_keys, hi_key, side="right")
+                   - np.searchsorted(self.event_keys, lo_key, side="right"))
+        return out
+
+    def pair_weights(self, kind: str, history_rows: np.ndarray, candidate_rows: np.ndarray
+                     ) -> np.ndarray:
+        """``float32[len(history_rows), len(candidate_rows)]``: the weight from each history
+        item to each candidate (``kind``: ``"ease"`` or ``"knn"``); 0 for unknown rows, NaN
+        everywhere when the collaborative weights were not built (catalog too large)."""
+        m = {"ease": self.ease, "knn": self.knn}.get(kind, False)
+        if m is False:
+            raise ValueError(f"unknown weight kind {kind!r}; valid: ease, knn")
+        h = np.asarray(history_rows, dtype=np.int64)
+        c = np.asarray(candidate_rows, dtype=np.int64)
+        if m is None:
+            return np.full((len(h), len(c)), np.nan, dtype=np.float32)
+        h_ok, c_ok = h >= 0, c >= 0
+        if h_ok.all() and c_ok.all():
+            return m[h[:, None], c[None, :]]
+        out = np.zeros((len(h), len(c)), dtype=np.float32)
+        hi, ci = np.flatnonzero(h_ok), np.flatnonzero(c_ok)
+        if len(hi) and len(ci):
+            out[np.ix_(hi, ci)] = m[h[hi][:, None], c[ci][None, :]]
+        return out
+
+    def collaborative_scores(self, history: Any) -> np.ndarray:
+        """``float32[n_users, n_items]`` EASE scores of binary history rows (a CSR matrix
+        in stats row order), the collaborative candidate source."""
+        if self.ease is None:
+            return np.zeros((history.shape[0], len(self)), dtype=np.float32)
+        return np.asarray(history @ self.ease, dtype=np.float32)
+
+    # -- files ------------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``stats.json`` and ``arrays.npz`` into ``folder``, replaced whole."""
+        folder = Path(folder)
+        arrays: dict[str, np.ndarray] = {"counts": self.counts, "event_keys": self.event_keys}
+        if self.ease is not None:
+            arrays["ease"] = self.ease
+        if self.knn is not None:
+            arrays["knn"] = self.knn
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        data = buf.getvalue()
+        meta = {
+            "format": STATS_FORMAT,
+            "item_ids": self.item_ids,
+            "last_timestamp": self.last_timestamp,
+            "params": self.params,
+            "arrays_sha256": hashlib.sha256(data).hexdigest(),
+        }
+        with atomic_dir(folder) as tmp:
+            (tmp / "arrays.npz").write_bytes(data)
+            (tmp / "stats.json").write_text(json.dumps(meta), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> InteractionStats:
+        """Read a folder written by :meth:`save`.
+
+        Raises:
+            DataError: missing or damaged files, another format.
+        """
+        folder = Path(folder)
+        fix = "rebuild the statistics (encore train-ranker, or encore build)"
+        meta_path, arrays_path = folder / "stats.json", folder / "arrays.npz"
+        if not meta_path.is_file() or not arrays_path.is_file():
+            raise DataError("not a ranker statistics folder (stats.json and arrays.npz are "
+                            "needed)", path=folder, fix=fix)
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise DataError(f"stats.json is not valid JSON ({exc})", path=meta_path,
+                            fix=fix) from None
+        if meta.get("format") != STATS_FORMAT:
+            raise DataError(f"statistics in format {meta.get('format')!r}; this Encore reads "
+                            f"{STATS_FORMAT!r}", path=meta_path, fix=fix)
+        data = arrays_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta.get("arrays_sha256"):
+            raise DataError("arrays.npz does not match the checksum in stats.json (a partial "
+                            "copy or a damaged file)", path=arrays_path, fix=fix)
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            got = {k: arrays[k] for k in arrays.files}
+        return cls(meta["item_ids"], got["counts"], got["event_keys"],
+                   last_timestamp=meta.get("last_timestamp"), ease=got.get("ease"),
+                   knn=got.get("knn"), params=meta.get("params", {}))
+
+    def __repr__(self) -> str:
+        return (f"InteractionStats({len(self)} items, {self.params.get('interactions', 0)} "
+                f"interactions, collaborative={'yes' if self.has_collaborative else 'no'})")
