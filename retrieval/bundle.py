@@ -27,7 +27,7 @@ import numpy as np
 from retrieval.catalog import Catalog
 from retrieval.errors import DataError
 from retrieval.interactions import Interactions
-from retrieval.io import atomic_dir
+from retrieval.io import atomic_dir, recover_interrupted_swap
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -77,6 +77,7 @@ def _versions() -> dict[str, str]:
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """Read and check a bundle's manifest (format and version), without loading the rest."""
     path = Path(path)
+    recover_interrupted_swap(path)
     mpath = path / MANIFEST
     if not path.is_dir():
         raise DataError("bundle folder not found", path=path,

@@ -20,8 +20,8 @@ How each factory removes vectors:
 Hard filters (``allowed=``) are served one of three ways (``filter_strategy``):
 
 - ``gather``: fetch the allowed vectors and score them exactly (``faiss.knn``). Exact, and
-  the fastest for small allow-lists; HNSW cannot do better, since its graph search cannot
-  reach allowed nodes hidden behind a selective filter.
+  the fastest for small allow-lists, where an HNSW graph search with a selector misses
+  most allowed items (it cannot reach them through the nodes the filter rejects).
 - ``selector``: an ``IDSelectorBatch`` in the FAISS search parameters.
 - ``overfetch``: search ``1.5 * k * n / m`` neighbours without the filter, keep the allowed
   ones, and search deeper if fewer than ``k`` survive.
@@ -30,7 +30,7 @@ Hard filters (``allowed=``) are served one of three ways (``filter_strategy``):
 ``benchmarks/README.md`` ("Vector index"): for exhaustive indexes (Flat, IVF) gather below
 5 % of the catalog, the selector up to 25 %, over-fetch above; for HNSW gather while that
 scores fewer vectors than the over-fetch search would (about ``10 x`` its depth), over-fetch
-after that, and never the selector (its recall@100 fell to 0.01-0.46 for allow-lists of
+after that, and never the selector (its recall@100 fell to 0.01-0.50 for allow-lists of
 0.1-5 % of the catalog). A ``frozenset`` passed again is converted to FAISS ids only once.
 
 Example:
@@ -161,6 +161,9 @@ class FaissIndex:
             sees one (Flat and IVF; FAISS has no GPU HNSW, so HNSW stays on the CPU);
             ``True`` requires a GPU; ``False`` never uses one. The CPU copy stays the master
             for add, remove, filtered search and save.
+
+    Searches may run from several threads; ``add``, ``remove`` and ``compact`` need one
+    writer at a time and no search meanwhile (hold a lock if threads share an index).
 
     Example:
         >>> import numpy as np
@@ -407,11 +410,15 @@ class FaissIndex:
         keep = np.array(sorted(self._key.values()), dtype="int64")
         vecs = (self._index.reconstruct_batch(keep) if len(keep)
                 else np.empty((0, self.dim), dtype="float32"))
-        old_factory = self._factory
-        self._index = None
-        self._build(old_factory)
-        if len(keep):
-            self._index.add_with_ids(np.ascontiguousarray(vecs, dtype="float32"), keep)
+        old = self._index
+        try:
+            self._build(self._factory)
+            if len(keep):
+                self._index.add_with_ids(np.ascontiguousarray(vecs, dtype="float32"), keep)
+        except BaseException:
+            self._index = old  # a failed rebuild leaves the index as it was
+            self._configure()
+            raise
         self._tombstones.clear()
         self._tomb_selector = None
         self._gpu = None

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_dir"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_dir", "recover_interrupted_swap"]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -43,6 +43,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    recover_interrupted_swap(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
@@ -58,6 +59,24 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def recover_interrupted_swap(path: Path) -> bool:
+    """Put back the previous folder if a crash fell between :func:`atomic_dir`'s two renames.
+
+    The swap renames ``path`` to ``.NAME.old-PID`` and then the new folder to ``path``; a
+    crash in between leaves nothing at ``path``. Readers and the next build call this first.
+    Returns True when a folder was restored.
+    """
+    path = Path(path)
+    if path.exists() or not path.parent.is_dir():
+        return False
+    olds = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not olds:
+        return False
+    os.replace(olds[-1], path)
+    _fsync_dir(path.parent)
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

@@ -40,3 +40,15 @@ def test_atomic_dir_swaps_whole_or_not_at_all(tmp_path) -> None:
         raise RuntimeError("build failed")
     assert (target / "manifest.json").read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_crash_between_the_two_renames_is_recovered(tmp_path) -> None:
+    from retrieval.io import recover_interrupted_swap
+
+    target = tmp_path / "bundle"
+    with atomic_dir(target) as tmp:
+        (tmp / "manifest.json").write_text("{}")
+    # the state a crash leaves after the first rename of the swap
+    os.replace(target, tmp_path / ".bundle.old-123")
+    assert recover_interrupted_swap(target) and (target / "manifest.json").read_text() == "{}"
+    assert not recover_interrupted_swap(target)
