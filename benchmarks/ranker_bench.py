@@ -64,14 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         enc = None
         vecs = rng.normal(size=(len(catalog), 384)).astype(np.float32)
     t = time.perf_counter()
+    # The default training settings (those of `encore train-ranker` and the `encore` system),
+    # so the model has the trees it has in use.
     trained = train_ranker(log, catalog, vecs, encoder=enc, config=RankerTrainingConfig(
-        n_candidates=args.candidates, collaborative=150, cuts=3, request_fraction=0.0,
-        seed=args.seed))
+        n_candidates=args.candidates, seed=args.seed))
     train_s = time.perf_counter() - t
     table = ItemTable(catalog, vecs)
     builder = FeatureBuilder(table, trained.stats)
     gen = CandidateGenerator(table, trained.stats, dense_retriever(catalog.ids, vecs, enc),
-                             n=args.candidates, collaborative=150)
+                             n=args.candidates, collaborative=trained.config.collaborative)
     from eval.encore import _histories
 
     histories, last = _histories(log)

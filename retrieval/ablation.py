@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         systems.update({"pop": make_system("pop"), "itemknn": make_system("itemknn"),
                         "ease": make_system("ease")})
     n = int(params.get("n_candidates", 200))
-    collaborative = int(params.get("collaborative", 150))
+    collaborative = int(params.get("collaborative", 190))
     systems["retrieval (dense)"] = make_system("encore-retrieval", encoder=args.encoder, n=n)
     systems["candidates (dense+EASE, merge order)"] = make_system(
         "encore-retrieval", encoder=args.encoder, n=n, collaborative=collaborative)

@@ -163,11 +163,12 @@ class Bundle:
         from retrieval.retriever import Retriever, popularity_counts
 
         s = (settings or Settings()).retrieval
-        pop_w = float(self.manifest["encoder"].get("popularity_weight", 0.0))
+        pop_w = s.popularity_weight
         return Retriever(
             self.encoder, self.item_ids, self.item_vectors, index=self.index, catalog=self.catalog,
             n_candidates=s.n_candidates, request_weight=s.request_weight,
             recency_half_life=s.recency_half_life, dislike_weight=s.dislike_weight,
+            dislike_rating=s.dislike_rating, max_history=s.max_history,
             item_popularity=popularity_counts(self.interactions, self.item_ids) if pop_w else None,
             popularity_weight=pop_w,
         )

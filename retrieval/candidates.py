@@ -5,9 +5,11 @@ Dense retrieval alone finds what reads like the request and the history; the ite
 watch next are often ones whose text says little (on ml-100k, the dense list's recall@200 is
 far below EASE's). So the list the ranker sees is the union of
 
-1. the dense retriever's best ``n - collaborative`` items,
-2. the ``collaborative`` best items by EASE score against the history (statistics built at
-   build time, :class:`~retrieval.stats.InteractionStats`) that are not there yet,
+1. the dense retriever's best ``n - quota`` items,
+2. the ``quota`` best items by EASE score against the history (statistics built at build
+   time, :class:`~retrieval.stats.InteractionStats`) that are not there yet; the quota is
+   ``collaborative`` for history-only queries and ``collaborative_with_request`` (smaller:
+   the dense list then carries what was asked for) when there is a request,
 3. the rest of the dense list, then the most popular items, until ``n``.
 
 Training lists are made by the same code (:meth:`CandidateGenerator.batch`), so the ranker
@@ -82,19 +84,28 @@ class CandidateGenerator:
         stats: Statistics of the interaction log (EASE weights and popularity).
         retriever: The dense retriever (``None``: collaborative and popular only).
         n: Candidates per query.
-        collaborative: Places reserved for collaborative candidates (0 turns them off).
+        collaborative: Places reserved for collaborative candidates when there is no request
+            (0 turns them off).
+        collaborative_with_request: The same when there is a request: the dense list then
+            carries what was asked for and keeps most places (default: a quarter of ``n``,
+            at most ``collaborative``).
     """
 
     def __init__(self, items: ItemTable, stats: InteractionStats, retriever: Retriever | None,
-                 *, n: int = 200, collaborative: int = 100) -> None:
-        if n < 1 or not 0 <= collaborative <= n:
-            raise ValueError(f"need n >= 1 and 0 <= collaborative <= n, got n={n}, "
-                             f"collaborative={collaborative}")
+                 *, n: int = 200, collaborative: int = 100,
+                 collaborative_with_request: int | None = None) -> None:
+        if collaborative_with_request is None:
+            collaborative_with_request = min(collaborative, n // 4)
+        if n < 1 or not 0 <= collaborative <= n or not 0 <= collaborative_with_request <= n:
+            raise ValueError(f"need n >= 1 and collaborative quotas between 0 and n, got n={n}, "
+                             f"collaborative={collaborative}, "
+                             f"collaborative_with_request={collaborative_with_request}")
         self.items = items
         self.stats = stats
         self.retriever = retriever
         self.n = int(n)
         self.collaborative = int(collaborative)
+        self.collaborative_with_request = int(collaborative_with_request)
         stats_row = stats.rows(items.ids)
         self._table_of_stats = np.full(len(stats), -1, dtype=np.int64)
         self._table_of_stats[stats_row[stats_row >= 0]] = np.flatnonzero(stats_row >= 0)
@@ -131,7 +142,8 @@ class CandidateGenerator:
         if allowed is not None:
             allowed_rows = self.items.rows(list(allowed), strict=False)
             allowed_rows = allowed_rows[allowed_rows >= 0]
-        return self._merge([history], [dense], allowed_rows)[0]
+        quota = self.collaborative_with_request if request else self.collaborative
+        return self._merge([history], [dense], allowed_rows, quota)[0]
 
     # -- many queries (training lists, offline evaluation) -----------------------------------
 
@@ -142,11 +154,11 @@ class CandidateGenerator:
             keyed = {str(k): h for k, h in enumerate(histories)}
             got = self.retriever.retrieve_many(keyed, n=self.n)
             dense = [got.get(str(k)) for k in range(len(histories))]
-        return self._merge(histories, dense, None)
+        return self._merge(histories, dense, None, self.collaborative)
 
     def _merge(self, histories: Sequence[History],
                dense: Sequence[tuple[list[str], np.ndarray] | None],
-               allowed_rows: np.ndarray | None) -> list[CandidateList]:
+               allowed_rows: np.ndarray | None, quota: int) -> list[CandidateList]:
         from scipy import sparse
 
         n_items = len(self.items)
@@ -158,7 +170,7 @@ class CandidateGenerator:
                    for h in histories]
         exclude = [e[e >= 0] for e in exclude]
         collab = None
-        if self.collaborative and self.stats.has_collaborative:
+        if quota and self.stats.has_collaborative:
             srows = [self.stats.rows(_consumed(h)) for h in histories]
             srows = [s[s >= 0] for s in srows]
             indptr = np.concatenate([[0], np.cumsum([len(s) for s in srows])])
@@ -185,14 +197,14 @@ class CandidateGenerator:
                 d_rows, d_scores = d_rows[ok], d_scores[ok]
             c_rows = np.zeros(0, dtype=np.int64)
             if collab is not None and len(h):
-                c_rows = self._collaborative_rows(collab[k], taken, len(exclude[k]))
-            out.append(self._merge_one(d_rows, d_scores, c_rows, taken))
+                c_rows = self._collaborative_rows(collab[k], taken, len(exclude[k]), quota)
+            out.append(self._merge_one(d_rows, d_scores, c_rows, taken, quota))
         return out
 
-    def _collaborative_rows(self, scores: np.ndarray, taken: np.ndarray, n_excluded: int
-                            ) -> np.ndarray:
+    def _collaborative_rows(self, scores: np.ndarray, taken: np.ndarray, n_excluded: int,
+                            quota: int) -> np.ndarray:
         """Table rows of the best EASE scores, best first (positive scores, not taken)."""
-        q = min(self.collaborative + n_excluded + self.n, len(scores))
+        q = min(quota + n_excluded + self.n, len(scores))
         top = np.argpartition(-scores, q - 1)[:q] if q < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         rows = self._table_of_stats[top[scores[top] > 0]]
@@ -200,10 +212,10 @@ class CandidateGenerator:
         return rows[~taken[rows]]
 
     def _merge_one(self, d_rows: np.ndarray, d_scores: np.ndarray, c_rows: np.ndarray,
-                   taken: np.ndarray) -> CandidateList:
+                   taken: np.ndarray, quota: int) -> CandidateList:
         """The merge order: dense head, collaborative quota, dense rest, collaborative rest,
         popular; each item once, at its first place."""
-        n, q = self.n, self.collaborative if len(c_rows) else 0
+        n, q = self.n, quota if len(c_rows) else 0
         head = n - q
         popular = self._popular[~taken[self._popular]][:n]
         pool = np.concatenate([d_rows[:head], c_rows[:q], d_rows[head:], c_rows[q:], popular])

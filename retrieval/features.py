@@ -235,8 +235,9 @@ class ItemTable:
             return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                                      shape=(n, max(width, 1)))
 
-        self.genres = indicator(g_rows, g_cols, len(self.genre_vocab))
-        self.tags = indicator(t_rows, t_cols, len(self.tag_vocab))
+        # Small vocabularies are kept dense: a row gather is then far cheaper.
+        self.genres = _maybe_dense(indicator(g_rows, g_cols, len(self.genre_vocab)))
+        self.tags = _maybe_dense(indicator(t_rows, t_cols, len(self.tag_vocab)))
         self.genre_norm = np.sqrt(np.asarray(self.genres.sum(axis=1)).ravel()).astype(np.float32)
         self.tag_norm = np.sqrt(np.asarray(self.tags.sum(axis=1)).ravel()).astype(np.float32)
         self.year = np.array([np.nan if it.year is None else it.year for it in items],
@@ -494,7 +495,8 @@ class FeatureBuilder:
                 out[:, col["recent_max_cosine"]] = s.max(axis=1)
                 out[:, col["recent_mean_cosine"]] = s.mean(axis=1)
             if len(prep.dislike_rows):
-                out[:, col["dislike_max_cosine"]] = (cv @ it.vectors[prep.dislike_rows].T).max(axis=1)
+                dis = cv @ it.vectors[prep.dislike_rows].T
+                out[:, col["dislike_max_cosine"]] = dis.max(axis=1)
         out[:, col["history_length"]] = np.log1p(prep.n_history)
         if np.isfinite(prep.history_year):
             out[:, col["year_gap_history"]] = np.abs(it.year[rows] - prep.history_year) / 10.0
@@ -515,7 +517,8 @@ class FeatureBuilder:
             out[:, col["knn_recent_mean"]] = last.mean(axis=0)
         # genres and tags
         if prep.request_genres is not None:
-            out[:, col["genre_request"]] = (it.genres[rows] @ prep.request_genres) / prep.n_request_genres
+            hits = it.genres[rows] @ prep.request_genres
+            out[:, col["genre_request"]] = hits / prep.n_request_genres
         if prep.request_tags is not None:
             out[:, col["tag_request"]] = (it.tags[rows] @ prep.request_tags) / prep.n_request_tags
         if prep.genre_profile is not None:
@@ -573,6 +576,11 @@ class FeatureBuilder:
 _COLUMNS = {name: j for j, name in enumerate(FEATURE_SCHEMA.names)}
 
 
+def _maybe_dense(m: Any, limit: int = 20_000_000) -> Any:
+    """A label indicator matrix as a dense array when it is small enough."""
+    return m.toarray() if m.shape[0] * m.shape[1] <= limit else m
+
+
 def _latest_once(rows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keep each row once, at its latest position (order kept)."""
     if len(rows) == len(np.unique(rows)):
@@ -583,7 +591,8 @@ def _latest_once(rows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _label_profile(matrix: Any, rows: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
-    prof = np.asarray(matrix[rows].T @ weights, dtype=np.float32).ravel()
+    prof = np.asarray(matrix[rows].T @ weights, dtype=np.float32).ravel() \
+        if not isinstance(matrix, np.ndarray) else weights @ matrix[rows]
     n = float(np.linalg.norm(prof))
     return prof / n if n > 0 else None
 

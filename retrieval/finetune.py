@@ -221,16 +221,19 @@ def positive_mask(df: pd.DataFrame, dislike_rating: float = 2.0) -> np.ndarray:
 
 
 def _sorted_frame(interactions: Interactions) -> pd.DataFrame:
-    """Rows ordered by user, then time; ties keep input order (as the log stores them)."""
+    """Rows ordered by user, then time, simultaneous interactions by item id: the order
+    ``eval.protocols`` holds out by, so "the last item" means the same thing there."""
+    from retrieval.stats import sequence_order
+
     df = interactions.df
-    order = np.lexsort((np.arange(len(df)),
-                        df["timestamp"].fillna(-1).to_numpy(np.int64),
-                        df["user_id"].cat.codes.to_numpy()))
-    return df.iloc[order].reset_index(drop=True)
+    if not len(df):
+        return df.reset_index(drop=True)
+    return df.iloc[sequence_order(df)].reset_index(drop=True)
 
 
 def leave_one_out(interactions: Interactions) -> tuple[Interactions, pd.DataFrame]:
-    """Hold out each user's last interaction by timestamp (ties: the later row).
+    """Hold out each user's last interaction by timestamp (simultaneous ones ordered by
+    item id, as ``eval.protocols.leave_one_out`` does by default).
 
     Users with a single interaction keep it in training and have no test row.
 
@@ -373,7 +376,10 @@ def mine_pairs(
         block_start = np.repeat(starts, np.diff(np.r_[starts, len(df)]))
         for r in np.sort(rng.choice(hist_rows, size=n_hist, replace=False)).tolist():
             lo = max(block_start[r], r - config.history_items)
-            hist_ids = items[lo:r].tolist()
+            # A re-watch of the target would make the pair trivial: leave it out.
+            hist_ids = [i for i in items[lo:r].tolist() if i != items[r]]
+            if not hist_ids:
+                continue
             anchor = history_text([catalog[i] for i in hist_ids], max_items=config.history_items)
             pairs.append(TrainingPair(anchor=anchor, positive=text_of(items[r]), kind="history",
                                       target_id=str(items[r]), source_ids=tuple(hist_ids),

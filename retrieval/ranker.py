@@ -126,8 +126,8 @@ class Ranker(Protocol):
 # -- LightGBM LambdaMART -----------------------------------------------------------------------
 
 DEFAULT_LGBM_PARAMS: dict[str, Any] = {
-    "learning_rate": 0.05,
-    "num_leaves": 31,
+    "learning_rate": 0.02,
+    "num_leaves": 15,
     "min_data_in_leaf": 50,
     "feature_fraction": 0.9,
     "bagging_fraction": 0.8,

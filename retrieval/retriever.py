@@ -91,12 +91,15 @@ class History:
 
 
 def histories_from_log(interactions: Interactions) -> dict[str, History]:
-    """Every user's :class:`History` from an interaction log, oldest first (ties keep the
-    log's row order)."""
+    """Every user's :class:`History` from an interaction log, oldest first (simultaneous
+    interactions ordered by item id, the convention of ``retrieval.stats.sequence_order``
+    and the evaluation protocols)."""
+    from retrieval.stats import sequence_order
+
     df = interactions.df
-    order = np.lexsort((np.arange(len(df)), df["timestamp"].fillna(-1).to_numpy(np.int64),
-                        df["user_id"].cat.codes.to_numpy()))
-    df = df.iloc[order]
+    if not len(df):
+        return {}
+    df = df.iloc[sequence_order(df)]
     users = df["user_id"].astype(str).to_numpy()
     items = df["item_id"].astype(str).to_numpy()
     events = df["event"].astype(str).to_numpy()
@@ -113,14 +116,17 @@ def histories_from_log(interactions: Interactions) -> dict[str, History]:
 
 def popularity_counts(
     interactions: Interactions,
+    item_ids: Sequence[str] | None = None,
     *,
     dislike_rating: float = 2.0,
     half_life_days: float | None = None,
-) -> dict[str, float]:
+) -> dict[str, float] | np.ndarray:
     """How often each item was consumed (plays, likes, ratings above ``dislike_rating``).
 
     Args:
         interactions: The log (for an evaluation, its training part only).
+        item_ids: When given, return ``float64[len(item_ids)]`` in that order (0 for items
+            never consumed) instead of a dict of the consumed items.
         dislike_rating: Ratings at or below this do not count.
         half_life_days: ``None`` counts every interaction alike; a number makes it
             *trending*: an interaction's weight halves every ``half_life_days`` before the
@@ -132,6 +138,8 @@ def popularity_counts(
         ...     Interaction(user_id="v", item_id="a", event="rating", value=1)])
         >>> popularity_counts(log)
         {'a': 1.0}
+        >>> popularity_counts(log, ["b", "a"]).tolist()
+        [0.0, 1.0]
     """
     df = interactions.df
     event = df["event"].astype(str).to_numpy()
@@ -146,7 +154,10 @@ def popularity_counts(
         age_days = np.where(np.isfinite(ts), (latest - ts) / 86_400.0, 0.0)
         weight = weight * np.power(0.5, age_days / half_life_days)
     sums = pd.Series(weight).groupby(df["item_id"].astype(str).to_numpy()).sum()
-    return {str(k): float(v) for k, v in sums.items() if v > 0}
+    counts = {str(k): float(v) for k, v in sums.items() if v > 0}
+    if item_ids is None:
+        return counts
+    return np.array([counts.get(str(i), 0.0) for i in item_ids], dtype=np.float64)
 
 
 def history_weights(

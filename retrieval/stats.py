@@ -114,8 +114,9 @@ class InteractionStats:
         self.counts = np.asarray(counts, dtype=np.float32)
         self.event_keys = np.asarray(event_keys, dtype=np.int64)
         self.last_timestamp = last_timestamp
-        self.ease = ease
-        self.knn = knn
+        # Row gathers (history items) must be cheap: keep the weights C-ordered.
+        self.ease = None if ease is None else np.ascontiguousarray(ease, dtype=np.float32)
+        self.knn = None if knn is None else np.ascontiguousarray(knn, dtype=np.float32)
         self.params = dict(params)
         if self.counts.shape != (n,):
             raise ValueError(f"counts has shape {self.counts.shape}, expected ({n},)")
@@ -245,7 +246,7 @@ class InteractionStats:
             return np.full((len(h), len(c)), np.nan, dtype=np.float32)
         h_ok, c_ok = h >= 0, c >= 0
         if h_ok.all() and c_ok.all():
-            return m[h[:, None], c[None, :]]
+            return np.take(np.take(m, h, axis=0), c, axis=1)
         out = np.zeros((len(h), len(c)), dtype=np.float32)
         hi, ci = np.flatnonzero(h_ok), np.flatnonzero(c_ok)
         if len(hi) and len(ci):
@@ -255,9 +256,21 @@ class InteractionStats:
     def collaborative_scores(self, history: Any) -> np.ndarray:
         """``float32[n_users, n_items]`` EASE scores of binary history rows (a CSR matrix
         in stats row order), the collaborative candidate source."""
+        from scipy import sparse
+
+        h = sparse.csr_matrix(history)
+        n = len(self)
         if self.ease is None:
-            return np.zeros((history.shape[0], len(self)), dtype=np.float32)
-        return np.asarray(history @ self.ease, dtype=np.float32)
+            return np.zeros((h.shape[0], n), dtype=np.float32)
+        if h.shape[0] > 16:
+            return np.asarray(h @ self.ease, dtype=np.float32)
+        # A few rows: summing weight rows beats scipy's sparse-times-dense set-up.
+        out = np.zeros((h.shape[0], n), dtype=np.float32)
+        for k in range(h.shape[0]):
+            cols = h.indices[h.indptr[k]:h.indptr[k + 1]]
+            if len(cols):
+                out[k] = self.ease[cols].sum(axis=0)
+        return out
 
     # -- files ------------------------------------------------------------------------------
 

@@ -70,16 +70,16 @@ class RankerTrainingConfig(BaseModel):
     drop_groups: list[str] = Field(default_factory=list,
                                    description="Feature groups left out (ablations).")
     n_candidates: int = Field(default=200, ge=2, description="Candidates per query.")
-    collaborative: int = Field(default=100, ge=0,
+    collaborative: int = Field(default=190, ge=0,
                                description="Places of the candidates kept for EASE's picks.")
-    cuts: int = Field(default=1, ge=1, le=50, description="Cut-offs (queries) per user.")
+    cuts: int = Field(default=10, ge=1, le=50, description="Cut-offs (queries) per user.")
     horizon: int = Field(default=1, ge=1, le=50,
                          description="Positives per query: the next consumed items.")
     min_history: int = Field(default=2, ge=1, description="Consumed items needed before a cut.")
     valid_fraction: float = Field(default=0.1, gt=0, lt=1,
                                   description="Share of users held out for early stopping.")
     cold_start_fraction: float = Field(
-        default=0.0, ge=0, le=1,
+        default=0.1, ge=0, le=1,
         description="Share of training users who also give a query with their history "
                     "hidden, so the model learns to rank for people without one.")
     request_fraction: float = Field(
@@ -149,7 +149,8 @@ class TrainedRanker:
         into ``folder``, replaced whole."""
         folder = Path(folder)
         with atomic_dir(folder) as tmp:
-            self.ranker.save(tmp / "ranker", extra={"training": self.config.model_dump(mode="json")})
+            self.ranker.save(tmp / "ranker",
+                             extra={"training": self.config.model_dump(mode="json")})
             self.stats.save(tmp / "stats")
             (tmp / "training.json").write_text(
                 json.dumps({"config": self.config.model_dump(mode="json"),

@@ -39,9 +39,10 @@ def register(app: typer.Typer) -> None:
             "--n-candidates", min=2, help="Candidates per query (default: "
                                           "retrieval.n_candidates).")] = None,
         collaborative: Annotated[int, typer.Option(
-            "--collaborative", min=0, help="Places of the candidates given to EASE.")] = 150,
+            "--collaborative", min=0, help="Places of the candidates given to EASE "
+                                           "(history-only queries).")] = 190,
         cuts: Annotated[int, typer.Option(
-            "--cuts", min=1, help="Queries per user: the last CUTS items are positives.")] = 3,
+            "--cuts", min=1, help="Queries per user: the last CUTS items are positives.")] = 10,
         valid_fraction: Annotated[float, typer.Option(
             "--valid-fraction", min=0.01, max=0.9,
             help="Share of users held out for early stopping.")] = 0.1,

@@ -238,3 +238,14 @@ def test_dislikes_and_skips_do_not_count_as_consumption() -> None:
         Interaction(user_id="w", item_id="a", event="play")])
     stats = InteractionStats.build(log, cat)
     assert stats.popularity(stats.rows(["a"])).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("name", ["retrieval.features", "retrieval.stats", "retrieval.ranker",
+                                  "retrieval.diversify", "retrieval.rerank",
+                                  "retrieval.candidates", "retrieval.train_ranker", "eval.encore"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

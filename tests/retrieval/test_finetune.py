@@ -40,8 +40,15 @@ def _pairs_by_user(pairs):
 
 def test_leave_one_out_matches_the_evaluation_protocol(log: Interactions) -> None:
     from eval.protocols import leave_one_out as eval_loo
+    from retrieval.models import Interaction
 
+    # Simultaneous interactions, listed out of id order: ties are broken by item id.
+    ties = Interactions.from_records([
+        Interaction(user_id="t", item_id=i, timestamp=t, event="play")
+        for i, t in [("s3", 5), ("s1", 9), ("s2", 9), ("h1", 9)]])
+    log = log.concat(ties)
     train, test = leave_one_out(log)
+    assert test[test.user_id == "t"].item_id.astype(str).tolist() == ["s2"]
     split = eval_loo(log)
     key = ["user_id", "item_id", "timestamp"]
     ours = test[key].astype(str).sort_values(key).reset_index(drop=True)
@@ -232,3 +239,14 @@ def test_command_defaults_match_the_configs() -> None:
     assert (cmd.DEFAULT_EPOCHS, cmd.DEFAULT_BATCH_SIZE, cmd.DEFAULT_LEARNING_RATE,
             cmd.DEFAULT_MAX_SEQ_LENGTH) == (t.epochs, t.batch_size, t.learning_rate,
                                             t.max_seq_length)
+
+
+def test_a_rewatched_target_is_not_in_its_own_history(catalog: Catalog) -> None:
+    from retrieval.models import Interaction
+
+    seq = ["s1", "s2", "s1", "s3", "s1"]
+    log = Interactions.from_records([Interaction(user_id="u", item_id=i, timestamp=t)
+                                     for t, i in enumerate(seq)])
+    pairs = mine_pairs(catalog, log, config=MiningConfig(max_pairs=50, history_share=1.0,
+                                                         min_history=1))
+    assert pairs and all(p.target_id not in p.source_ids for p in pairs)

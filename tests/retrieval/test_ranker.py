@@ -209,7 +209,8 @@ def test_blend_is_a_readable_weighted_sum() -> None:
     np.testing.assert_allclose(blend.contributions(m).sum(1), s)
     with pytest.raises(ValueError, match="unknown features"):
         BlendRanker({"colour": 1.0})
-    assert blend.fit(RankingSet(x, np.array([1, 0, 0], np.float32), [3], FEATURE_SCHEMA))["rounds"] == 0
+    lists = RankingSet(x, np.array([1, 0, 0], np.float32), [3], FEATURE_SCHEMA)
+    assert blend.fit(lists)["rounds"] == 0
 
 
 def test_lightgbm_learns_a_planted_signal() -> None:
