@@ -41,7 +41,7 @@ DEFAULT_CACHE_DIR = ".encore/cache/embeddings"
 _ENCODERS: dict[str, Any] = {}
 _VECTORS: dict[tuple[str, str], np.ndarray] = {}
 _MEMO: dict[tuple[str, ...], Any] = {}
-_MEMO_SIZE = 6
+_MEMO_SIZE = 4  # training lists of ml-100k take about 200 MB
 
 
 def make_system(stage: str, **params: Any) -> Recommender:

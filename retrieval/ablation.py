@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="also report the full ranker with MMR at this lambda (1: skip)")
     p.add_argument("--param", action="append", default=[],
                    help="Encore parameter NAME=VALUE (repeatable), e.g. cuts=5")
+    p.add_argument("--tie-break", default="item", choices=("item", "random", "order"),
+                   help="order of same-second interactions in the split (default: item id)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the numbers as JSON too")
     args = p.parse_args(argv)
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     params = {"encoder": args.encoder, "seed": args.seed, **_parse(args.param)}
     config = EvalConfig(data=args.data, systems=["pop"], valid=args.on == "valid", on=args.on,
-                        seed=args.seed)
+                        seed=args.seed, tie_break=args.tie_break)
     ds = load_dataset(args.data)
     split, _ = build_split(config, ds)
     groups = list(FEATURE_GROUPS) if args.groups == "all" else \

@@ -125,7 +125,8 @@ def _train(*, out: Path, data: str | None, encoder: str | None, ranker: str | No
     rep = trained.report
     return {
         "out": str(out),
-        "data": ds.name + (" [SYNTHETIC interactions]" if ds.synthetic else ""),
+        "data": ds.name + (" [SYNTHETIC interactions]"
+                           if ds.synthetic and "SYNTHETIC" not in ds.name else ""),
         "ranker": config.ranker,
         "encoder": None if enc is None else ref,
         "train_queries": rep["counts"].get("train queries", 0),
