@@ -55,6 +55,18 @@ DEFAULT_EVENT_VALUE: dict[str, float] = {
 }
 
 
+def id_to_str(value: Any) -> Any:
+    """Integer ids (and integral floats, as pandas reads them) become strings; anything else
+    is left for validation to judge. Booleans are not ids."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
 def _split_list(value: Any) -> Any:
     """Accept lists, tuples, numpy arrays, or '|'/';'-separated strings for list fields."""
     if value is None:
@@ -113,13 +125,7 @@ class Item(BaseModel):
     @field_validator("id", mode="before")
     @classmethod
     def _id_to_str(cls, v: Any) -> Any:
-        if isinstance(v, bool):
-            return v
-        if isinstance(v, int):
-            return str(v)
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return v
+        return id_to_str(v)
 
     @field_validator("year", mode="before")
     @classmethod
@@ -205,11 +211,7 @@ class Interaction(BaseModel):
     @field_validator("user_id", "item_id", mode="before")
     @classmethod
     def _ids_to_str(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            return str(v)
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return v
+        return id_to_str(v)
 
     def model_post_init(self, __context: Any) -> None:
         if self.value != self.value:  # NaN: fill the event's default

@@ -26,18 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from retrieval.catalog import Catalog
 from retrieval.errors import BadRow, DataError, LoadReport
+from retrieval.models import id_to_str
 
 __all__ = ["RequestCase", "RequestSet", "load_requests", "save_requests"]
-
-
-def _to_str(v: Any) -> Any:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return v
 
 
 class RequestCase(BaseModel):
@@ -59,13 +50,13 @@ class RequestCase(BaseModel):
     @field_validator("user_id", mode="before")
     @classmethod
     def _user_to_str(cls, v: Any) -> Any:
-        return _to_str(v)
+        return id_to_str(v)
 
     @field_validator("target_item_ids", "history_item_ids", mode="before")
     @classmethod
     def _ids_to_str(cls, v: Any) -> Any:
         if isinstance(v, list):
-            return [_to_str(x) for x in v]
+            return [id_to_str(x) for x in v]
         return v
 
 
