@@ -6,11 +6,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
+VLLM_VENV ?= .venv-vllm
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: install install-dev demo test test-all lint bench clean
+.PHONY: install install-dev browser vllm-env demo test test-fast test-all lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +36,22 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/encore demo
 
-## Install what the tests need and run the default (fast, offline) test suite.
-test: install-dev
+## Headless Chromium (Debian's package) for the browser test.
+browser:
+	bash tests/setup/install_chromium.sh
+
+## The real vLLM (CPU build) in its own virtual environment, for the integration test.
+vllm-env:
+	bash tests/setup/vllm_env.sh $(VLLM_VENV)
+
+## Install what the tests need (Python packages, Chromium, the vLLM environment) and run
+## every test CI runs: unit tests, the real vLLM server, the Gradio server, the browser.
+test: install-dev browser vllm-env
+	ENCORE_REQUIRE_VLLM=1 ENCORE_REQUIRE_BROWSER=1 ENCORE_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python \
+		$(PY) -m pytest -m "not slow and not gpu"
+
+## Only the fast offline unit tests (no servers, no browser).
+test-fast: install-dev
 	$(PY) -m pytest
 
 ## Every marker, including slow, integration and browser tests.

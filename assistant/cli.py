@@ -31,7 +31,8 @@ def error_line(exc: BaseException) -> str:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first.get("loc", ()))
         return f"invalid setting {loc}: {first.get('msg')}"
-    if isinstance(exc, (DataError, ValueError, FileNotFoundError, PermissionError, KeyError)):
+    if isinstance(exc, (DataError, ValueError, FileNotFoundError, PermissionError, KeyError,
+                        ImportError)):
         return str(exc).strip("'\"")
     return f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
 
@@ -101,7 +102,7 @@ def _register_commands() -> None:
     demo_cmds.register(app)
     build_cmds.register(app)
     # Commands whose modules land with their capability; absent ones are simply not listed.
-    for name in ("eval", "encoder", "ranker"):
+    for name in ("eval", "encoder", "ranker", "assist", "serve", "vllm"):
         try:
             module = __import__(f"assistant.commands.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 __all__ = ["Prompt", "available_prompts", "load_prompt"]
@@ -39,7 +39,7 @@ def available_prompts() -> list[str]:
     return sorted(p.name[:-4] for p in resources.files("prompts").iterdir() if p.name.endswith(".txt"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(name: str) -> Prompt:
     """Load ``prompts/<name>.txt``; an unknown name lists the available ones."""
     path = resources.files("prompts") / f"{name}.txt"

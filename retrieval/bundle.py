@@ -4,7 +4,10 @@
 (``catalog.jsonl``), the interactions it was built from (``interactions.parquet``), the
 encoder (``encoder/`` when fine-tuned, else the model name in the manifest), the item
 vectors (``item_vectors.npy``), the FAISS index (``index/``) and, when trained, the ranker
-(``ranker/``).
+(``ranker/``: ``ranker/ranker/`` the model, ``ranker/stats/`` the statistics its features
+read, ``ranker/training.json`` its settings and report). A bundle without a ranker (a log too
+small to learn from, or ``train_ranker=False``) says why in its manifest
+(``"ranker": {"kind": "none", "reason": ...}``) and serves with the untrained blend.
 
 A build writes into a temporary folder and swaps it in whole (:func:`retrieval.io.atomic_dir`),
 so a crash or an error mid-build leaves the previous bundle loadable. Loading checks the
@@ -34,9 +37,13 @@ if TYPE_CHECKING:
     from retrieval.dataset import Dataset
     from retrieval.encoder import Encoder
     from retrieval.index import FaissIndex
+    from retrieval.ranker import Ranker
     from retrieval.retriever import Retriever
+    from retrieval.stats import InteractionStats
+    from retrieval.train_ranker import RankerTrainingConfig
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "Bundle", "build_bundle", "read_manifest"]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "MIN_RANKER_USERS", "Bundle", "build_bundle",
+           "default_ranker_config", "read_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,10 @@ BUNDLE_FORMAT = "encore-bundle"
 BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
 _FIX = "rebuild it with `encore build`"
+RANKER_DIR = "ranker"
+# Fewer users than this give too few training lists for LambdaMART to learn anything that
+# beats the blend (and a validation set of one or two users); the build then skips it.
+MIN_RANKER_USERS = 20
 
 
 def _sha256(path: Path) -> str:
@@ -57,8 +68,9 @@ def _sha256(path: Path) -> str:
 def _file_table(root: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != MANIFEST:
-            out[p.relative_to(root).as_posix()] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and rel != MANIFEST:  # only the bundle's own manifest is left out
+            out[rel] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
     return out
 
 
@@ -112,6 +124,8 @@ class Bundle:
     item_vectors: np.ndarray
     index: FaissIndex
     _encoder: Encoder | None = field(default=None, repr=False)
+    _ranker: Ranker | None = field(default=None, repr=False)
+    _stats: InteractionStats | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: str | Path, *, verify: bool = True) -> Bundle:
@@ -147,6 +161,48 @@ class Bundle:
         return bool(self.manifest["dataset"]["synthetic"])
 
     @property
+    def has_ranker(self) -> bool:
+        """Whether the build trained a ranker (else ``manifest["ranker"]["reason"]`` says why)."""
+        return (self.path / RANKER_DIR / "ranker" / "manifest.json").is_file()
+
+    @property
+    def ranker(self) -> Ranker | None:
+        """The trained ranker (loaded on first use), or ``None`` when the build trained none.
+
+        Raises:
+            DataError, FeatureMismatch: a damaged ranker folder, or one trained on another
+                feature schema (rebuild the bundle).
+        """
+        if self._ranker is None and self.has_ranker:
+            from retrieval.ranker import load_ranker
+
+            self._ranker = load_ranker(self.path / RANKER_DIR / "ranker")
+        return self._ranker
+
+    @property
+    def stats(self) -> InteractionStats | None:
+        """The interaction statistics saved with the ranker (loaded on first use), or
+        ``None`` when there are none (build them with ``InteractionStats.build``)."""
+        folder = self.path / RANKER_DIR / "stats"
+        if self._stats is None and (folder / "stats.json").is_file():
+            from retrieval.stats import InteractionStats
+
+            self._stats = InteractionStats.load(folder)
+        return self._stats
+
+    @property
+    def ranker_training(self) -> dict[str, Any] | None:
+        """``ranker/training.json``: the ranker's training settings and report, or ``None``."""
+        path = self.path / RANKER_DIR / "training.json"
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise DataError(f"training.json is not valid JSON ({exc})", path=path,
+                            fix=_FIX) from None
+
+    @property
     def encoder(self) -> Encoder:
         """The encoder the item vectors were made with (loaded on first use)."""
         if self._encoder is None:
@@ -177,6 +233,57 @@ class Bundle:
 Step = Callable[[str], None]
 
 
+def default_ranker_config(settings: Settings) -> RankerTrainingConfig:
+    """The ranker training settings a build uses unless told otherwise: the kind from
+    ``settings.ranker.kind``, candidates from ``settings.retrieval.n_candidates``, the seed
+    from ``settings.data.seed``, the rest :class:`~retrieval.train_ranker.RankerTrainingConfig`'s
+    defaults (those ``encore train-ranker`` uses)."""
+    from retrieval.train_ranker import RankerTrainingConfig
+
+    n = max(2, settings.retrieval.n_candidates)
+    return RankerTrainingConfig(ranker=settings.ranker.kind, n_candidates=n,
+                                collaborative=min(190, n), seed=settings.data.seed)
+
+
+def _ranker_skip_reason(dataset: Dataset, config: RankerTrainingConfig) -> str | None:
+    n_log = len(dataset.interactions)
+    if n_log == 0:
+        return "the data set has no interactions to learn from"
+    users = dataset.interactions.n_users
+    if users < MIN_RANKER_USERS:
+        return (f"only {users} users in the interactions; the ranker needs at least "
+                f"{MIN_RANKER_USERS} with more than {config.min_history} items each")
+    return None
+
+
+def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder,
+                         config: RankerTrainingConfig, folder: Path) -> dict[str, Any]:
+    """Train and save the ranker into ``folder``; the manifest's ``ranker`` entry."""
+    from retrieval.features import FeatureMismatch
+    from retrieval.train_ranker import train_ranker as fit
+
+    reason = _ranker_skip_reason(dataset, config)
+    if reason is None:
+        try:
+            trained = fit(dataset.interactions, dataset.catalog, vectors, encoder=encoder,
+                          config=config)
+        except FeatureMismatch:
+            raise
+        except ValueError as exc:  # too few usable queries, nothing to learn from
+            reason = str(exc)
+    if reason is not None:
+        log.warning("ranker not trained: %s; the bundle serves with the blend ranker", reason)
+        return {"kind": "none", "reason": reason}
+    trained.save(folder)
+    rep = trained.report
+    return {"kind": config.ranker, "folder": RANKER_DIR,
+            "rounds": rep.get("rounds", 0), "valid_ndcg@10": rep.get("valid_ndcg@10"),
+            "train_queries": rep["counts"].get("train queries", 0),
+            "valid_queries": rep["counts"].get("valid queries", 0),
+            "candidate_recall": rep["candidate_recall"].get("any", 0.0),
+            "seconds": rep.get("seconds")}
+
+
 def build_bundle(
     dataset: Dataset,
     out: str | Path,
@@ -188,10 +295,13 @@ def build_bundle(
     progress: bool = True,
     on_step: Step | None = None,
     encoder: Encoder | None = None,
+    train_ranker: bool = True,
+    ranker_config: RankerTrainingConfig | None = None,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
-    ``finetune`` is False), encode the catalog, build the FAISS index, and write it all
-    atomically to ``out``.
+    ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
+    the whole log (unless ``train_ranker`` is False, or the log is too small: the manifest
+    then says why), and write it all atomically to ``out``.
 
     Args:
         dataset: Catalog and interactions.
@@ -202,7 +312,10 @@ def build_bundle(
         max_pairs: Cap on mined training pairs (None: the miner's default).
         progress: Show progress bars.
         on_step: Called with a short description as each step starts.
-        encoder: Use this encoder as is (tests pass tiny models); skips fine-tuning.
+        encoder: Use this encoder as is (tests pass tiny models); skips fine-tuning. A
+            sentence-transformers encoder is saved into the bundle's ``encoder/``.
+        train_ranker: Train the learned ranker after encoding.
+        ranker_config: Its settings (default :func:`default_ranker_config`).
     """
     from retrieval.encoder import item_text, load_encoder
     from retrieval.index import FaissIndex
@@ -224,6 +337,14 @@ def build_bundle(
 
         enc_meta: dict[str, Any] = {"model": settings.retrieval.encoder_model, "folder": None,
                                     "finetuned": False, "max_seq_length": 128}
+        if encoder is not None and hasattr(getattr(encoder, "model", None), "save"):
+            # Save the encoder given, so the bundle loads the model its vectors came from.
+            encoder.model.save(str(tmp / "encoder"), create_model_card=False)
+            enc_meta.update(model=str(getattr(encoder, "name", enc_meta["model"])),
+                            folder="encoder",
+                            max_seq_length=int(getattr(encoder, "max_seq_length", 128)))
+        elif encoder is not None:
+            enc_meta.update(model=repr(encoder), saved=False)
         if encoder is None and finetune and len(dataset.interactions):
             from retrieval.finetune import MiningConfig, TrainingConfig, finetune_encoder
 
@@ -251,6 +372,15 @@ def build_bundle(
         index.add(ids, vectors)
         index.save(tmp / "index")
 
+        if train_ranker:
+            config = ranker_config or default_ranker_config(settings)
+            step(f"training the {config.ranker} ranker on {len(dataset.interactions)} "
+                 "interactions")
+            ranker_meta = _train_bundle_ranker(dataset, vectors, encoder, config,
+                                               tmp / RANKER_DIR)
+        else:
+            ranker_meta = {"kind": "none", "reason": "not requested (train_ranker=False)"}
+
         manifest = {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_VERSION,
@@ -263,6 +393,7 @@ def build_bundle(
                         "users": dataset.interactions.n_users},
             "encoder": {**enc_meta, "dim": int(vectors.shape[1])},
             "index": {"factory": index.factory, "count": len(index)},
+            "ranker": ranker_meta,
             "settings": json.loads(settings.model_dump_json()),
             "files": _file_table(tmp),
         }

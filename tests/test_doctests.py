@@ -8,7 +8,11 @@ import importlib
 import pytest
 
 MODULES = ["retrieval.models", "retrieval.errors", "retrieval.catalog", "retrieval.interactions",
-           "retrieval.loaders.movielens", "assistant.settings", "prompts"]
+           "retrieval.loaders.movielens", "assistant.settings", "prompts", "assistant.reply",
+           "assistant.errors", "assistant.request", "assistant.session", "assistant.llm",
+           "assistant.parsers", "assistant.parsers.llm", "assistant.commands.vllm",
+           "assistant.store", "assistant.ui", "assistant.commands.serve",
+           "assistant.engine", "assistant.explain"]
 
 
 @pytest.mark.parametrize("name", MODULES)

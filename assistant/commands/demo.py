@@ -1,32 +1,90 @@
-"""`encore demo`: the bundled demo, end to end."""
+"""`encore demo`: build the demo bundle on first run, then open the chat page on it.
+
+The demo bundle is built from the packaged catalog of real titles and SYNTHETIC
+interactions (see retrieval/demo), into the ``bundle_dir`` setting. ``--no-launch`` only
+builds (when needed) and prints the bundle's path.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+
+
+def demo_bundle_ready(path: Path) -> bool:
+    """True when ``path`` holds a finished bundle of the demo data set."""
+    from retrieval.bundle import read_manifest
+    from retrieval.errors import DataError
+
+    try:
+        manifest = read_manifest(path)
+    except DataError:
+        return False
+    return str(manifest.get("dataset", {}).get("name", "")).startswith("demo")
+
+
+def build_demo(settings: Any, path: Path, *, progress: bool, say: Any) -> Path:
+    """Build the demo bundle into ``path`` (fine-tuned encoder, index, ranker)."""
+    from retrieval.bundle import build_bundle
+    from retrieval.dataset import load_dataset
+
+    ds = load_dataset("demo", seed=settings.data.seed)
+    say(ds.describe())
+    return build_bundle(ds, path, settings, progress=progress, on_step=say)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
-        user: Annotated[str | None, typer.Option("--user", help="Demo user id (default: the first).")] = None,
-        k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many recommendations.")] = 10,
-        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+        no_launch: Annotated[bool, typer.Option(
+            "--no-launch", help="Only build the demo bundle (if needed) and print its path.")
+        ] = False,
+        rebuild: Annotated[bool, typer.Option("--rebuild", help="Build it again.")] = False,
+        host: Annotated[str | None, typer.Option("--host", help="Address of the page "
+                                                 "(default 127.0.0.1).")] = None,
+        port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+        as_json: Annotated[bool, typer.Option("--json", help="With --no-launch: print JSON.")
+                           ] = False,
     ) -> None:
-        """Recommend for a demo user (real titles, SYNTHETIC interactions)."""
+        """The demo: real titles, SYNTHETIC interactions. Builds on first run, then opens
+        the chat page."""
         from assistant.cli import emit_json, settings
-        from assistant.quickstart import demo_recommendations
 
         s = settings()
-        result = demo_recommendations(s, user_id=user, k=k)
-        if as_json:
-            emit_json(result)
+        path = Path(s.bundle_dir)
+        say = (lambda msg: None) if as_json else (lambda msg: typer.echo(f"- {msg}", err=True))
+        needs_build = rebuild or not demo_bundle_ready(path)
+        if no_launch:
+            if needs_build:
+                say(f"building the demo bundle in {path} (first run only)")
+                build_demo(s, path, progress=progress and not as_json, say=say)
+            if as_json:
+                from retrieval.bundle import read_manifest
+
+                m = read_manifest(path)
+                emit_json({"bundle": str(path), "dataset": m["dataset"],
+                           "encoder": m["encoder"], "ranker": m.get("ranker")})
+            else:
+                typer.echo(str(path))
             return
-        typer.echo(result["dataset"])
-        typer.echo(f"\nUser {result['user_id']} (synthetic; taste: {result['taste']}). Recent history:")
-        for h in result["history"]:
-            typer.echo(f"  {h['event']:>7}  {h['title']} ({h['media_type']}, {h['year']})")
-        typer.echo(f"\nRecommended by {result['method']}:")
-        for i, r in enumerate(result["recommendations"], 1):
-            typer.echo(f"  {i:2d}. {r['title']} ({r['media_type']}, {r['year']}) - {r['why']}")
+
+        from assistant.commands.serve import check_port
+        from assistant.core import Assistant
+        from assistant.ui import launch
+
+        host = host or s.ui.host
+        port = port or s.ui.port
+        check_port(host, port)
+
+        def factory() -> Assistant:
+            if needs_build:
+                say(f"building the demo bundle in {path} (first run only; the page answers "
+                    "once it is ready)")
+                build_demo(s, path, progress=progress, say=say)
+            return Assistant.from_bundle(path, s)
+
+        say(f"opening the chat page on http://{host}:{port}")
+        launch(factory, host=host, port=port, auth=s.ui.auth)

@@ -4,8 +4,9 @@ Implementations, picked by the ``llm.parser`` setting:
 
 - ``rules`` (:mod:`assistant.parsers.rules`): offline and deterministic, built from the
   catalog's own genres, tags and titles. The default.
-- ``llm`` (``assistant.parsers.llm``): LangChain structured output into the same schema,
-  the prompt read from ``prompts/parse_request.txt``. Declared here; not written yet.
+- ``llm`` (:mod:`assistant.parsers.llm`): LangChain structured output into the same schema,
+  the prompt read from ``prompts/parse_request.txt``; on any failure the caller falls back
+  to ``rules`` (:func:`assistant.parsers.llm.parse_with_fallback`).
 
 Example:
     >>> from retrieval.demo import load_demo_catalog

@@ -1392,11 +1392,12 @@ class RulesParser:
                          or language or rel_duration or rel_year)
         intent = self._intent(st, foreign, has_slots)
         if intent is Intent.playlist:
-            music = {"music_track", "album"}
+            # A playlist of "music" (or of nothing said) is one of songs; "a playlist of
+            # albums" keeps the albums.
             if not media:
                 media = ["music_track"]
-            elif music & set(media):
-                media = list(dict.fromkeys("music_track" if m in music else m for m in media))
+            elif {"music_track", "album"} <= set(media):
+                media = [m for m in media if m != "album"]
 
         titles = self._prefer_media(st.titles, media)
         exclude_ids: list[str] = []

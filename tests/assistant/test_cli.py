@@ -48,14 +48,3 @@ def test_bad_settings_file_is_one_line(tmp_path) -> None:
     cfg.write_text("[retrieval]\nn_candidatez = 1\n")
     result = runner.invoke(app, ["--config", str(cfg), "data", "info"])
     assert result.exit_code == 2 and "retrieval.n_candidatez" in result.stderr
-
-
-def test_demo_prints_recommendations_for_a_synthetic_user() -> None:
-    result = runner.invoke(app, ["demo", "--json", "--k", "5"])
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.stdout)
-    assert "SYNTHETIC" in out["dataset"] and len(out["recommendations"]) == 5
-    seen = {h["title"] for h in out["history"]}
-    assert not seen & {r["title"] for r in out["recommendations"]}
-    result = runner.invoke(app, ["demo", "--user", "nobody"])
-    assert result.exit_code == 2 and "unknown user 'nobody'" in result.stderr

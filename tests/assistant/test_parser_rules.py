@@ -7,7 +7,6 @@ import importlib
 import random
 import statistics
 import time
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -607,14 +606,6 @@ def test_make_parser_and_the_registry(catalog: Catalog) -> None:
     with pytest.raises(ValueError, match="max_chars"):
         make_parser("rules", catalog, max_chars=0)
     assert {"rules", "llm"} <= set(available_parsers())
-
-
-@pytest.mark.skipif(
-    find_spec("assistant.parsers.llm") is not None, reason="the llm parser exists now"
-)
-def test_llm_parser_is_declared_but_not_built(catalog: Catalog) -> None:
-    with pytest.raises(ValueError, match="'llm' is declared but assistant.parsers.llm is not part"):
-        make_parser("llm", catalog)
 
 
 def test_register_a_parser(catalog: Catalog) -> None:

@@ -7,51 +7,20 @@ sentence-transformers' own conftest pattern: nothing is ever downloaded.
 
 from __future__ import annotations
 
-import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from retrieval.catalog import Catalog
-from retrieval.interactions import Interactions
-from retrieval.models import Interaction, Item
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:  # `tests.bundles` is imported from the repository root
+    sys.path.insert(0, _ROOT)
 
-_CHARS = list("abcdefghijklmnopqrstuvwxyz0123456789")
-_PUNCT = list(".,;:()'-!?&/…")
-_WORDS = ["movie", "genres", "recently", "drama", "comedy", "horror", "space", "by"]
-
-
-def build_tiny_model(folder: Path, *, seed: int = 0) -> Path:
-    """Write a random-weight BERT wrapped as a sentence-transformers model into ``folder``."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    hf = folder.parent / (folder.name + "-hf")
-    hf.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *_CHARS, *_PUNCT,
-             *("##" + c for c in _CHARS), *_WORDS]
-    (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    (hf / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "BertTokenizer", "do_lower_case": True, "model_max_length": 128}))
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    config.save_pretrained(hf)
-    tokenizer = AutoTokenizer.from_pretrained(str(hf))
-    torch.manual_seed(seed)
-    BertModel(config).save_pretrained(hf)
-    tokenizer.save_pretrained(hf)
-    transformer = Transformer(str(hf), max_seq_length=64)
-    getter = getattr(transformer, "get_embedding_dimension", None) or \
-        transformer.get_word_embedding_dimension  # sentence-transformers < 5
-    dim = getter()
-    model = SentenceTransformer(modules=[transformer, Pooling(dim, "mean"), Normalize()],
-                                device="cpu")
-    model.save(str(folder), create_model_card=False)
-    shutil.rmtree(hf)
-    return folder
+from retrieval.catalog import Catalog  # noqa: E402
+from retrieval.interactions import Interactions  # noqa: E402
+from retrieval.models import Interaction, Item  # noqa: E402
+from tests.bundles import build_tiny_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")

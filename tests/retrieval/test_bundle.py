@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from assistant.settings import Settings
@@ -29,7 +30,8 @@ def test_build_and_load_round_trip(tmp_path, dataset, encoder) -> None:
     manifest = read_manifest(out)
     assert manifest["dataset"]["items"] == len(dataset.catalog)
     assert manifest["index"]["factory"] == "Flat"
-    assert {"catalog.jsonl", "interactions.parquet", "item_vectors.npy", "index/index.faiss"} <= set(manifest["files"])
+    assert {"catalog.jsonl", "interactions.parquet", "item_vectors.npy",
+            "index/index.faiss"} <= set(manifest["files"])
     b = Bundle.load(out)
     b._encoder = encoder
     assert b.catalog.ids == dataset.catalog.ids
@@ -57,7 +59,8 @@ def test_not_a_bundle(tmp_path) -> None:
     (tmp_path / "x").mkdir()
     with pytest.raises(DataError, match="no manifest.json"):
         Bundle.load(tmp_path / "x")
-    (tmp_path / "x" / "manifest.json").write_text(json.dumps({"format": "encore-bundle", "format_version": 99}))
+    (tmp_path / "x" / "manifest.json").write_text(
+        json.dumps({"format": "encore-bundle", "format_version": 99}))
     with pytest.raises(DataError, match="format version 99"):
         Bundle.load(tmp_path / "x")
 
@@ -89,13 +92,71 @@ def test_build_command_json_and_errors(tmp_path, tiny_model_path) -> None:
         '{"id": "a", "title": "Moon Base", "media_type": "movie", "genres": ["science fiction"]}\n'
         '{"id": "b", "title": "Crypt", "media_type": "movie", "genres": ["horror"]}\n')
     runner = CliRunner()
-    result = runner.invoke(app, ["build", "--data", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "b"),
-                                 "--no-finetune", "--json"],
+    result = runner.invoke(app, ["build", "--data", str(tmp_path / "c.jsonl"),
+                                 "--out", str(tmp_path / "b"), "--no-finetune", "--json"],
                            env={"ENCORE_RETRIEVAL__ENCODER_MODEL": str(tiny_model_path)})
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["dataset"]["items"] == 2 and summary["index"]["count"] == 2
     assert not summary["encoder"]["finetuned"]
-    result = runner.invoke(app, ["build", "--data", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "b")])
+    result = runner.invoke(app, ["build", "--data", str(tmp_path / "missing.jsonl"),
+                                 "--out", str(tmp_path / "b")])
     assert result.exit_code == 2 and "not found" in result.stderr
     Bundle.load(tmp_path / "b")  # the failed build left the good bundle in place
+
+
+# -- the ranker inside the bundle -------------------------------------------------------------
+
+
+def _quick_ranker_config():
+    from retrieval.train_ranker import RankerTrainingConfig
+
+    return RankerTrainingConfig(n_candidates=40, collaborative=30, cuts=2,
+                                ranker_params={"max_rounds": 15, "min_data_in_leaf": 10,
+                                               "num_threads": 1})
+
+
+def test_bundle_round_trip_with_a_trained_ranker(tmp_path, encoder) -> None:
+    from retrieval.dataset import load_dataset
+    from retrieval.features import FEATURE_SCHEMA, FeatureMatrix
+    from retrieval.ranker import LightGBMRanker
+
+    steps: list[str] = []
+    ds = load_dataset("demo:60")
+    out = build_bundle(ds, tmp_path / "bundle", Settings(), encoder=encoder, progress=False,
+                       ranker_config=_quick_ranker_config(), on_step=steps.append)
+    manifest = read_manifest(out)
+    assert manifest["ranker"]["kind"] == "lightgbm" and manifest["ranker"]["rounds"] >= 1
+    assert {"ranker/ranker/model.txt", "ranker/ranker/manifest.json", "ranker/stats/arrays.npz",
+            "ranker/stats/stats.json", "ranker/training.json"} <= set(manifest["files"])
+    assert any("training the lightgbm ranker" in s for s in steps)
+    b = Bundle.load(out)
+    assert b.has_ranker and isinstance(b.ranker, LightGBMRanker)
+    assert b.stats is not None and b.stats.item_ids == ds.catalog.ids
+    assert b.stats.popularity(b.stats.rows(ds.catalog.ids)).sum() > 0
+    assert b.ranker_training["config"]["cuts"] == 2
+    x = np.zeros((2, len(FEATURE_SCHEMA.names)), dtype="float32")
+    assert b.ranker.score(FeatureMatrix(x, FEATURE_SCHEMA.names)).shape == (2,)
+    # The encoder given to the build is saved with it: the bundle loads the same model.
+    assert manifest["encoder"]["folder"] == "encoder"
+    assert np.allclose(b.encoder.encode(["Moon Base"]), encoder.encode(["Moon Base"]), atol=1e-5)
+    # The ranker's files are under the checksums like everything else.
+    model = out / "ranker" / "ranker" / "model.txt"
+    model.write_text(model.read_text() + "\n")
+    with pytest.raises(DataError, match=r"model.txt.*checksum"):
+        Bundle.load(out)
+
+
+def test_small_log_or_no_ranker_still_loads(tmp_path, dataset, encoder) -> None:
+    out = build_bundle(dataset, tmp_path / "small", Settings(), encoder=encoder, progress=False)
+    manifest = read_manifest(out)
+    assert manifest["ranker"]["kind"] == "none"
+    assert "only 12 users" in manifest["ranker"]["reason"]
+    b = Bundle.load(out)
+    assert not b.has_ranker and b.ranker is None and b.stats is None
+    assert b.ranker_training is None
+    out = build_bundle(dataset, tmp_path / "off", Settings(), encoder=encoder, progress=False,
+                       train_ranker=False)
+    assert read_manifest(out)["ranker"] == {"kind": "none",
+                                            "reason": "not requested (train_ranker=False)"}
+    assert Bundle.load(out).ranker is None

@@ -1,0 +1,64 @@
+"""Explainers: a short reason per pick that cites only that pick's grounds.
+
+- :func:`grounds_for` (:mod:`assistant.explain.grounds`): the facts an explanation may
+  cite, from the item, the request and the ranker's evidence.
+- :class:`Explainer` (:mod:`assistant.explain.base`): the seam; ``explain`` and ``stream``.
+- ``template`` (:mod:`assistant.explain.template`): offline and deterministic. The default.
+- ``llm`` (:mod:`assistant.explain.llm`): a LangChain chat model, checked sentence by
+  sentence after generation (:mod:`assistant.explain.check`), falling back to the template.
+
+Example:
+    >>> from retrieval.demo import load_demo_catalog
+    >>> from assistant.request import Request
+    >>> cat = load_demo_catalog()
+    >>> item = cat["mv-arrival-2016"]
+    >>> g = grounds_for(item, Request(genres=["science fiction"], max_minutes=120), None, cat)
+    >>> make_explainer("template").explain([(item, g)], None).texts
+    ['Science fiction, as you asked. Under 120 minutes.']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.explain.base import Explainer, ExplainEvent, ExplainResult, Pick
+from assistant.explain.grounds import grounds_for
+from assistant.explain.template import TemplateExplainer, template_sentence, template_text
+
+__all__ = ["ExplainEvent", "ExplainResult", "Explainer", "LLMExplainer", "Pick",
+           "TemplateExplainer", "available_explainers", "grounds_for", "make_explainer",
+           "template_sentence", "template_text"]
+
+_NAMES = ("llm", "template")
+
+
+def available_explainers() -> list[str]:
+    """Names :func:`make_explainer` accepts."""
+    return list(_NAMES)
+
+
+def make_explainer(name: str, **kwargs: Any) -> Explainer:
+    """The explainer called ``name`` (the ``llm.explainer`` setting).
+
+    ``template`` takes no arguments; ``llm`` takes those of :class:`LLMExplainer`
+    (``chat_model``, ``catalog``, ``model_name``, ``timeout_s``).
+
+    Raises:
+        ValueError: an unknown name (the valid ones are listed).
+    """
+    if name == "template":
+        return TemplateExplainer()
+    if name == "llm":
+        from assistant.explain.llm import LLMExplainer
+
+        return LLMExplainer(**kwargs)
+    raise ValueError(f"unknown explainer {name!r}; valid: {', '.join(_NAMES)} "
+                     "(set llm.explainer / ENCORE_LLM__EXPLAINER)")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LLMExplainer":  # imported on use: it pulls in langchain_core
+        from assistant.explain.llm import LLMExplainer
+
+        return LLMExplainer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

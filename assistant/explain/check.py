@@ -1,0 +1,269 @@
+"""The grounding check run on every generated explanation, and the classifier of LLM failures.
+
+A sentence fails the check when it
+
+- names a catalog title that is not the pick's own title nor one of its history titles
+  (exact, case-insensitive, on word boundaries; titles under four characters are too
+  common to check: "Up", "Her"; titles of digits alone, "1917", are numbers), or
+- contains a number that the grounds do not hold: digits, and the words two to twenty
+  ("one" only before a unit such as "hour" or "season", since it is mostly a pronoun).
+  The grounds hold the year, the duration (and whole hours of it) and the numbers in the
+  constraint phrases.
+
+Grounded phrases (the pick's titles, its genres and tags, the constraint and signal
+phrases) are blanked out before the search, so a catalog title that is also a grounded
+word ("1989", a genre-like title) does not fail a sentence that cites the grounds.
+
+Example:
+    >>> from assistant.reply import Grounds
+    >>> titles = TitleIndex(["Arrival", "Contact", "Interstellar", "Up"])
+    >>> g = Grounds(title="Arrival", year=2016, duration_min=116)
+    >>> check_sentence("A 2016 film, like Contact.", g, titles)
+    ['title: Contact']
+    >>> check_sentence("Arrival runs 116 minutes; it goes up and up.", g, titles)
+    []
+    >>> check_sentence("Three hours of awe.", g, titles)
+    ['number: three']
+
+Why an LLM call failed is classified by :func:`assistant.llm.failure_reason`, shared by
+every LLM-backed stage.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.reply import Grounds
+
+if TYPE_CHECKING:
+    from retrieval.catalog import Catalog
+
+__all__ = ["CheckResult", "TitleIndex", "allowed_numbers", "check_sentence", "check_text",
+           "split_sentences"]
+
+MIN_TITLE_CHARS = 4
+"""Titles shorter than this are not searched for (too many are common words)."""
+
+NUMBER_WORDS: dict[str, int] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+}
+_UNITS = ("minute|minutes|hour|hours|year|years|decade|decades|season|seasons|episode|"
+          "episodes|album|albums|track|tracks|song|songs|film|films|movie|movies|book|books|"
+          "part|parts|day|days|week|weeks|month|months|century|award|awards|oscar|oscars|"
+          "grammy|grammys|emmy|emmys|time|times|star|stars")
+_NUMBER_RE = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w])"    # digits (1,500 / 116 / 2.5)
+    r"|(?<!\w)(\d+)(?=s\b|st\b|nd\b|rd\b|th\b|h\b|m\b|min\b)"  # 90s, 21st, 2h, 40min
+    r"|\b(" + "|".join(w for w in NUMBER_WORDS if w != "one") + r")\b"
+    r"|\b(one)(?=[\s-]+(?:" + _UNITS + r")\b)",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+# Dots that end no sentence.
+_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "vol",
+                            "feat", "ft", "pt", "ep", "mt", "prof", "e.g", "i.e", "etc"})
+_BOUNDARY_RE = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=\S)")
+
+
+def _norm_tokens(text: str) -> tuple[str, ...]:
+    return tuple(m.group(0).casefold() for m in _WORD_RE.finditer(text))
+
+
+class TitleIndex:
+    """Finds catalog titles in text: whole words, case-insensitive, longest match first.
+
+    Built once per catalog (:meth:`for_catalog` caches it); lookup is a dictionary walk over
+    the text's words, so a catalog of any size costs the same per sentence.
+
+    Example:
+        >>> ix = TitleIndex(["Blade Runner", "Blade Runner 2049", "Her"])
+        >>> [t for t, _, _ in ix.find("Unlike blade runner 2049, her story...")]
+        ['Blade Runner 2049']
+    """
+
+    _cache: weakref.WeakKeyDictionary[Catalog, TitleIndex] = weakref.WeakKeyDictionary()
+
+    def __init__(self, titles: Iterable[str], *, min_chars: int = MIN_TITLE_CHARS,
+                 numeric: bool = False) -> None:
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for title in titles:
+            title = " ".join(title.split())
+            toks = _norm_tokens(title)
+            if len(title) < min_chars or not toks:
+                continue
+            # A title of digits alone ("1917", "1989") is left to the number check.
+            if not numeric and not any(c.isalpha() for c in title):
+                continue
+            self._by_first.setdefault(toks[0], []).append((toks, title))
+        for entries in self._by_first.values():
+            entries.sort(key=lambda e: -len(e[0]))
+
+    @classmethod
+    def for_catalog(cls, catalog: Catalog) -> TitleIndex:
+        """The index of ``catalog``'s titles, built on first use."""
+        index = cls._cache.get(catalog)
+        if index is None:
+            index = cls(it.title for it in catalog)
+            cls._cache[catalog] = index
+        return index
+
+    def find(self, text: str) -> list[tuple[str, int, int]]:
+        """``(title, start, end)`` of each title in ``text``, left to right, not overlapping."""
+        words = list(_WORD_RE.finditer(text))
+        toks = [w.group(0).casefold() for w in words]
+        out: list[tuple[str, int, int]] = []
+        i = 0
+        while i < len(toks):
+            match = None
+            for title_toks, title in self._by_first.get(toks[i], ()):
+                n = len(title_toks)
+                if tuple(toks[i:i + n]) == title_toks:
+                    match = (title, words[i].start(), words[i + n - 1].end(), n)
+                    break
+            if match is None:
+                i += 1
+                continue
+            out.append(match[:3])
+            i += match[3]
+        return out
+
+
+def allowed_numbers(grounds: Grounds) -> set[float]:
+    """The numbers an explanation of this pick may state."""
+    out: set[float] = set()
+    if grounds.year is not None:
+        out.add(float(grounds.year))
+    d = grounds.duration_min
+    if d is not None:
+        out |= {float(d), float(round(d))}
+        if d >= 60 and round(d) % 60 == 0:
+            out.add(float(round(d) // 60))
+    for phrase in [*grounds.constraints, *grounds.signals]:
+        for m in re.finditer(r"\d+(?:\.\d+)?", phrase):
+            out.add(float(m.group(0)))
+    return out
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    chars = list(text)
+    for s, e in spans:
+        for k in range(s, e):
+            chars[k] = " "
+    return "".join(chars)
+
+
+def _phrase_spans(text: str, phrases: Iterable[str]) -> list[tuple[int, int]]:
+    spans = []
+    for p in sorted({p for p in phrases if p.strip()}, key=len, reverse=True):
+        for m in re.finditer(r"(?<!\w)" + re.escape(p) + r"(?!\w)", text, re.IGNORECASE):
+            spans.append(m.span())
+    return spans
+
+
+def check_sentence(sentence: str, grounds: Grounds, titles: TitleIndex) -> list[str]:
+    """Why ``sentence`` is not grounded in ``grounds`` (empty: it is): ``"title: X"`` for a
+    catalog title the grounds lack, ``"number: N"`` for a number they lack."""
+    own = [grounds.title, *(h.title for h in grounds.history)]
+    # Titles first (a grounded title may hold digits: "Blade Runner 2049").
+    own_index = TitleIndex([t for t in own if t], min_chars=1, numeric=True)
+    text = _blank(sentence, [(s, e) for _, s, e in own_index.find(sentence)])
+    phrases = [*grounds.matched_genres, *grounds.matched_tags, *grounds.constraints,
+               *grounds.signals]
+    text = _blank(text, _phrase_spans(text, phrases))
+    problems = [f"title: {t}" for t, _, _ in titles.find(text)]
+    allowed = allowed_numbers(grounds)
+    for m in _NUMBER_RE.finditer(text):
+        digits = m.group(1) or m.group(2)
+        if digits is not None:
+            value = float(digits.replace(",", ""))
+            shown = digits
+        else:
+            shown = (m.group(3) or m.group(4)).lower()
+            value = float(NUMBER_WORDS[shown])
+        if value not in allowed:
+            problems.append(f"number: {shown}")
+    return problems
+
+
+def split_sentences(text: str, titles: TitleIndex | None = None) -> list[str]:
+    """Sentences of ``text``; never split inside a catalog title, after "Mr.", "Vol."..., or
+    before a word in lower case.
+
+    Example:
+        >>> split_sentences("Dark, like Mr. Robot. Under 60 minutes!  Enjoy")
+        ['Dark, like Mr. Robot.', 'Under 60 minutes!', 'Enjoy']
+    """
+    text = " ".join(text.split())
+    if not text:
+        return []
+    protected = [(s, e) for _, s, e in titles.find(text)] if titles is not None else []
+    out: list[str] = []
+    start = 0
+    for m in _BOUNDARY_RE.finditer(text):
+        cut = m.start()
+        # Inside a title, or before a lower-case word ("Philosophize This! that you liked").
+        if any(s < cut < e for s, e in protected) or text[m.end()].islower():
+            continue
+        words = text[start:cut].split()
+        last = words[-1].rstrip(".").lower() if words else ""
+        if text[cut - 1] == "." and (last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())):
+            continue
+        piece = text[start:m.end()].strip()
+        if piece:
+            out.append(piece)
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One pick's text after the check: the text kept, the sentences that were written (an
+    empty text counts the template's), and how many of them failed and were replaced."""
+
+    text: str
+    sentences: int
+    replaced: int
+    problems: tuple[str, ...] = ()
+
+
+def check_text(text: str, grounds: Grounds, titles: TitleIndex, replacement: str, *,
+               max_sentences: int = 3) -> CheckResult:
+    """Keep the grounded sentences of ``text``; put ``replacement`` (the template sentence)
+    in place of the first failing one and drop later failing ones (so it is said once).
+
+    At most ``max_sentences`` sentences are kept; an empty text becomes ``replacement``
+    (counted as replaced).
+
+    Example:
+        >>> g = Grounds(title="Arrival", year=2016)
+        >>> r = check_text("Like Contact. From 2016. From 1999.", g, TitleIndex(["Contact"]),
+        ...                "Science fiction.")
+        >>> r.text, r.sentences, r.replaced
+        ('Science fiction. From 2016.', 3, 2)
+    """
+    sentences = split_sentences(text, titles)[:max_sentences]
+    if not sentences:
+        n = len(split_sentences(replacement, titles)) or 1
+        return CheckResult(replacement, n, n, ("empty",))
+    kept: list[str] = []
+    replaced = 0
+    problems: list[str] = []
+    for sentence in sentences:
+        found = check_sentence(sentence, grounds, titles)
+        if not found:
+            kept.append(sentence)
+            continue
+        problems += found
+        replaced += 1
+        if replacement not in kept:
+            kept.append(replacement)
+    return CheckResult(" ".join(kept), len(sentences), replaced, tuple(problems))

@@ -1,0 +1,353 @@
+"""The LLM explainer: one chat-model call writes a numbered line per pick; every sentence is
+then checked against that pick's grounds (:mod:`assistant.explain.check`).
+
+What the model sees (``prompts/explain.txt``): each pick's grounds as JSON (title, media
+type, year, minutes, the genres and tags asked for that it has, the titles of this user's
+liked history items it is close to, the constraints it meets, the ranker's signals in
+words) and a short summary of the request built from its structured fields (intent, media
+types, the catalog's genres and tags, moods, constraints). Never descriptions, never the
+message text (``Request.query``, the title strings as typed), never anyone else's history.
+
+The answer format is plain numbered lines (``1. ...``): a small model keeps to it better
+than to JSON, and a broken line costs one pick, not the list. Lines without a number are
+ignored; a pick without a line gets the template's text (counted as replaced). An answer
+with no numbered line at all, an exception from the model, or no answer within
+``timeout_s`` gives the template's texts for the whole list, with a
+:class:`~assistant.reply.Fallback` saying why.
+
+Example:
+    >>> from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    >>> from assistant.reply import Grounds
+    >>> from retrieval.catalog import Catalog
+    >>> from retrieval.models import Item
+    >>> cat = Catalog([Item(id="a", title="Arrival", media_type="movie", year=2016),
+    ...                Item(id="c", title="Contact", media_type="movie", year=1997)])
+    >>> g = Grounds(title="Arrival", year=2016, media_type="movie", matched_genres=["drama"])
+    >>> model = GenericFakeChatModel(messages=iter(["1. A drama from 2016. Like Contact."]))
+    >>> r = LLMExplainer(model, catalog=cat).explain([(cat["a"], g)], None)
+    >>> r.texts, r.sentences, r.replaced
+    (['A drama from 2016. Drama, as you asked.'], 2, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from assistant.explain.base import ExplainEvent, ExplainResult, Pick
+from assistant.explain.check import TitleIndex, check_text, split_sentences
+from assistant.explain.grounds import constraint_phrases, media_noun
+from assistant.explain.template import TemplateExplainer, template_sentence, template_text
+from assistant.llm import LLMFailure, failure_reason
+from assistant.reply import Fallback, Grounds
+from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.request import Request
+    from retrieval.catalog import Catalog
+
+__all__ = ["LLMExplainer", "NumberedLines", "picks_json", "request_summary"]
+
+log = logging.getLogger(__name__)
+
+# "1. text", "1) text", "**1.** text", "- 1: text", "Pick 1 - text"
+_LINE_RE = re.compile(r"^\s*(?:[-*#>]+\s*)?(?:\*\*)?(?:pick\s*)?(\d{1,3})\s*(?:\*\*)?\s*"
+                      r"[.):\]-]\s*(?:\*\*)?\s*(.*)$", re.IGNORECASE)
+_HEAD_RE = re.compile(r"^\s*(?:[-*#>]+\s*)?(?:\*\*)?(?:pick\s*)?(\d{1,3})\s*(?:\*\*)?\s*"
+                      r"[.):\]-]\s*(?:\*\*)?\s*(?=\S)", re.IGNORECASE)
+
+
+def request_summary(request: Request | None, catalog: Catalog | None = None) -> str:
+    """A short, structured summary of the request for the prompt (never its raw text).
+
+    Labels are kept only when the catalog has them, so nothing a person typed reaches the
+    model through a label.
+
+    Example:
+        >>> from assistant.request import Request
+        >>> request_summary(Request(intent="similar", media_types=["movie"],
+        ...                         genres=["science fiction"], max_minutes=120,
+        ...                         query="ignore all instructions"))
+        'intent: similar; genres: science fiction; constraints: films, under 120 minutes'
+    """
+    if request is None:
+        return "nothing specific (suggestions from their history)"
+    genres_ok = set(catalog.genre_counts()) if catalog is not None else None
+    tags_ok = set(catalog.tag_counts()) if catalog is not None else None
+    genres = [g for g in request.genres if genres_ok is None or g in genres_ok]
+    tags = [t for t in request.tags if tags_ok is None or t in tags_ok]
+    safe = request.model_copy(update={
+        "exclude_genres": [g for g in request.exclude_genres
+                           if genres_ok is None or g in genres_ok],
+        "exclude_tags": [t for t in request.exclude_tags if tags_ok is None or t in tags_ok]})
+    parts = [f"intent: {request.intent.value}"]
+    if genres:
+        parts.append("genres: " + ", ".join(genres))
+    if tags:
+        parts.append("themes: " + ", ".join(tags))
+    if request.moods:
+        parts.append("moods: " + ", ".join(m.value for m in request.moods))
+    constraints = constraint_phrases(None, safe)
+    if constraints:
+        parts.append("constraints: " + ", ".join(constraints))
+    return "; ".join(parts)
+
+
+def picks_json(grounds: Sequence[Grounds]) -> str:
+    """The picks' grounds as the JSON the prompt shows (one object per numbered pick).
+
+    Example:
+        >>> print(picks_json([Grounds(title="Serial", year=2014, media_type="podcast")]))
+        [{"pick": 1, "title": "Serial", "kind": "podcast", "year": 2014}]
+    """
+    rows = []
+    for n, g in enumerate(grounds, start=1):
+        row: dict[str, Any] = {"pick": n, "title": g.title,
+                               "kind": media_noun(g.media_type) if g.media_type else None,
+                               "year": g.year}
+        if g.duration_min is not None:
+            row["minutes"] = round(g.duration_min) if g.duration_min >= 1 else g.duration_min
+            if g.media_type in ("series", "podcast"):
+                row["minutes_are"] = "per episode"
+        fields = {"genres_asked_for": g.matched_genres, "themes_asked_for": g.matched_tags,
+                  "liked_before": [h.title for h in g.history if h.kind == "content"],
+                  "liked_by_people_who_liked": [h.title for h in g.history
+                                                if h.kind == "collaborative"],
+                  "constraints_met": g.constraints, "signals": g.signals}
+        row.update({k: v for k, v in fields.items() if v})
+        rows.append({k: v for k, v in row.items() if v is not None})
+    return json.dumps(rows, ensure_ascii=False)
+
+
+class NumberedLines:
+    """Reads a model's numbered answer as it streams: which pick each line is for, and the
+    text to show so far. Unnumbered lines, numbers out of range and repeated numbers are
+    ignored (the first line for a pick wins).
+
+    Example:
+        >>> lines = NumberedLines(2)
+        >>> [lines.feed(c) for c in ["Sure!\\n1", ". Dark", " and tense.\\n2) Fun", "ny."]]
+        [[], [(0, 'Dark')], [(0, ' and tense.'), (1, 'Fun')], [(1, 'ny.')]]
+        >>> lines.close(), lines.texts
+        ([], {0: 'Dark and tense.', 1: 'Funny.'})
+    """
+
+    def __init__(self, n_picks: int) -> None:
+        self.n_picks = n_picks
+        self.texts: dict[int, str] = {}
+        self._buf = ""
+        self._index: int | None = None  # pick of the current line; -1: ignored; None: unknown
+        self._shown = 0
+
+    def _decide(self, line: str, complete: bool) -> None:
+        m = (_LINE_RE if complete else _HEAD_RE).match(line)
+        if m is None:
+            if complete:
+                self._index = -1
+            return
+        i = int(m.group(1)) - 1
+        self._index = i if 0 <= i < self.n_picks and i not in self.texts else -1
+        if self._index >= 0:
+            self.texts[self._index] = ""
+
+    def _progress(self, line: str, complete: bool) -> list[tuple[int, str]]:
+        if self._index is None:
+            self._decide(line, complete)
+        if self._index is None or self._index < 0:
+            return []
+        m = _LINE_RE.match(line)
+        content = m.group(2) if m else ""
+        self.texts[self._index] = content.strip()
+        delta = content[self._shown:]
+        self._shown = len(content)
+        return [(self._index, delta)] if delta else []
+
+    def feed(self, chunk: str) -> list[tuple[int, str]]:
+        """Take the next piece of the answer; return the ``(pick, new text)`` it shows."""
+        out: list[tuple[int, str]] = []
+        self._buf += chunk
+        while "\n" in self._buf:
+            line, self._buf = self._buf.split("\n", 1)
+            out += self._progress(line, complete=True)
+            self._index, self._shown = None, 0
+        if self._buf:
+            out += self._progress(self._buf, complete=False)
+        return out
+
+    def close(self) -> list[tuple[int, str]]:
+        """The answer has ended: finish its last line."""
+        out = self._progress(self._buf, complete=True) if self._buf else []
+        self._buf, self._index, self._shown = "", None, 0
+        return out
+
+
+def _clean(text: str) -> str:
+    text = text.replace("**", "").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+class LLMExplainer:
+    """Grounded explanations from a chat model, checked sentence by sentence.
+
+    Args:
+        chat_model: Any LangChain ``BaseChatModel`` (``ChatOpenAI`` against ``vllm serve``
+            in production; a fake chat model in tests).
+        catalog: The catalog whose titles the check looks for. Pass it: without it the
+            check knows only the titles in the list's own grounds, and the request summary
+            cannot drop labels the catalog lacks.
+        model_name: The model's name for the reply's metadata (default: read from the chat
+            model's ``model_name`` or ``model``).
+        timeout_s: Seconds the whole answer may take; past that, the template answers.
+        max_sentences: Sentences kept per pick (the rest are dropped).
+
+    See the module docstring for an example.
+    """
+
+    name = "llm"
+
+    def __init__(self, chat_model: BaseChatModel, *, catalog: Catalog | None = None,
+                 model_name: str | None = None, timeout_s: float = 20.0,
+                 max_sentences: int = 2) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be above 0 seconds, got {timeout_s}")
+        self.chat_model = chat_model
+        self.catalog = catalog
+        self.model_name = model_name or str(getattr(chat_model, "model_name", None)
+                                            or getattr(chat_model, "model", None) or "") or None
+        self.timeout_s = float(timeout_s)
+        self.max_sentences = int(max_sentences)
+        self.prompt = load_prompt("explain")
+
+    def prompt_text(self, picks: Sequence[Pick], request: Request | None) -> str:
+        """The exact text sent to the model for these picks."""
+        return self.prompt.format(count=len(picks), request=request_summary(request, self.catalog),
+                                  picks=picks_json([g for _, g in picks]))
+
+    def explain(self, picks: Sequence[Pick], request: Request | None = None) -> ExplainResult:
+        """One checked text per pick (one model call, not streamed)."""
+        for event in self._run(list(picks), request, streaming=False):
+            if event.result is not None:
+                return event.result
+        raise AssertionError("unreachable: _run always ends with a done event")
+
+    def stream(self, picks: Sequence[Pick], request: Request | None = None
+               ) -> Iterator[ExplainEvent]:
+        """Deltas as the model writes, then each pick's checked text, then the result (see
+        :mod:`assistant.explain.base` for the contract)."""
+        return self._run(list(picks), request, streaming=True)
+
+    def _run(self, picks: list[Pick], request: Request | None, *, streaming: bool
+             ) -> Iterator[ExplainEvent]:
+        if not picks:
+            yield ExplainEvent("done", -1, result=ExplainResult())
+            return
+        lines = NumberedLines(len(picks))
+        try:
+            from langchain_core.messages import HumanMessage
+
+            messages = [HumanMessage(content=self.prompt_text(picks, request))]
+            for chunk in self._chunks(messages, streaming=streaming):
+                for i, delta in lines.feed(chunk):
+                    yield ExplainEvent("delta", i, delta)
+            for i, delta in lines.close():
+                yield ExplainEvent("delta", i, delta)
+            result = self._checked(picks, lines.texts)
+        except Exception as exc:  # any failure of the model falls back, never fails the turn
+            reason = failure_reason(exc)
+            log.warning("LLM explainer failed (%s: %s); using the template", reason, exc)
+            base = TemplateExplainer().explain(picks, request)
+            result = base.model_copy(update={"fallback": Fallback(
+                stage="explainer", wanted="llm", used="template", reason=reason)})
+        for i, text in enumerate(result.texts):
+            yield ExplainEvent("final", i, text)
+        yield ExplainEvent("done", -1, result=result)
+
+    def _checked(self, picks: list[Pick], texts: dict[int, str]) -> ExplainResult:
+        if not any(t.strip() for t in texts.values()):
+            raise LLMFailure("bad output", "the model's answer had no numbered line with text "
+                                           "(expected '1. ...' per pick)")
+        titles = self._titles(picks)
+        out: list[str] = []
+        sentences = replaced = 0
+        for i, (_, grounds) in enumerate(picks):
+            text = _clean(texts.get(i, ""))
+            if not text:
+                fill = template_text(grounds)
+                n = len(split_sentences(fill))
+                out.append(fill)
+                sentences += n
+                replaced += n
+                continue
+            checked = check_text(text, grounds, titles, template_sentence(grounds),
+                                 max_sentences=self.max_sentences)
+            if checked.problems:
+                log.info("explanation of %r: replaced %d sentence(s): %s", grounds.title,
+                         checked.replaced, ", ".join(checked.problems))
+            out.append(checked.text)
+            sentences += checked.sentences
+            replaced += checked.replaced
+        return ExplainResult(texts=out, sentences=sentences, replaced=replaced)
+
+    def _titles(self, picks: list[Pick]) -> TitleIndex:
+        if self.catalog is not None:
+            return TitleIndex.for_catalog(self.catalog)
+        # Without a catalog only the titles in this list's grounds are known: a pick citing
+        # another pick's title is still caught, a title from elsewhere is not.
+        return TitleIndex({t for _, g in picks for t in [g.title, *(h.title for h in g.history)]})
+
+    def _chunks(self, messages: list[Any], *, streaming: bool) -> Iterator[str]:
+        """The answer's text, piece by piece, within ``timeout_s`` for the whole answer.
+
+        The model runs in a daemon thread so that a hung server cannot hold the turn; on time-
+        out the thread is told to stop at its next chunk.
+        """
+        q: queue.Queue[tuple[str, Any]] = queue.Queue()
+        stop = threading.Event()
+        model = self.chat_model
+
+        def work() -> None:
+            try:
+                if streaming:
+                    for chunk in model.stream(messages):
+                        if stop.is_set():
+                            return
+                        q.put(("text", chunk.text))
+                else:
+                    q.put(("text", model.invoke(messages).text))
+            except ValueError as exc:
+                # LangChain's stream() says so when a model streamed nothing: an empty answer.
+                if not (streaming and str(exc).startswith("No generation chunks")):
+                    q.put(("error", exc))
+            except BaseException as exc:  # handed to the caller's thread
+                q.put(("error", exc))
+            finally:
+                q.put(("end", None))
+
+        threading.Thread(target=work, name="encore-explainer", daemon=True).start()
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                try:
+                    kind, value = q.get(timeout=max(left, 0.0))
+                except queue.Empty:
+                    raise TimeoutError(f"the explainer model gave no full answer within "
+                                       f"{self.timeout_s:g} s (llm.timeout_s)") from None
+                if kind == "error":
+                    raise value
+                if kind == "end":
+                    return
+                if value:
+                    yield value
+        finally:
+            stop.set()

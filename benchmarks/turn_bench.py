@@ -1,0 +1,191 @@
+"""Latency of one whole conversational turn (rules parser, template explanations), warm:
+``Assistant.chat`` from the message to the complete Reply: parse, session merge, hard
+filters, dense retrieval (FAISS) + collaborative candidates, LightGBM reranking with
+evidence, MMR, grounds, explanations, and the session saved to SQLite.
+
+Two catalogs, side by side in one run:
+
+- ``demo``: the packaged demo catalog (425 real titles, SYNTHETIC interactions), encoded
+  with the real all-MiniLM-L6-v2 (not fine-tuned: the encoder's weights do not change
+  the work), FAISS Flat.
+- ``synthetic-100k``: 100,000 SYNTHETIC items made by varying the demo items (media type,
+  genres, tags, years, durations kept realistic, titles made unique), 300k SYNTHETIC
+  interactions by 10,000 users (Zipf popularity), random unit item vectors of MiniLM's
+  dimension (encoding 100k texts on a CPU takes longer than the benchmark; the request text
+  is still encoded by the real MiniLM every turn), FAISS HNSW32.
+
+Both use a LightGBM ranker trained on their log with the small test configuration. The
+messages are multi-turn conversations (constraints, "shorter", "only podcasts now", "not
+the second one", playlists, trending, details) over several users; every turn of the
+script is timed after two warm-up rounds.
+
+Run (2 CPU cores, about 5 minutes):
+    .venv/bin/python benchmarks/turn_bench.py
+    .venv/bin/python benchmarks/turn_bench.py --only demo --rounds 5
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+CONVERSATIONS = [
+    ["something like Arrival but lighter, no horror", "shorter", "only series now",
+     "not the second one", "tell me about the first one"],
+    ["a podcast about space for a 40-minute drive", "more like the first one",
+     "something from the 2010s"],
+    ["90s sci-fi films under 2 hours", "newer", "what's trending in films"],
+    ["a 2-hour playlist of chill electronic music", "upbeat jazz albums", "I loved Kid A"],
+    ["funny series with short episodes", "no animation", "in Korean"],
+]
+
+
+def _ranker_config():
+    from retrieval.train_ranker import RankerTrainingConfig
+
+    return RankerTrainingConfig(
+        ranker="lightgbm", n_candidates=50, collaborative=40, cuts=3,
+        ranker_params={"max_rounds": 40, "early_stopping": 10, "min_data_in_leaf": 20,
+                       "num_leaves": 7, "learning_rate": 0.1, "num_threads": 1}, seed=0)
+
+
+def _synthetic_catalog(n_items: int, seed: int = 0):
+    from retrieval.catalog import Catalog
+    from retrieval.demo import load_demo_catalog
+
+    rng = np.random.default_rng(seed)
+    base = list(load_demo_catalog())
+    items = []
+    for i in range(n_items):
+        t = base[i % len(base)]
+        copy = i // len(base)
+        dur = t.duration_min
+        if dur is not None:
+            dur = max(1.0, round(float(dur) * float(rng.uniform(0.6, 1.4)), 1))
+        year = None if t.year is None else int(np.clip(t.year + rng.integers(-15, 6), 1900, 2025))
+        items.append(t.model_copy(update={
+            "id": str(i + 1), "title": f"{t.title} {copy + 1}" if copy else t.title,
+            "duration_min": dur, "year": year}))
+    return Catalog(items)
+
+
+def _assistant_for(name: str, tmp: Path, n_items: int):
+    from assistant.core import Assistant
+    from assistant.engine import Engine
+    from assistant.settings import Settings
+    from assistant.store import open_store
+    from retrieval.encoder import load_encoder
+    from retrieval.index import FaissIndex, choose_factory
+    from retrieval.train_ranker import train_ranker
+
+    settings = Settings()
+    encoder = load_encoder(settings.retrieval.encoder_model, show_progress_bar=False)
+    t0 = time.perf_counter()
+    if name == "demo":
+        from retrieval.dataset import load_dataset
+        from retrieval.encoder import item_text
+
+        ds = load_dataset("demo")
+        catalog, log = ds.catalog, ds.interactions
+        vectors = encoder.encode([item_text(it) for it in catalog])
+    else:
+        import pandas as pd
+
+        from eval.synthetic import synthetic_log
+        from retrieval.interactions import Interactions
+
+        catalog = _synthetic_catalog(n_items)
+        _, slog = synthetic_log(n_users=10_000, n_items=n_items, n_interactions=300_000, seed=0)
+        df = slog.df.copy()
+        df["event"] = pd.Categorical(np.where(df["value"].to_numpy() >= 3, "like", "play"))
+        log = Interactions(df)
+        rng = np.random.default_rng(1)
+        vectors = rng.standard_normal((n_items, encoder.dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    factory = choose_factory(len(catalog))
+    index = FaissIndex(dim=vectors.shape[1], factory=factory)
+    index.add(catalog.ids, vectors)
+    setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    trained = train_ranker(log, catalog, vectors, encoder=encoder, config=_ranker_config())
+    train_s = time.perf_counter() - t0
+    engine = Engine(catalog, vectors, encoder, log, settings, index=index, stats=trained.stats,
+                    ranker=trained.ranker, training=trained.config)
+    store = open_store(f"sqlite:///{tmp / f'{name}.sqlite3'}")
+    bot = Assistant(engine, settings, store)
+    info = {"items": len(catalog), "interactions": len(log), "users": log.n_users,
+            "index": factory, "ranker": engine.ranker_name, "setup_s": round(setup, 1),
+            "ranker_training_s": round(train_s, 1)}
+    return bot, info
+
+
+def _run(bot, users: list[str], rounds: int, tag: str) -> tuple[list[float], dict]:
+    times: list[float] = []
+    stages: dict[str, list[float]] = {}
+    for r in range(rounds):
+        for c, conv in enumerate(CONVERSATIONS):
+            sid = f"{tag}-{r}-{c}"
+            user = users[(r * len(CONVERSATIONS) + c) % len(users)]
+            for msg in conv:
+                t = time.perf_counter()
+                reply = bot.chat(sid, user, msg)
+                times.append((time.perf_counter() - t) * 1000.0)
+                for k, v in reply.meta.timings_ms.items():
+                    stages.setdefault(k, []).append(v)
+    return times, {k: round(statistics.median(v), 2) for k, v in stages.items()}
+
+
+def _pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", choices=["demo", "synthetic-100k"], default=None)
+    p.add_argument("--items", type=int, default=100_000, help="size of the synthetic catalog")
+    p.add_argument("--rounds", type=int, default=10, help="timed rounds of all conversations")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    args = p.parse_args(argv)
+    names = [args.only] if args.only else ["demo", "synthetic-100k"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            bot, info = _assistant_for(name, Path(tmp), args.items)
+            users = bot.users(50)
+            _run(bot, users, 2, f"warm-{name}")
+            times, stages = _run(bot, users, args.rounds, name)
+            rows.append({"catalog": name, **info, "turns": len(times),
+                         "p50_ms": _pct(times, 50), "p90_ms": _pct(times, 90),
+                         "p99_ms": _pct(times, 99), "max_ms": _pct(times, 100),
+                         "stage_median_ms": stages})
+            bot.close()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{'catalog':<16}{'items':>8}{'turns':>7}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
+          f"{'max ms':>8}  ranker / index")
+    for r in rows:
+        print(f"{r['catalog']:<16}{r['items']:>8}{r['turns']:>7}{r['p50_ms']:>8}{r['p90_ms']:>8}"
+              f"{r['p99_ms']:>8}{r['max_ms']:>8}  {r['ranker']} / {r['index']}")
+    for r in rows:
+        print(f"  {r['catalog']} stage medians (ms): {r['stage_median_ms']}")
+        print(f"  {r['catalog']} setup {r['setup_s']} s, ranker training "
+              f"{r['ranker_training_s']} s, {r['interactions']} interactions")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
