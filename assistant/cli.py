@@ -33,7 +33,9 @@ def error_line(exc: BaseException) -> str:
         return f"invalid setting {loc}: {first.get('msg')}"
     if isinstance(exc, (DataError, ValueError, FileNotFoundError, PermissionError, KeyError,
                         ImportError)):
-        return str(exc).strip("'\"")
+        if type(exc) is KeyError and exc.args and isinstance(exc.args[0], str):
+            return exc.args[0]  # str(KeyError) would add quotes
+        return str(exc)
     return f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
 
 

@@ -449,7 +449,17 @@ def load_encoder(
         >>> enc.dim                                            # doctest: +SKIP
         384
     """
-    model, name, folder = load_sentence_transformer(name_or_path, device=device, offline=offline)
+    from transformers.utils import logging as hf_logging
+
+    quiet = not show_progress_bar and hf_logging.is_progress_bar_enabled()
+    if quiet:  # transformers' "Loading weights" bar would sit above a CLI's one-line output
+        hf_logging.disable_progress_bar()
+    try:
+        model, name, folder = load_sentence_transformer(name_or_path, device=device,
+                                                        offline=offline)
+    finally:
+        if quiet:
+            hf_logging.enable_progress_bar()
     fingerprint = folder_fingerprint(folder) if folder is not None else None
     return SentenceTransformerEncoder(model, batch_size=batch_size, max_seq_length=max_seq_length,
                                       name=name, fingerprint=fingerprint,

@@ -7,6 +7,7 @@ The tiny MovieLens folders below are written byte for byte like GroupLens' files
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `tests.bundles` is imported from the repository root
+    sys.path.insert(0, str(REPO))
 ML100K = Path(os.environ.get("ENCORE_ML100K", REPO.parent / "shared" / "data" / "ml-100k"))
 
 
@@ -24,6 +27,16 @@ def ml100k_path() -> Path:
     if not (ML100K / "u.data").is_file():
         pytest.skip(f"ml-100k not found at {ML100K} (set ENCORE_ML100K to its folder)")
     return ML100K
+
+
+@pytest.fixture(scope="session")
+def demo_bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real bundle of the demo data set (SYNTHETIC interactions, the tiny test encoder, a
+    quick LightGBM ranker), built once per session (seconds). Read-only: copy it before
+    changing anything."""
+    from tests.bundles import build_demo_bundle
+
+    return build_demo_bundle(tmp_path_factory.mktemp("demo-bundle"))
 
 
 @pytest.fixture(autouse=True)

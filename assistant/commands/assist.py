@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
 
         filters: dict[str, Any] = {}
         if media_type:
-            filters["media_types"] = media_type
+            filters["media_types"] = _media_types(media_type)
         if max_minutes is not None:
             filters["max_minutes"] = max_minutes
         with open_assistant(bundle) as bot:
@@ -173,6 +173,22 @@ def register(app: typer.Typer) -> None:
                     emit_json(reply.model_dump(mode="json"))
                 else:
                     print_reply(reply)
+
+
+def _media_types(values: list[str]) -> list[str]:
+    """``--type`` values as MediaType names ("music-track" -> "music_track"); an unknown one
+    is an error that lists the valid names (checked before the bundle loads)."""
+    from assistant.cli import fail
+    from retrieval.models import MediaType
+
+    valid = [m.value for m in MediaType]
+    out = []
+    for value in values:
+        name = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if name not in valid:
+            fail(f"unknown --type {value!r}. Fix: use one of {', '.join(valid)}")
+        out.append(name)
+    return out
 
 
 def _stdin_lines(quiet: bool):

@@ -12,6 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
+DEMO_PAIRS = 4000
+"""Training pairs of the demo's encoder fine-tuning (the default of `encore build` is 12,000)."""
+
 
 def demo_bundle_ready(path: Path) -> bool:
     """True when ``path`` holds a finished bundle of the demo data set."""
@@ -22,7 +25,8 @@ def demo_bundle_ready(path: Path) -> bool:
         manifest = read_manifest(path)
     except DataError:
         return False
-    return str(manifest.get("dataset", {}).get("name", "")).startswith("demo")
+    # The data set's display name is "Encore demo (...)"; its source is the stable key.
+    return manifest.get("dataset", {}).get("source") == "demo"
 
 
 def build_demo(settings: Any, path: Path, *, progress: bool, say: Any) -> Path:
@@ -32,7 +36,9 @@ def build_demo(settings: Any, path: Path, *, progress: bool, say: Any) -> Path:
 
     ds = load_dataset("demo", seed=settings.data.seed)
     say(ds.describe())
-    return build_bundle(ds, path, settings, progress=progress, on_step=say)
+    # A short fine-tuning (DEMO_PAIRS pairs, one epoch) keeps the first run to minutes on a
+    # laptop CPU; `encore build --data demo` trains on the full default.
+    return build_bundle(ds, path, settings, progress=progress, on_step=say, max_pairs=DEMO_PAIRS)
 
 
 def register(app: typer.Typer) -> None:
@@ -71,13 +77,17 @@ def register(app: typer.Typer) -> None:
                 typer.echo(str(path))
             return
 
-        from assistant.commands.serve import check_port
-        from assistant.core import Assistant
-        from assistant.ui import launch
+        from assistant.cli import fail
+        from assistant.commands.serve import port_problem
 
         host = host or s.ui.host
         port = port or s.ui.port
-        check_port(host, port)
+        # Checked before gradio is imported, as `encore serve` does: a busy port is one line.
+        if (problem := port_problem(host, port)) is not None:
+            fail(problem)
+
+        from assistant.core import Assistant
+        from assistant.ui import launch
 
         def factory() -> Assistant:
             if needs_build:

@@ -23,6 +23,7 @@ def server_settings(model: str, *, host: str, port: int,
         reach = f"[{reach}]"
     return {
         "ENCORE_LLM__PARSER": "llm",
+        "ENCORE_LLM__EXPLAINER": "llm",
         "ENCORE_LLM__BACKEND": "openai",
         "ENCORE_LLM__BASE_URL": f"http://{reach}:{port}/v1",
         "ENCORE_LLM__MODEL": served_model_name or model,

@@ -16,13 +16,6 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:  # `tests.bundles` is imported from the repository root
     sys.path.insert(0, _ROOT)
 
-from tests.bundles import build_demo_bundle  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def demo_bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Folder of the session's demo bundle (read-only: copy it before changing anything)."""
-    return build_demo_bundle(tmp_path_factory.mktemp("demo-bundle"))
 
 
 @pytest.fixture(scope="session")

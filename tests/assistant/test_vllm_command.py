@@ -40,7 +40,8 @@ def test_prints_the_command_and_the_settings(app) -> None:
     assert env_and_argv[1:] == vllm_command("org/model", port=8001, max_model_len=4096)
     exports = dict(shlex.split(line)[1].split("=", 1) for line in lines
                    if line.startswith("export "))
-    assert exports == {"ENCORE_LLM__PARSER": "llm", "ENCORE_LLM__BACKEND": "openai",
+    assert exports == {"ENCORE_LLM__PARSER": "llm", "ENCORE_LLM__EXPLAINER": "llm",
+                       "ENCORE_LLM__BACKEND": "openai",
                        "ENCORE_LLM__BASE_URL": "http://127.0.0.1:8001/v1",
                        "ENCORE_LLM__MODEL": "org/model"}
 

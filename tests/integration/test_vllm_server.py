@@ -199,16 +199,25 @@ def test_streaming_yields_the_same_text_in_chunks(vllm_server) -> None:
         merged += c
     assert merged.response_metadata.get("finish_reason") == "length"
     whole = model.invoke("Tell me about Dune.")
-    assert whole.content and merged.content == whole.content
+    # (A random model may emit only special tokens, which decode to "": equal is the check.)
+    assert merged.content == whole.content
 
 
 def test_client_time_out_raises_and_server_survives(vllm_server) -> None:
     # ~900 forced tokens take seconds; the client gives up after 50 ms.
+    # One in a few runs on a busy machine the reply came back without the client timing out;
+    # three bounded attempts keep the check (a client that never times out still fails).
     slow = chat(vllm_server, timeout=0.05, max_tokens=900, extra_body={"ignore_eos": True})
-    start = time.monotonic()
-    with pytest.raises(openai.APITimeoutError):
-        slow.invoke("Tell me a long story.")
-    assert time.monotonic() - start < 10
+    raised = 0
+    for _ in range(3):
+        start = time.monotonic()
+        try:
+            slow.invoke("Tell me a long story.")
+        except openai.APITimeoutError:
+            raised += 1
+            assert time.monotonic() - start < 10
+            break
+    assert raised == 1
     # The abandoned request does not break the server.
     assert httpx.get(f"{vllm_server.root_url}/health", timeout=10).status_code == 200
     assert chat(vllm_server, max_tokens=4).invoke("hi").response_metadata["finish_reason"]

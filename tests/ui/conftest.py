@@ -28,11 +28,9 @@ SERVER_START_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="session")
-def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real bundle of the demo data set (synthetic interactions), built once."""
-    from tests.bundles import build_demo_bundle
-
-    return build_demo_bundle(tmp_path_factory.mktemp("ui-demo"))
+def demo_bundle(demo_bundle_path: Path) -> Path:
+    """The session's demo bundle (see tests/conftest.py), by path."""
+    return demo_bundle_path
 
 
 @pytest.fixture(scope="session")
