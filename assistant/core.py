@@ -9,11 +9,15 @@ An LLM failure never fails a turn: the parser falls back to ``rules`` and the ex
 ``template``, and ``Reply.meta.fallbacks`` says which stage fell back and why. Feedback goes
 into the :class:`~assistant.store.HistoryStore`, and the next turn reads it.
 
-Example:
-    >>> from assistant.core import Assistant                       # doctest: +SKIP
-    >>> bot = Assistant.from_bundle(".encore/bundle")               # doctest: +SKIP
-    >>> reply = bot.chat("s1", "u1", "a podcast about space for a 40-min drive")  # doctest: +SKIP
-    >>> [r.title for r in reply.recommendations][:3]                # doctest: +SKIP
+Example (``bundle_path`` is a built bundle, e.g. ``.encore/bundle`` after ``encore demo``;
+the tests run these examples on the demo bundle):
+    >>> from assistant.core import Assistant
+    >>> bot = Assistant.from_bundle(bundle_path, Settings(store={"url": "sqlite://:memory:"}))
+    >>> reply = bot.chat("s1", "u1", "a podcast for a 40-minute drive")
+    >>> {r.media_type for r in reply.recommendations}, reply.request.max_minutes
+    ({'podcast'}, 40)
+    >>> all(r.duration_min <= 40 and r.explanation for r in reply.recommendations)
+    True
 """
 
 from __future__ import annotations
@@ -69,10 +73,15 @@ class Assistant:
     :class:`~assistant.errors.EncoreError` whose message names the fix.
 
     Example:
-        >>> bot = Assistant.from_bundle(demo_bundle)                          # doctest: +SKIP
-        >>> reply = bot.chat("s1", "new-user", "90s sci-fi films under 2 hours")  # doctest: +SKIP
-        >>> reply.request.year_min, reply.meta.parser                         # doctest: +SKIP
-        (1990, 'rules')
+        >>> bot = Assistant.from_bundle(bundle_path, Settings(store={"url": "sqlite://:memory:"}))
+        >>> reply = bot.chat("s1", "new-user", "90s sci-fi films under 2 hours")
+        >>> (reply.request.year_min, reply.request.year_max), reply.meta.parser
+        ((1990, 1999), 'rules')
+        >>> first = reply.recommendations[0].item_id
+        >>> bot.feedback("new-user", first, "dislike")
+        >>> again = bot.chat("s2", "new-user", "90s sci-fi films")
+        >>> first in {r.item_id for r in again.recommendations}
+        False
     """
 
     def __init__(self, engine: Engine, settings: Settings, store: HistoryStore, *,
@@ -357,8 +366,9 @@ class Assistant:
         unresolved = [tr.text for tr in request.titles if tr.item_id is None]
         if unresolved:
             notices.append("not in the catalog: " + ", ".join(f"'{u}'" for u in unresolved[:3]))
+        noted = ""
         if request.intent == Intent.feedback:
-            self._feedback_from_request(user_id, session_id, request, merged)
+            noted = self._feedback_from_request(user_id, session_id, request, merged)
             history = self._history(user_id)
         k = req.count or DEFAULT_K
         ranked, lead, source, extra = self._run_tool(req, merged, history, k)
@@ -387,7 +397,8 @@ class Assistant:
         sessions.record(session, [r.item_id for r in recs], merged)
         self._save_session(session)
         reply = Reply(session_id=session_id, user_id=user_id, turn=session.turn,
-                      text=lead(recs) if callable(lead) else lead, intent=req.intent.value,
+                      text=noted + (lead(recs) if callable(lead) else lead),
+                      intent=req.intent.value,
                       recommendations=recs, request=req,
                       notice="; ".join(notices) if notices else None, meta=meta)
         yield reply
@@ -443,12 +454,17 @@ class Assistant:
         return got, _lead_for(req), "", None
 
     def _feedback_from_request(self, user_id: str, session_id: str, request: Request,
-                               merged: Any) -> None:
-        """Store what a feedback message says ("I loved Parasite", "not that one")."""
-        for item_id in request.like_ids:
-            self.store.add_event(user_id, item_id, "like", session_id=session_id)
-        for item_id in request.not_ids:
-            self.store.add_event(user_id, item_id, "dislike", session_id=session_id)
+                               merged: Any) -> str:
+        """Store what a feedback message says ("I loved Parasite", "I didn't like Get Out");
+        returns a sentence saying what was noted (empty when nothing was)."""
+        said = []
+        for kind, ids in (("like", request.like_ids), ("dislike", request.not_ids)):
+            for item_id in ids:
+                if item_id in self.catalog:
+                    self.store.add_event(user_id, item_id, kind, session_id=session_id)
+                    said.append(f"you {'liked' if kind == 'like' else 'did not like'} "
+                                f"{self.catalog[item_id].title}")
+        return ("Noted: " + "; ".join(said) + ". ") if said else ""
 
     # -- parsing --------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from assistant.errors import UnknownItem as _UnknownItem
 from assistant.request import Request
 from retrieval.candidates import CandidateGenerator, CandidateList
 from retrieval.diversify import Evidence, FeatureContribution, RankedItem
+from retrieval.index import FaissIndex
 from retrieval.retriever import Candidate, History
 
 if TYPE_CHECKING:
@@ -222,6 +223,11 @@ class _CachedEncoder:
     def model_key(self) -> str | None:
         return getattr(self.encoder, "model_key", None)
 
+    def clear(self) -> None:
+        """Forget every remembered vector."""
+        with self._lock:
+            self._cache.clear()
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         with self._lock:
@@ -327,11 +333,22 @@ class Engine:
         self.builder = FeatureBuilder(self.items, self.stats, **config.feature_params())
         self.reranker = Reranker(self.builder, self.ranker, mmr_lambda=settings.ranker.mmr_lambda)
         self.masks = ConstraintMasks(self.items)
-        self._allowed: OrderedDict[str, tuple[np.ndarray, frozenset[str] | None]] = OrderedDict()
+        self._allowed: OrderedDict[str, tuple[np.ndarray, Collection[str] | None]] = OrderedDict()
+        # FAISS id of each catalog row, so a constraint mask becomes an allow-list in numpy
+        vindex = getattr(self.retriever, "index", None)
+        self._row_keys = (vindex.keys_of(catalog.ids) if isinstance(vindex, FaissIndex)
+                          else None)
         self._lock = threading.Lock()
         self._histories: dict[str, History] | None = None
         self._trend_order: np.ndarray | None = None
         self._trend_counts: np.ndarray | None = None
+
+    def clear_caches(self) -> None:
+        """Forget remembered request encodings and constraint allow-lists (benchmarks call
+        it to time a turn as a new message with new constraints meets it)."""
+        self.encoder.clear()
+        with self._lock:
+            self._allowed.clear()
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, settings: Settings) -> Engine:
@@ -399,7 +416,7 @@ class Engine:
             mask[rows[rows >= 0]] = False
         return mask
 
-    def _constraint(self, request: Request | None) -> tuple[np.ndarray, frozenset[str] | None]:
+    def _constraint(self, request: Request | None) -> tuple[np.ndarray, Collection[str] | None]:
         """The cached mask of a constraint set and its allow-list (``None``: everything)."""
         key = ConstraintMasks.key(request)
         with self._lock:
@@ -410,8 +427,13 @@ class Engine:
         mask = self.masks.mask(request) if key else np.ones(len(self.items), dtype=bool)
         mask.setflags(write=False)
         ids = self.items.ids
-        # A frozenset is reused across calls, so the index converts it to its ids once.
-        allowed = None if mask.all() else frozenset(ids[r] for r in np.flatnonzero(mask))
+        # Cached with the mask: an allow-list reused across calls is converted to FAISS ids once.
+        if mask.all():
+            allowed: Collection[str] | None = None
+        elif self._row_keys is not None:  # FAISS ids straight from the mask, no id lookups
+            allowed = self.retriever.index.allow_list(self._row_keys[mask])
+        else:
+            allowed = frozenset(ids[r] for r in np.flatnonzero(mask))
         with self._lock:
             self._allowed[key] = (mask, allowed)
             while len(self._allowed) > _MASK_CACHE:
@@ -630,7 +652,7 @@ class _MaskedGenerator(CandidateGenerator):
     again (``generate_list(allowed=...)`` costs O(allowed) in Python per call)."""
 
     def generate_masked(self, history: History, request: str | None,
-                        allowed: frozenset[str] | None, mask: np.ndarray) -> CandidateList:
+                        allowed: Collection[str] | None, mask: np.ndarray) -> CandidateList:
         dense = None
         if self.retriever is not None and (request or len(history)):
             try:

@@ -3,11 +3,14 @@ trending, details and feedback. Each takes typed arguments (a pydantic schema th
 LLM sees) and returns plain JSON data; each calls the same :class:`~assistant.core.Assistant`
 methods the chat uses, for one user.
 
-Example:
-    >>> tools = make_tools(bot, user_id="u1")                  # doctest: +SKIP
-    >>> [t.name for t in tools]                                 # doctest: +SKIP
+Example (``bot`` is an :class:`~assistant.core.Assistant`; the tests run this on the demo
+bundle):
+    >>> tools = make_tools(bot, user_id="u1")
+    >>> [t.name for t in tools]
     ['recommend', 'similar', 'playlist', 'trending', 'details', 'feedback']
-    >>> tools[0].invoke({"query": "a podcast about space", "k": 3})  # doctest: +SKIP
+    >>> picks = tools[0].invoke({"query": "a podcast about space", "k": 3})
+    >>> len(picks), {p["media_type"] for p in picks}
+    (3, {'podcast'})
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ import math
 import re
 import warnings
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -110,6 +110,37 @@ MANIFEST_FILE = "manifest.json"
 METRIC = "inner_product"
 
 _REBUILD_FIX = "rebuild the index (`encore build`) or restore the folder from a backup"
+
+
+class AllowList(Collection[str]):
+    """A hard filter already converted to one :class:`FaissIndex`'s FAISS ids (made by
+    :meth:`FaissIndex.allow_list`). It reads as an immutable collection of catalog ids;
+    the index it was made for skips the id lookups (O(allowed) in Python otherwise)."""
+
+    __slots__ = ("_index", "_version", "keys")
+
+    def __init__(self, index: FaissIndex, keys: np.ndarray, version: int) -> None:
+        self._index = index
+        self._version = version
+        self.keys = keys
+        keys.setflags(write=False)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[str]:
+        names = self._index._names
+        return (n for n in (names[k] for k in self.keys.tolist()) if n is not None)
+
+    def __contains__(self, item: object) -> bool:
+        key = self._index._key.get(item) if isinstance(item, str) else None
+        if key is None:
+            return False
+        pos = int(np.searchsorted(self.keys, key))
+        return pos < len(self.keys) and int(self.keys[pos]) == key
+
+    def __repr__(self) -> str:
+        return f"AllowList({len(self.keys)} items)"
 
 
 @runtime_checkable
@@ -216,7 +247,7 @@ class FaissIndex:
         self._tombstones: set[int] = set()
         self._tomb_selector: Any = None
         self._version = 0  # bumped by every change, to invalidate the allow-list cache
-        self._allowed_cache: tuple[frozenset[str], int, np.ndarray, dict[str, Any]] | None = None
+        self._allowed_cache: tuple[Collection[str], int, np.ndarray, dict[str, Any]] | None = None
         if factory is not None:
             self._build(factory)
 
@@ -497,7 +528,43 @@ class FaissIndex:
             return ivf.direct_map.type == faiss.DirectMap.Hashtable
         return isinstance(faiss.downcast_index(self._index), faiss.IndexIDMap2)
 
+    def keys_of(self, ids: Sequence[str]) -> np.ndarray:
+        """``int64[len(ids)]``: the FAISS id of each catalog id (``-1`` for one not in the
+        index). Look the catalog up once, then make allow-lists from row masks with
+        :meth:`allow_list`."""
+        key = self._key
+        return np.fromiter((key.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+
+    def allow_list(self, keys: np.ndarray) -> AllowList:
+        """An allow-list of FAISS ids (from :meth:`keys_of`; ``-1`` entries are dropped)
+        that :meth:`search` uses without converting a single catalog id, as long as the
+        index has not changed since. It is still a collection of catalog ids, so any
+        other index or code path can read it.
+
+        Example:
+            >>> import numpy as np
+            >>> index = FaissIndex(dim=2)
+            >>> index.add(["a", "b", "c"], np.array([[1, 0], [0, 1], [1, 1]], dtype="float32"))
+            >>> rows = index.keys_of(["a", "b", "c"])
+            >>> allow = index.allow_list(rows[np.array([False, True, True])])
+            >>> sorted(allow), "a" in allow
+            (['b', 'c'], False)
+            >>> index.search(np.array([1.0, 0.0]), k=3, allowed=allow)[0]   # not "a"
+            [['c', 'b']]
+        """
+        keys = np.asarray(keys, dtype=np.int64).ravel()
+        keys = keys[keys >= 0]
+        if len(keys) > 1 and not bool((keys[1:] > keys[:-1]).all()):
+            keys = np.unique(keys)  # sorted and unique (rows in catalog order usually are)
+        return AllowList(self, keys, self._version)
+
     def _allowed_keys(self, allowed: Collection[str]) -> np.ndarray:
+        if isinstance(allowed, AllowList) and allowed._index is self \
+                and allowed._version == self._version:
+            cache = self._allowed_cache
+            if cache is None or cache[0] is not allowed:  # so the selector is made once
+                self._allowed_cache = (allowed, self._version, allowed.keys, {})
+            return allowed.keys
         if isinstance(allowed, str | bytes):
             raise TypeError(
                 "allowed must be a collection of catalog ids (a set or list), not one string; "

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--show-errors", action="store_true", help="list every wrong slot")
     args = ap.parse_args(argv)
 
-    from assistant.parsers import make_parser
     from retrieval.demo import load_demo_catalog
 
     paths = args.table or [str(p) for p in (DEFAULT_TABLE, HELDOUT_TABLE)
@@ -161,9 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     genres, tags = catalog.genre_counts(), catalog.tag_counts()
     names = args.parser or ["rules"]
     results: dict[str, dict[str, dict[str, float]] | str] = {}
+    fallbacks: dict[str, Counter[str]] = {}
     for name in names:
         try:
-            parser = make_parser(name, catalog)
+            parser = _parser(name, catalog, fallbacks)
         except (ValueError, ModuleNotFoundError) as exc:
             results[name] = f"not available: {exc}"
             continue
@@ -196,7 +197,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in names:
         if isinstance(results[n], str):
             print(f"\n{n}: {results[n]}")
+    for n, reasons in fallbacks.items():
+        total = sum(len(rows) for rows in tables.values())
+        used = sum(reasons.values())
+        print(f"\n{n}: {used} of {total} messages fell back to rules"
+              + (": " + ", ".join(f"{r} {c}" for r, c in reasons.most_common()) if used else ""))
     return 0
+
+
+def _parser(name: str, catalog: Any, fallbacks: dict[str, Counter[str]]) -> Any:
+    """The parser called ``name``; ``llm`` reads the llm.* settings (ENCORE_LLM__* or
+    --config) and falls back to ``rules`` per message as a turn does, counting why."""
+    from assistant.parsers import make_parser
+
+    if name != "llm":
+        return make_parser(name, catalog)
+    from assistant.parsers.llm import parse_with_fallback
+    from assistant.settings import load_settings
+
+    llm = make_parser("llm", catalog, settings=load_settings().llm)
+    rules = make_parser("rules", catalog)
+    reasons = fallbacks.setdefault(name, Counter())
+
+    class _WithFallback:
+        def parse(self, message: str, context: Any = None) -> Any:
+            request, _, fb = parse_with_fallback(llm, rules, message, context)
+            if fb is not None:
+                reasons[fb.reason] += 1
+            return request
+
+    return _WithFallback()
 
 
 if __name__ == "__main__":

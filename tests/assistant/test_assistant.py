@@ -230,3 +230,27 @@ def test_langchain_tools(bot, user) -> None:
     assert tools["details"].invoke({"item_id": recs[0]["item_id"]})["id"] == recs[0]["item_id"]
     assert tools["feedback"].invoke({"item_id": recs[0]["item_id"], "kind": "seen"})["recorded"]
     assert len(tools["trending"].invoke({"media_types": ["album"], "k": 4})) == 4
+
+
+def test_feedback_in_words_is_stored_and_acknowledged(bot) -> None:
+    uid = bot.new_user_id()
+    reply = bot.chat("fb", uid, "I loved Parasite")
+    assert reply.intent in ("feedback", "recommend", "similar")
+    assert reply.text.startswith("Noted: you liked Parasite")
+    assert [(h.item_id, h.event) for h in bot.history(uid)] == [("mv-parasite-2019", "like")]
+    assert "mv-parasite-2019" not in {r.item_id for r in reply.recommendations}
+    reply = bot.chat("fb", uid, "I didn't like Get Out")
+    assert reply.text.startswith("Noted: you did not like Get Out")
+    assert bot.history(uid)[-1].event == "dislike"
+
+
+@pytest.mark.parametrize("module", ["assistant.core", "assistant.tools"])
+def test_docstring_examples_run_on_the_demo_bundle(module, demo_bundle_path, bot) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(module)
+    result = doctest.testmod(mod, extraglobs={"bundle_path": demo_bundle_path, "bot": bot,
+                                              "Settings": Settings},
+                             optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0

@@ -13,6 +13,7 @@ import pytest
 from retrieval.errors import DataError
 from retrieval.index import (
     FLAT_MAX_ITEMS,
+    AllowList,
     FaissIndex,
     VectorIndex,
     choose_factory,
@@ -267,6 +268,45 @@ def test_small_allow_list_on_hnsw_is_exact(hnsw: FaissIndex, data: np.ndarray,
     for f, s, b in zip(found, scores, best, strict=True):
         assert set(f) == allowed
         np.testing.assert_allclose(s, b, atol=EPS)
+
+
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32,Flat"])
+@pytest.mark.parametrize("strategy", ["auto", "gather", "selector", "overfetch"])
+@pytest.mark.parametrize("n_allowed", [7, 300, 1500])
+def test_allow_list_of_keys_searches_like_the_ids(factory: str, strategy: str, n_allowed: int,
+                                                  data: np.ndarray, queries: np.ndarray) -> None:
+    index = FaissIndex(DIM, factory, filter_strategy=strategy)  # type: ignore[arg-type]
+    catalog = names(len(data))
+    index.add(catalog, data)
+    mask = np.zeros(len(data), dtype=bool)
+    mask[np.random.default_rng(n_allowed).choice(len(data), n_allowed, replace=False)] = True
+    keys = index.keys_of(catalog + ["not-in-the-index"])
+    assert keys[-1] == -1
+    allow = index.allow_list(keys[np.append(mask, True)])
+    ids = {catalog[r] for r in np.flatnonzero(mask)}
+    assert isinstance(allow, AllowList) and len(allow) == n_allowed and set(allow) == ids
+    assert all(i in allow for i in ids) and "item-x" not in allow and 3 not in allow
+    for _ in range(2):  # the second call reuses the cached keys (and selector)
+        got = index.search(queries, 20, allowed=allow)
+        want = index.search(queries, 20, allowed=frozenset(ids))
+        assert got[0] == want[0]
+        for g, w in zip(got[1], want[1], strict=True):
+            np.testing.assert_allclose(g, w, atol=EPS)
+
+
+def test_allow_list_after_the_index_changed(data: np.ndarray) -> None:
+    """A stale allow-list (the index changed since) and one made for another index are
+    read as catalog ids: still right, only slower."""
+    index = FaissIndex(DIM, "Flat")
+    index.add(names(300), data[:300])
+    allow = index.allow_list(index.keys_of(["item-1", "item-2", "item-3"]))
+    index.remove(["item-1"])
+    found, _ = index.search(data[1], 10, allowed=allow)
+    assert sorted(found[0]) == ["item-2", "item-3"]
+    other = FaissIndex(DIM, "Flat")
+    other.add(names(10, start=2), data[2:12])
+    found, _ = other.search(data[2], 10, allowed=allow)
+    assert sorted(found[0]) == ["item-2", "item-3"]
 
 
 def test_allowed_skips_removed_items(data: np.ndarray) -> None:
