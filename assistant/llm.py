@@ -31,9 +31,12 @@ Example:
 from __future__ import annotations
 
 import json
+import queue
 import socket
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -97,6 +100,45 @@ def _transport_errors(name: str) -> tuple[type[BaseException], ...]:
         if isinstance(cls := getattr(module, name, None), type):
             found.append(cls)
     return tuple(found)
+
+
+_T = TypeVar("_T")
+
+
+def call_with_deadline(fn: Callable[[], _T], timeout_s: float, what: str = "the LLM") -> _T:
+    """``fn()`` within ``timeout_s`` seconds of wall-clock time, or ``TimeoutError``.
+
+    The HTTP client's own time-out is per read (httpx), and in our vLLM integration runs a
+    request on LangChain's shared client sometimes ran to completion past it; this bounds
+    the whole call whatever the transport does. ``fn`` runs in a daemon thread, which is
+    left to finish on its own after a time-out (its result is dropped).
+
+    Example:
+        >>> call_with_deadline(lambda: 42, 1.0)
+        42
+        >>> import time
+        >>> call_with_deadline(lambda: time.sleep(1), 0.01)
+        Traceback (most recent call last):
+        ...
+        TimeoutError: the LLM gave no answer within 0.01 s (llm.timeout_s)
+    """
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def work() -> None:
+        try:
+            box.put((True, fn()))
+        except BaseException as exc:  # handed to the caller's thread
+            box.put((False, exc))
+
+    threading.Thread(target=work, name="encore-llm-call", daemon=True).start()
+    try:
+        ok, value = box.get(timeout=max(float(timeout_s), 0.0))
+    except queue.Empty:
+        raise TimeoutError(f"{what} gave no answer within {timeout_s:g} s (llm.timeout_s)"
+                           ) from None
+    if ok:
+        return value
+    raise value
 
 
 def _is_timeout(exc: BaseException) -> bool:

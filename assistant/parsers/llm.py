@@ -53,7 +53,13 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from assistant.llm import LLMFailure, failure_reason, make_chat_model, structured
+from assistant.llm import (
+    LLMFailure,
+    call_with_deadline,
+    failure_reason,
+    make_chat_model,
+    structured,
+)
 from assistant.parsers.rules import DEFAULT_MAX_CHARS, RulesParser
 from assistant.parsers.vocabulary import title_key
 from assistant.reply import Fallback
@@ -233,7 +239,9 @@ class LLMParser:
         if not text:
             return self._rules.parse(message, context)
         try:
-            parsed = self._runnable.invoke([HumanMessage(content=self.prompt(text, context))])
+            messages = [HumanMessage(content=self.prompt(text, context))]
+            parsed = call_with_deadline(lambda: self._runnable.invoke(messages),
+                                        self.settings.timeout_s, "the parser model")
             if not isinstance(parsed, ParsedRequest):
                 raise LLMFailure("schema violation",
                                  f"the chat model returned {type(parsed).__name__}, "

@@ -338,6 +338,34 @@ def test_http_timeout(catalog, rules, server) -> None:
     assert request.genres == ["science fiction"]
 
 
+class Sleepy(BaseChatModel):
+    """Answers only after ``delay`` seconds, whatever time-out its transport has."""
+
+    delay: float
+
+    @property
+    def _llm_type(self) -> str:
+        return "sleepy"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        time.sleep(self.delay)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply()))])
+
+
+def test_a_model_slower_than_the_time_out_is_cut_off_whatever_its_transport(catalog,
+                                                                            rules) -> None:
+    """llm.timeout_s bounds the whole call (a wall-clock deadline), not only each read."""
+    settings = LLMSettings(parser="llm", model="m", timeout_s=0.2)
+    parser = LLMParser(catalog, settings=settings, chat_model=Sleepy(delay=3.0), rules=rules)
+    start = time.monotonic()
+    request, used, fb = parse_with_fallback(parser, rules, "90s sci-fi films")
+    assert time.monotonic() - start < 1.5
+    assert fb is not None and fb.reason == "timeout" and used == "rules"
+    assert request.genres == ["science fiction"]
+    quick = LLMParser(catalog, settings=settings, chat_model=Sleepy(delay=0.0), rules=rules)
+    assert parse_with_fallback(quick, rules, "90s sci-fi films")[1] == "llm"
+
+
 def test_http_connection_refused(catalog, rules) -> None:
     settings = LLMSettings(parser="llm", base_url=f"http://127.0.0.1:{_closed_port()}/v1",
                            model="m", timeout_s=5.0)

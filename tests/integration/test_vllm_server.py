@@ -8,6 +8,7 @@ meaning of an answer.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from typing import Literal
 
@@ -182,7 +183,7 @@ def test_llm_parser_time_out_is_a_reasoned_failure(vllm_server) -> None:
     from retrieval.demo import load_demo_catalog
 
     settings = LLMSettings(parser="llm", base_url=vllm_server.base_url, model=vllm_server.model,
-                           max_tokens=512, timeout_s=0.05)
+                           max_tokens=512, timeout_s=0.001)  # no HTTP round trip fits in 1 ms
     parser = make_parser("llm", load_demo_catalog(), settings=settings)
     with pytest.raises(LLMFailure) as info:
         parser.parse("90s sci-fi films under 2 hours")
@@ -203,21 +204,23 @@ def test_streaming_yields_the_same_text_in_chunks(vllm_server) -> None:
     assert merged.content == whole.content
 
 
-def test_client_time_out_raises_and_server_survives(vllm_server) -> None:
-    # ~900 forced tokens take seconds; the client gives up after 50 ms.
-    # One in a few runs on a busy machine the reply came back without the client timing out;
-    # three bounded attempts keep the check (a client that never times out still fails).
-    slow = chat(vllm_server, timeout=0.05, max_tokens=900, extra_body={"ignore_eos": True})
-    raised = 0
+def test_abandoned_requests_do_not_break_the_server(vllm_server) -> None:
+    # Clients that give up (Encore's time-outs) hang up mid-generation: ~900 forced tokens,
+    # and the socket closed before any answer. The server must go on serving.
+    # (Whether an HTTP client's own time-out fires is not tested here: in full runs of this
+    # folder a raw request sometimes got its whole answer at once, so a 50 ms client
+    # time-out was not reliably shorter than the answer. Encore does not rely on it:
+    # llm.timeout_s is a wall-clock deadline around each call, assistant.llm.
+    # call_with_deadline and the explainer's own, tested offline with slow models and here
+    # in test_llm_parser_time_out_is_a_reasoned_failure and test_vllm_turns.py.)
+    body = json.dumps({"model": vllm_server.model, "max_tokens": 900, "ignore_eos": True,
+                       "messages": [{"role": "user", "content": "Tell me a long story."}]})
+    url = httpx.URL(vllm_server.base_url)
+    head = (f"POST {url.path}/chat/completions HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
     for _ in range(3):
-        start = time.monotonic()
-        try:
-            slow.invoke("Tell me a long story.")
-        except openai.APITimeoutError:
-            raised += 1
-            assert time.monotonic() - start < 10
-            break
-    assert raised == 1
+        with socket.create_connection((url.host, url.port), timeout=10) as sock:
+            sock.sendall(head.encode() + body.encode())
     # The abandoned request does not break the server.
     assert httpx.get(f"{vllm_server.root_url}/health", timeout=10).status_code == 200
     assert chat(vllm_server, max_tokens=4).invoke("hi").response_metadata["finish_reason"]

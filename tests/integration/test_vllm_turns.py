@@ -73,7 +73,7 @@ def test_streamed_turn_through_the_server(vllm_server, demo_bundle_path, tmp_pat
 
 def test_a_time_out_falls_back_and_the_turn_still_answers(vllm_server, demo_bundle_path,
                                                           tmp_path) -> None:
-    with _assistant(vllm_server, tmp_path, demo_bundle_path, timeout_s=0.01) as bot:
+    with _assistant(vllm_server, tmp_path, demo_bundle_path, timeout_s=0.001) as bot:
         reply = bot.chat("vllm-3", bot.users(1)[0], "films, no horror")
     assert reply.recommendations
     assert reply.meta.parser == "rules" and reply.meta.explainer == "template"

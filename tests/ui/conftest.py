@@ -4,6 +4,8 @@ free loopback port.
 
 The bundle is the demo data set (synthetic interactions) with the tiny test encoder, built
 once per session by :func:`tests.bundles.build_demo_bundle` (about 10 s on one core).
+``ENCORE_UI_BUNDLE=PATH`` runs the page's tests on another bundle instead, e.g. the real
+demo bundle of ``encore demo --no-launch`` (that is how the README's screenshot is taken).
 """
 
 from __future__ import annotations
@@ -25,12 +27,20 @@ if str(REPO) not in sys.path:  # --import-mode=importlib does not add it
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 SERVER_START_TIMEOUT_S = 60.0
+# Read at import: every test runs with the ENCORE_* variables cleared (tests/conftest.py).
+UI_BUNDLE = os.environ.get("ENCORE_UI_BUNDLE")
 
 
 @pytest.fixture(scope="session")
-def demo_bundle(demo_bundle_path: Path) -> Path:
-    """The session's demo bundle (see tests/conftest.py), by path."""
-    return demo_bundle_path
+def demo_bundle(request: pytest.FixtureRequest) -> Path:
+    """The session's demo bundle (see tests/conftest.py), or ``ENCORE_UI_BUNDLE``."""
+    if UI_BUNDLE:
+        path = Path(UI_BUNDLE).resolve()
+        if not (path / "manifest.json").is_file():
+            pytest.fail(f"ENCORE_UI_BUNDLE={UI_BUNDLE}: no bundle there (no manifest.json). "
+                        "Fix: build one with `encore demo --no-launch`")
+        return path
+    return request.getfixturevalue("demo_bundle_path")
 
 
 @pytest.fixture(scope="session")
