@@ -108,9 +108,9 @@ _T = TypeVar("_T")
 def call_with_deadline(fn: Callable[[], _T], timeout_s: float, what: str = "the LLM") -> _T:
     """``fn()`` within ``timeout_s`` seconds of wall-clock time, or ``TimeoutError``.
 
-    The HTTP client's own time-out is per read (httpx), and in our vLLM integration runs a
-    request on LangChain's shared client sometimes ran to completion past it; this bounds
-    the whole call whatever the transport does. ``fn`` runs in a daemon thread, which is
+    The HTTP client's own time-out is per read (httpx), and in our vLLM integration runs
+    some requests outlived a 50 ms client time-out (cause not found); this bounds the whole
+    call whatever the transport does. ``fn`` runs in a daemon thread, which is
     left to finish on its own after a time-out (its result is dropped).
 
     Example:
