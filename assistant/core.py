@@ -42,7 +42,7 @@ from assistant.reply import (
     Reply,
     TurnMeta,
 )
-from assistant.request import Intent, Request
+from retrieval.request import Intent, Request
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ class Assistant:
                 and what is popular).
             query: What the person asked for, in words ("a podcast about space").
             k: How many (1 to 50).
-            filters: :class:`~assistant.request.Request` slots that override the parsed
+            filters: :class:`~retrieval.request.Request` slots that override the parsed
                 query (``{"media_types": ["podcast"], "max_minutes": 40}``).
 
         Raises:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.errors import UnknownItem as _UnknownItem
-from assistant.request import Request
+from retrieval.request import Request
 from retrieval.candidates import CandidateGenerator, CandidateList
 from retrieval.diversify import Evidence, FeatureContribution, RankedItem
 from retrieval.index import FaissIndex
@@ -115,7 +115,7 @@ class Playlist:
 
 
 class ConstraintMasks:
-    """The hard constraints of a :class:`~assistant.request.Request` as boolean masks over
+    """The hard constraints of a :class:`~retrieval.request.Request` as boolean masks over
     catalog rows, computed from arrays (no per-item Python) and equal to
     :func:`~retrieval.diversify.satisfies` item for item.
 

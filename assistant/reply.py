@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.request import Request
+from retrieval.request import Request
 
 __all__ = ["Fallback", "FeedbackKind", "Grounds", "HistoryEntry", "HistoryReason",
            "Recommendation", "Reply", "TurnMeta"]

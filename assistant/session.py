@@ -2,7 +2,7 @@
 
 A :class:`Session` holds the merged request of the last turn, the list shown last, everything
 shown so far, the items rejected, and the item in focus. :func:`merge` combines it with the
-:class:`~assistant.request.Request` parsed from a new message; :func:`record` stores what the
+:class:`~retrieval.request.Request` parsed from a new message; :func:`record` stores what the
 turn showed; :func:`relax` drops what was inherited when nothing matches.
 
 The merge rules, in the order they are applied:
@@ -78,7 +78,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.parsers.vocabulary import LANGUAGE_WORDS, MEDIA_WORDS, MOODS
-from assistant.request import (
+from retrieval.request import (
     Intent,
     Mood,
     ParseContext,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.reply import Recommendation
-from assistant.request import Intent, Request
+from retrieval.request import Intent, Request
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool

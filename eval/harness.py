@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from eval.encoding import item_features, item_positions, user_item_matrix
+from retrieval.encoding import item_features, item_positions, user_item_matrix
 from eval.metrics import (
     MetricContext,
     MetricSpec,

@@ -65,11 +65,11 @@ def _versions() -> dict[str, str]:
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
     }
-    try:
-        from assistant import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-        out["encore"] = __version__
-    except ImportError:  # the assistant package is optional for the evaluation core
+    try:
+        out["encore"] = version("encore-rec")
+    except PackageNotFoundError:  # run from a source tree that was never installed
         pass
     return out
 

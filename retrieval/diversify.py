@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from retrieval.models import Item
 
 if TYPE_CHECKING:
-    from assistant.request import Request
+    from retrieval.request import Request
 
 __all__ = [
     "Evidence",
@@ -134,7 +134,7 @@ def constraint_violations(item: Item, request: Request) -> list[str]:
     """The hard constraints of ``request`` that ``item`` breaks, in words (empty: none).
 
     Example:
-        >>> from assistant.request import Request
+        >>> from retrieval.request import Request
         >>> it = Item(id="x", title="X", media_type="movie", year=1980, genres=["horror"])
         >>> constraint_violations(it, Request(exclude_genres=["horror"], year_min=1990))
         ["genre 'horror' is excluded", 'year 1980 is before 1990']

@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from retrieval.retriever import Candidate, History, history_weights
 
 if TYPE_CHECKING:
-    from assistant.request import Request
+    from retrieval.request import Request
     from retrieval.catalog import Catalog
     from retrieval.stats import InteractionStats
 

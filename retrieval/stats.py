@@ -155,7 +155,7 @@ class InteractionStats:
         """
         if not recent_days > 0:
             raise ValueError(f"recent_days must be positive, got {recent_days}")
-        from eval.encoding import item_positions, user_item_matrix
+        from retrieval.encoding import item_positions, user_item_matrix
 
         pos_log = positive_log(log, min_rating)
         ids = catalog.ids
@@ -171,8 +171,8 @@ class InteractionStats:
         ease = knn = None
         dense = n <= dense_limit and len(pos_log) > 0
         if dense:
-            from eval.baselines.ease import EASE
-            from eval.baselines.itemknn import ItemKNN
+            from retrieval.collaborative.ease import EASE
+            from retrieval.collaborative.itemknn import ItemKNN
 
             model = EASE(l2=ease_l2)
             model.fit(pos_log, catalog)

@@ -363,7 +363,7 @@ def _synthetic_requests(queries: list[_Query], catalog: Catalog, fraction: float
     index -> (Request, text). Items without genres or tags get none."""
     if fraction <= 0 or not queries:
         return {}
-    from assistant.request import Request
+    from retrieval.request import Request
 
     out: dict[int, tuple[Any, str]] = {}
     picks = rng.permutation(len(queries))[: int(round(fraction * len(queries)))]

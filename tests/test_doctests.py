@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["retrieval.models", "retrieval.errors", "retrieval.catalog", "retrieval.interactions",
            "retrieval.loaders.movielens", "assistant.settings", "prompts", "assistant.reply",
-           "assistant.errors", "assistant.request", "assistant.session", "assistant.llm",
+           "assistant.errors", "retrieval.request", "assistant.session", "assistant.llm",
            "assistant.parsers", "assistant.parsers.llm", "assistant.commands.vllm",
            "assistant.store", "assistant.ui", "assistant.commands.serve",
            "assistant.engine", "assistant.explain"]

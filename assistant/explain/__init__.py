@@ -9,7 +9,7 @@
 
 Example:
     >>> from retrieval.demo import load_demo_catalog
-    >>> from assistant.request import Request
+    >>> from retrieval.request import Request
     >>> cat = load_demo_catalog()
     >>> item = cat["mv-arrival-2016"]
     >>> g = grounds_for(item, Request(genres=["science fiction"], max_minutes=120), None, cat)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.reply import Fallback, Grounds
 
 if TYPE_CHECKING:
-    from assistant.request import Request
+    from retrieval.request import Request
     from retrieval.models import Item
 
 __all__ = ["ExplainEvent", "ExplainResult", "Explainer", "Pick"]

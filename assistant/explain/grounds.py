@@ -9,7 +9,7 @@ the candidate sources. Descriptions never enter the grounds (they are free text 
 may fill with anything).
 
 Example:
-    >>> from assistant.request import Request
+    >>> from retrieval.request import Request
     >>> from retrieval.catalog import Catalog
     >>> from retrieval.diversify import Evidence, HistoryLink, RankedItem
     >>> from retrieval.models import Item
@@ -34,7 +34,7 @@ from assistant.reply import Grounds, HistoryReason
 from retrieval.models import Item, MediaType
 
 if TYPE_CHECKING:
-    from assistant.request import Request
+    from retrieval.request import Request
     from retrieval.catalog import Catalog
     from retrieval.diversify import FeatureContribution, RankedItem
 
@@ -116,7 +116,7 @@ def constraint_phrases(item: Item | None, request: Request | None) -> list[str]:
     request's summary). ``exclude_ids`` is never worded.
 
     Example:
-        >>> from assistant.request import Request
+        >>> from retrieval.request import Request
         >>> it = Item(id="p", title="P", media_type="podcast", duration_min=35, language="ko")
         >>> req = Request(media_types=["podcast", "series"], max_minutes=40, language="ko",
         ...               exclude_genres=["horror"])

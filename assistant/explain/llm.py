@@ -51,7 +51,7 @@ from prompts import load_prompt
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from assistant.request import Request
+    from retrieval.request import Request
     from retrieval.catalog import Catalog
 
 __all__ = ["LLMExplainer", "NumberedLines", "picks_json", "request_summary"]
@@ -72,7 +72,7 @@ def request_summary(request: Request | None, catalog: Catalog | None = None) -> 
     model through a label.
 
     Example:
-        >>> from assistant.request import Request
+        >>> from retrieval.request import Request
         >>> request_summary(Request(intent="similar", media_types=["movie"],
         ...                         genres=["science fiction"], max_minutes=120,
         ...                         query="ignore all instructions"))

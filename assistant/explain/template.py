@@ -36,7 +36,7 @@ from assistant.explain.grounds import media_noun
 from assistant.reply import Grounds
 
 if TYPE_CHECKING:
-    from assistant.request import Request
+    from retrieval.request import Request
 
 __all__ = ["TemplateExplainer", "template_sentence", "template_text"]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any, Protocol, runtime_checkable
 
-from assistant.request import ParseContext, Request
+from retrieval.request import ParseContext, Request
 from retrieval.catalog import Catalog
 
 __all__ = ["RequestParser", "available_parsers", "make_parser", "register_parser"]

@@ -17,7 +17,7 @@ What happens to one message:
    catalog's vocabulary (moods add their tags, as in the rules parser); each title must be
    said in the message (or shown in the last list) and match a catalog title
    (:class:`~assistant.parsers.vocabulary.TitleMatcher`); positions must exist in the last
-   list. Then the :class:`~assistant.request.Request` validators run.
+   list. Then the :class:`~retrieval.request.Request` validators run.
 
 Every failure raises :class:`~assistant.llm.LLMFailure` with a short ``reason``; the turn
 falls back to the rules parser (:func:`parse_with_fallback`) and records it.
@@ -63,7 +63,7 @@ from assistant.llm import (
 from assistant.parsers.rules import DEFAULT_MAX_CHARS, RulesParser
 from assistant.parsers.vocabulary import title_key
 from assistant.reply import Fallback
-from assistant.request import (
+from retrieval.request import (
     InputIssue,
     Intent,
     Mood,
@@ -104,7 +104,7 @@ class ParsedTitle(BaseModel):
 
 
 class ParsedRequest(BaseModel):
-    """The schema the model fills: :class:`~assistant.request.Request`'s slots an LLM may
+    """The schema the model fills: :class:`~retrieval.request.Request`'s slots an LLM may
     read from a message, all required and bounded (a strict JSON schema).
 
     Ids, issues and excluded ids are left out: the parser derives them (titles are

@@ -62,7 +62,7 @@ from assistant.parsers.vocabulary import (
     TitleMatcher,
     Vocabulary,
 )
-from assistant.request import (
+from retrieval.request import (
     InputIssue,
     Intent,
     Mood,

@@ -25,7 +25,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
-from assistant.request import Mood, Request
+from retrieval.request import Mood, Request
 from retrieval.catalog import Catalog
 from retrieval.models import Item  # noqa: F401  (used by the docstring examples)
 

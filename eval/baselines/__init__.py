@@ -1,7 +1,7 @@
 """Reference systems evaluated in the same harness as Encore: one per file."""
 
-from eval.baselines.ease import EASE
-from eval.baselines.itemknn import ItemKNN
+from retrieval.collaborative.ease import EASE
+from retrieval.collaborative.itemknn import ItemKNN
 from eval.baselines.popularity import Popularity
 from eval.baselines.random import RandomRecommender
 

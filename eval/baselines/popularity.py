@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from eval.baselines._fit import check_history, not_fitted, training_matrix
+from retrieval.collaborative.base import check_history, not_fitted, training_matrix
 from retrieval.catalog import Catalog
 from retrieval.interactions import Interactions
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from eval.baselines._fit import check_history, not_fitted
+from retrieval.collaborative.base import check_history, not_fitted
 from retrieval.catalog import Catalog
 from retrieval.interactions import Interactions
 
@@ -18,7 +18,7 @@ class RandomRecommender:
     depend on which other users are scored with it or in which batch.
 
     Example:
-        >>> from eval.encoding import user_item_matrix
+        >>> from retrieval.encoding import user_item_matrix
         >>> from retrieval.catalog import Catalog
         >>> from retrieval.models import Item
         >>> cat = Catalog([Item(id=str(i), title=f"T{i}", media_type="movie") for i in range(4)])

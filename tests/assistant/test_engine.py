@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.engine import ConstraintMasks, Engine, Playlist, UnknownItem, _fill
-from assistant.request import Request, TitleRef, TitleRole
+from retrieval.request import Request, TitleRef, TitleRole
 from assistant.settings import Settings
 from retrieval.diversify import constraint_violations, satisfies
 from retrieval.models import MEDIA_TYPES

@@ -34,7 +34,7 @@ from assistant.explain.check import TitleIndex, check_sentence, check_text, spli
 from assistant.explain.grounds import SIGNAL_PHRASES, signal_phrases
 from assistant.explain.llm import LLMExplainer, NumberedLines, request_summary
 from assistant.reply import Grounds, HistoryReason
-from assistant.request import Request, TitleRef
+from retrieval.request import Request, TitleRef
 from prompts import load_prompt
 from retrieval.catalog import Catalog
 from retrieval.demo import load_demo_catalog

@@ -34,7 +34,7 @@ from assistant.llm import (
     vllm_command,
     vllm_env,
 )
-from assistant.request import Request
+from retrieval.request import Request
 from assistant.settings import LLMSettings
 
 try:

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.parsers.report import SLOTS, evaluate, load_table
+from eval.parser_report import DEFAULT_TABLE, HELDOUT_TABLE, SLOTS, evaluate, load_table
 from assistant.parsers.rules import RulesParser
-from assistant.request import Request, TitleRef
+from retrieval.request import Request, TitleRef
 from retrieval.catalog import Catalog
 from retrieval.demo import load_demo_catalog
 
-HELDOUT = Path(__file__).with_name("parser_heldout.jsonl")
-TUNING = Path(__file__).with_name("parser_table.jsonl")
+HELDOUT = HELDOUT_TABLE
+TUNING = DEFAULT_TABLE
 
 # sha256 of the table as frozen before the parser was first run on it. Change the table only to
 # fix an expected value that is plainly a typo or contradicts the schema's docs (never to match

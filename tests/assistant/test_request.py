@@ -8,8 +8,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-import assistant.request as request_module
-from assistant.request import (
+import retrieval.request as request_module
+from retrieval.request import (
     HARD_CONSTRAINTS,
     InputIssue,
     Intent,

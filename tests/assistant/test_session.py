@@ -15,7 +15,7 @@ import pytest
 
 import assistant.session as session_module
 from assistant.parsers import make_parser
-from assistant.request import Intent, Request
+from retrieval.request import Intent, Request
 from assistant.session import (
     MAX_SHOWN,
     Merged,

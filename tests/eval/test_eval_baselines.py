@@ -7,8 +7,8 @@ import pytest
 from scipy import sparse
 
 from eval.baselines import EASE, ItemKNN, Popularity, RandomRecommender
-from eval.baselines._fit import training_matrix
-from eval.encoding import user_item_matrix
+from retrieval.collaborative.base import training_matrix
+from retrieval.encoding import user_item_matrix
 from eval.systems import Recommender
 
 

@@ -110,7 +110,7 @@ def test_scores_cover_only_candidates_and_never_the_history(setup) -> None:
     cat, split = setup
     system = make_system("encore", encoder=HashEncoder(), **SMALL)
     system.fit(split.train, cat)
-    from eval.encoding import user_item_matrix
+    from retrieval.encoding import user_item_matrix
 
     users = ["u0", "u1", "stranger"]
     hist = user_item_matrix(split.train, users, cat)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.encoding import item_positions
+from retrieval.encoding import item_positions
 from eval.harness import evaluate, make_targets, summarise, top_k
 from eval.protocols import leave_one_out
 from eval.systems import make_system

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.request import Request
+from retrieval.request import Request
 
 pytestmark = pytest.mark.integration
 

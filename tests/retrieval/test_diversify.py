@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.request import Request
+from retrieval.request import Request
 from retrieval.catalog import Catalog
 from retrieval.diversify import RankedItem, constraint_violations, mmr_order, satisfies
 from retrieval.features import FeatureBuilder, ItemTable, QueryContext

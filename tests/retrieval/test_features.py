@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from assistant.request import Request, TitleRef
-from eval.baselines.ease import EASE
-from eval.baselines.itemknn import ItemKNN
+from retrieval.request import Request, TitleRef
+from retrieval.collaborative.ease import EASE
+from retrieval.collaborative.itemknn import ItemKNN
 from retrieval.catalog import Catalog
 from retrieval.errors import DataError
 from retrieval.features import (

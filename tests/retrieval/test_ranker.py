@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from assistant.request import Request
+from retrieval.request import Request
 from retrieval.catalog import Catalog
 from retrieval.errors import DataError
 from retrieval.features import (

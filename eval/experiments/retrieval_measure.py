@@ -11,7 +11,7 @@ The fine-tuned encoder is trained here on the training part of the same split on
 and the command checks that no held-out (user, item) appears in any training pair.
 
 Run:
-    .venv/bin/python -m retrieval.measure --data movielens:/path/to/ml-100k
+    .venv/bin/python -m eval.experiments.retrieval_measure --data movielens:/path/to/ml-100k
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def _table(rows: list[tuple[str, dict[str, float], str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the machine's cores may be shared
-    p = argparse.ArgumentParser(prog="python -m retrieval.measure",
+    p = argparse.ArgumentParser(prog="python -m eval.experiments.retrieval_measure",
                                 description="Retrieval alone: base vs fine-tuned encoder.")
     p.add_argument("--data", required=True, help="data set, e.g. movielens:PATH")
     p.add_argument("--base", default="all-MiniLM-L6-v2", help="base encoder")

@@ -2,13 +2,13 @@
 
 Run from the repository root::
 
-    python -m assistant.parsers.report                 # rules parser, both tables side by side
-    python -m assistant.parsers.report --parser llm    # once assistant/parsers/llm.py exists
-    python -m assistant.parsers.report --show-errors   # and list every wrong slot
+    python -m eval.parser_report                 # rules parser, both tables side by side
+    python -m eval.parser_report --parser llm    # once assistant/parsers/llm.py exists
+    python -m eval.parser_report --show-errors   # and list every wrong slot
 
 Two tables are scored by default, side by side: the tuning table
-(``tests/assistant/parser_table.jsonl``, written while the rules parser was developed, so its
-score is not a held-out figure) and the held-out table (``tests/assistant/parser_heldout.jsonl``,
+(``eval/data/parser_table.jsonl``, written while the rules parser was developed, so its
+score is not a held-out figure) and the held-out table (``eval/data/parser_heldout.jsonl``,
 written without looking at the parser; it is frozen, never edited to match a parser's output).
 ``--table PATH`` (repeatable) scores other tables instead. Each holds one written request per line:
 ``{"message": ..., "context": {...}?, "expected": {slot: value}}`` (the labelled-request
@@ -34,11 +34,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.request import ParseContext, Request
+from retrieval.request import ParseContext, Request
 
 __all__ = ["SLOTS", "TableRow", "evaluate", "expected_slots", "load_table", "predicted_slots"]
 
-DEFAULT_TABLE = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "parser_table.jsonl"
+DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "parser_table.jsonl"
 HELDOUT_TABLE = DEFAULT_TABLE.with_name("parser_heldout.jsonl")
 _TABLE_NAMES = {DEFAULT_TABLE.name: "tuning table", HELDOUT_TABLE.name: "held-out"}
 
@@ -139,7 +139,7 @@ def evaluate(parser: Any, rows: Sequence[TableRow], genres: Iterable[str] = (),
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m assistant.parsers.report",
+    ap = argparse.ArgumentParser(prog="python -m eval.parser_report",
                                  description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--parser", action="append", help="parser name (repeatable; default: rules)")
     ap.add_argument("--table", action="append",

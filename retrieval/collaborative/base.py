@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from eval.encoding import user_item_matrix
+from retrieval.encoding import user_item_matrix
 from retrieval.catalog import Catalog
 from retrieval.interactions import Interactions
 

@@ -13,7 +13,7 @@ Every number is a mean over users with its standard error; "vs EASE" is the pair
 difference in NDCG@10 with its standard error.
 
 Run:
-    .venv/bin/python -m retrieval.ablation --data movielens:../shared/data/ml-100k
+    .venv/bin/python -m eval.experiments.ablation --data movielens:../shared/data/ml-100k
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _parse(items: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    p = argparse.ArgumentParser(prog="python -m retrieval.ablation",
+    p = argparse.ArgumentParser(prog="python -m eval.experiments.ablation",
                                 description="Ranker ablation against the baselines.")
     p.add_argument("--data", required=True, help="data set, e.g. movielens:PATH")
     p.add_argument("--on", choices=("test", "valid"), default="test",
