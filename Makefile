@@ -58,8 +58,12 @@ test-fast: install-dev
 test-all: install-dev
 	$(PY) -m pytest -m ""
 
+## Style, types and layering: ruff, mypy (packages and settings in pyproject.toml) and
+## import-linter's contracts. CI (.ci/run) runs it before the tests.
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -31,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.reply import Fallback, Grounds
 
 if TYPE_CHECKING:
-    from retrieval.request import Request
     from retrieval.models import Item
+    from retrieval.request import Request
 
 __all__ = ["ExplainEvent", "ExplainResult", "Explainer", "Pick"]
 

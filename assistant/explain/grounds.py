@@ -34,9 +34,9 @@ from assistant.reply import Grounds, HistoryReason
 from retrieval.models import Item, MediaType
 
 if TYPE_CHECKING:
-    from retrieval.request import Request
     from retrieval.catalog import Catalog
     from retrieval.diversify import FeatureContribution, RankedItem
+    from retrieval.request import Request
 
 __all__ = ["GROUP_PHRASES", "LANGUAGE_NAMES", "MEDIA_NOUNS", "SIGNAL_PHRASES",
            "constraint_phrases", "grounds_for", "media_noun", "signal_phrases"]

@@ -51,8 +51,8 @@ from prompts import load_prompt
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from retrieval.request import Request
     from retrieval.catalog import Catalog
+    from retrieval.request import Request
 
 __all__ = ["LLMExplainer", "NumberedLines", "picks_json", "request_summary"]
 

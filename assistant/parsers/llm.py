@@ -63,6 +63,10 @@ from assistant.llm import (
 from assistant.parsers.rules import DEFAULT_MAX_CHARS, RulesParser
 from assistant.parsers.vocabulary import title_key
 from assistant.reply import Fallback
+from assistant.settings import LLMSettings
+from prompts import load_prompt
+from retrieval.catalog import Catalog
+from retrieval.models import MediaType
 from retrieval.request import (
     InputIssue,
     Intent,
@@ -74,10 +78,6 @@ from retrieval.request import (
     TitleRef,
     TitleRole,
 )
-from assistant.settings import LLMSettings
-from prompts import load_prompt
-from retrieval.catalog import Catalog
-from retrieval.models import MediaType
 
 __all__ = ["LLMParser", "ParsedRequest", "ParsedTitle", "parse_with_fallback"]
 

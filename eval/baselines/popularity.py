@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from retrieval.collaborative.base import check_history, not_fitted, training_matrix
 from retrieval.catalog import Catalog
+from retrieval.collaborative.base import check_history, not_fitted, training_matrix
 from retrieval.interactions import Interactions
 
 

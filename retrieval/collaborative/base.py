@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from retrieval.encoding import user_item_matrix
 from retrieval.catalog import Catalog
+from retrieval.encoding import user_item_matrix
 from retrieval.interactions import Interactions
 
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import linalg, sparse
 
-from retrieval.collaborative.base import check_history, not_fitted, training_matrix
 from retrieval.catalog import Catalog
+from retrieval.collaborative.base import check_history, not_fitted, training_matrix
 from retrieval.interactions import Interactions
 
 # A dense n_items x n_items float64 inverse: 40,000 items already need ~13 GB.

@@ -3,7 +3,11 @@
 from retrieval.loaders.catalog import load_catalog, save_catalog_jsonl
 from retrieval.loaders.folder import load_files, load_folder_or_file
 from retrieval.loaders.interactions import load_interactions, validate_interactions
-from retrieval.loaders.movielens import detect_movielens_layout, load_movielens, split_movielens_title
+from retrieval.loaders.movielens import (
+    detect_movielens_layout,
+    load_movielens,
+    split_movielens_title,
+)
 
 __all__ = [
     "detect_movielens_layout",

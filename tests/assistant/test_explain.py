@@ -34,13 +34,13 @@ from assistant.explain.check import TitleIndex, check_sentence, check_text, spli
 from assistant.explain.grounds import SIGNAL_PHRASES, signal_phrases
 from assistant.explain.llm import LLMExplainer, NumberedLines, request_summary
 from assistant.reply import Grounds, HistoryReason
-from retrieval.request import Request, TitleRef
 from prompts import load_prompt
 from retrieval.catalog import Catalog
 from retrieval.demo import load_demo_catalog
 from retrieval.diversify import Evidence, FeatureContribution, HistoryLink, RankedItem
 from retrieval.features import FEATURE_GROUPS
 from retrieval.models import Item
+from retrieval.request import Request, TitleRef
 
 MODULES = ["assistant.explain", "assistant.explain.base", "assistant.explain.grounds",
            "assistant.explain.check", "assistant.explain.template", "assistant.explain.llm"]

@@ -34,8 +34,8 @@ from assistant.llm import (
     vllm_command,
     vllm_env,
 )
-from retrieval.request import Request
 from assistant.settings import LLMSettings
+from retrieval.request import Request
 
 try:
     import httpx2

@@ -24,9 +24,9 @@ from assistant.parsers import make_parser
 from assistant.parsers.llm import LLMParser, ParsedRequest, parse_with_fallback
 from assistant.parsers.rules import RulesParser
 from assistant.reply import Fallback
-from retrieval.request import InputIssue, ParseContext, Request
 from assistant.settings import LLMSettings
 from retrieval.demo import load_demo_catalog
+from retrieval.request import InputIssue, ParseContext, Request
 
 # --- fixtures ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 import retrieval.request as request_module
+from retrieval.models import MEDIA_TYPES
 from retrieval.request import (
     HARD_CONSTRAINTS,
     InputIssue,
@@ -19,7 +20,6 @@ from retrieval.request import (
     TitleRef,
     TitleRole,
 )
-from retrieval.models import MEDIA_TYPES
 
 
 def test_docstring_examples() -> None:

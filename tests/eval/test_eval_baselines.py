@@ -7,9 +7,9 @@ import pytest
 from scipy import sparse
 
 from eval.baselines import EASE, ItemKNN, Popularity, RandomRecommender
+from eval.systems import Recommender
 from retrieval.collaborative.base import training_matrix
 from retrieval.encoding import user_item_matrix
-from eval.systems import Recommender
 
 
 @pytest.fixture()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.encoding import item_positions
 from eval.harness import evaluate, make_targets, summarise, top_k
 from eval.protocols import leave_one_out
 from eval.systems import make_system
+from retrieval.encoding import item_positions
 
 
 class Oracle:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.request import Request
 from retrieval.catalog import Catalog
 from retrieval.diversify import RankedItem, constraint_violations, mmr_order, satisfies
 from retrieval.features import FeatureBuilder, ItemTable, QueryContext
 from retrieval.interactions import Interactions
 from retrieval.models import Interaction, Item
 from retrieval.ranker import make_ranker
+from retrieval.request import Request
 from retrieval.rerank import Reranker
 from retrieval.retriever import Candidate, History
 from retrieval.stats import InteractionStats
