@@ -168,10 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, ModuleNotFoundError) as exc:
             results[name] = f"not available: {exc}"
             continue
-        results[name] = {}
+        per_table: dict[str, dict[str, float]] = {}
+        results[name] = per_table
         for path, rows in tables.items():
             accuracy, errors = evaluate(parser, rows, genres, tags)
-            results[name][path] = accuracy
+            per_table[path] = accuracy
             if args.show_errors:
                 for row, slot, want, got in errors:
                     print(f"[{name}] {Path(path).name} line {row.line} {row.message[:60]!r}: "

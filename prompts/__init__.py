@@ -36,7 +36,8 @@ class Prompt:
 
 
 def available_prompts() -> list[str]:
-    return sorted(p.name[:-4] for p in resources.files("prompts").iterdir() if p.name.endswith(".txt"))
+    files = resources.files("prompts").iterdir()
+    return sorted(p.name[:-4] for p in files if p.name.endswith(".txt"))
 
 
 @cache

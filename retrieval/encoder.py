@@ -239,7 +239,12 @@ class SentenceTransformerEncoder:
 
     @property
     def max_seq_length(self) -> int:
-        return int(self.model.max_seq_length)
+        """Token limit per text (longer texts are truncated)."""
+        limit = self.model.max_seq_length
+        if limit is None:
+            raise DataError("the model does not say its token limit",
+                            fix="pass max_seq_length to load_encoder")
+        return int(limit)
 
     @property
     def model_key(self) -> str:

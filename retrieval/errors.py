@@ -12,9 +12,11 @@ class DataError(ValueError):
     """Bad input data: names the file, the line, the field, the problem and the fix.
 
     Example:
-        >>> str(DataError("year is not a number: 'abc'", path="items.csv", line=3,
-        ...               field="year", fix="write a four-digit year or leave it empty"))
-        "items.csv, line 3, field 'year': year is not a number: 'abc'. Fix: write a four-digit year or leave it empty."
+        >>> print(DataError("year is not a number: 'abc'", path="items.csv", line=3,
+        ...                 field="year", fix="write a four-digit year or leave it empty"))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        items.csv, line 3, field 'year': year is not a number: 'abc'.
+        Fix: write a four-digit year or leave it empty.
     """
 
     def __init__(

@@ -126,9 +126,11 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
             out[c] = col.reset_index(drop=True)
         else:
             out[c] = pd.Categorical(col.astype(str).to_numpy())
-    out["timestamp"] = pd.array(frame["timestamp"].to_numpy(), dtype="Int64") if len(frame) else pd.array([], dtype="Int64")
+    stamps = frame["timestamp"].to_numpy() if len(frame) else []
+    out["timestamp"] = pd.array(stamps, dtype="Int64")
     out["event"] = pd.Categorical(frame["event"].astype(str).to_numpy(), dtype=_EVENT_DTYPE)
-    value = frame["value"].to_numpy(dtype="float64", na_value=np.nan) if len(frame) else np.array([], dtype="float64")
+    value = (frame["value"].to_numpy(dtype="float64", na_value=np.nan) if len(frame)
+             else np.array([], dtype="float64"))
     if np.isnan(value).any():
         defaults = out["event"].map(DEFAULT_EVENT_VALUE).astype("float64").to_numpy()
         value = np.where(np.isnan(value), defaults, value)

@@ -102,7 +102,9 @@ class Item(BaseModel):
     ``|``-separated strings (the CSV convention).
 
     Example:
-        >>> Item(id="pod-1", title="Radiolab", media_type="podcast", genres="science|culture").genres
+        >>> item = Item(id="pod-1", title="Radiolab", media_type="podcast",
+        ...             genres="science|culture")
+        >>> item.genres
         ['science', 'culture']
     """
 
@@ -117,10 +119,14 @@ class Item(BaseModel):
         description="Running time in minutes (per episode for series and podcasts).",
     )
     genres: LabelList = Field(default_factory=list, description="Genre labels, lower case.")
-    tags: LabelList = Field(default_factory=list, description="Free tags (themes, moods), lower case.")
-    description: str = Field(default="", max_length=5000, description="One or two factual sentences.")
-    creators: LabelList = Field(default_factory=list, description="Directors, artists, hosts, authors.")
-    language: str | None = Field(default=None, max_length=20, description="Language code, e.g. 'en'.")
+    tags: LabelList = Field(default_factory=list,
+                            description="Free tags (themes, moods), lower case.")
+    description: str = Field(default="", max_length=5000,
+                             description="One or two factual sentences.")
+    creators: LabelList = Field(default_factory=list,
+                                description="Directors, artists, hosts, authors.")
+    language: str | None = Field(default=None, max_length=20,
+                                 description="Language code, e.g. 'en'.")
 
     @field_validator("id", mode="before")
     @classmethod
@@ -206,7 +212,8 @@ class Interaction(BaseModel):
         default=None, description="When, in Unix seconds; None when the data set has no times."
     )
     event: Event = Field(default=Event.play, description="One of: " + ", ".join(EVENTS) + ".")
-    value: float = Field(default=float("nan"), description="Strength: a rating, or the event default.")
+    value: float = Field(default=float("nan"),
+                         description="Strength: a rating, or the event default.")
 
     @field_validator("user_id", "item_id", mode="before")
     @classmethod

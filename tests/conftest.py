@@ -61,14 +61,17 @@ def _flags(*names: str) -> str:
 def write_ml100k(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     items = [
-        f"1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|{_flags('Animation', CHILDRENS, 'Comedy')}",
-        f"2|Usual Suspects, The (1995)|14-Aug-1995||http://us.imdb.com/M/title-exact?Usual%20Suspects|{_flags('Crime', 'Thriller')}",
-        f"3|Cité des enfants perdus, La (1995)|01-Jan-1995||http://us.imdb.com/M/x|{_flags('Adventure', 'Sci-Fi')}",
+        "1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|"
+        + _flags("Animation", CHILDRENS, "Comedy"),
+        "2|Usual Suspects, The (1995)|14-Aug-1995||"
+        "http://us.imdb.com/M/title-exact?Usual%20Suspects|" + _flags("Crime", "Thriller"),
+        "3|Cité des enfants perdus, La (1995)|01-Jan-1995||http://us.imdb.com/M/x|"
+        + _flags("Adventure", "Sci-Fi"),
         f"4|unknown|||http://us.imdb.com/M/x|{_flags('unknown')}",
     ]
     (folder / "u.item").write_bytes(("\n".join(items) + "\n").encode("latin-1"))
-    (folder / "u.genre").write_text("".join(f"{g}|{i}\n" for i, g in enumerate(ML100K_GENRES)) + "\n",
-                                    encoding="latin-1")
+    genre_lines = "".join(f"{g}|{i}\n" for i, g in enumerate(ML100K_GENRES))
+    (folder / "u.genre").write_text(genre_lines + "\n", encoding="latin-1")
     rows = ["196\t1\t3\t881250949", "186\t2\t3\t891717742", "196\t3\t1\t878887116",
             "22\t1\t5\t880606923", "22\t4\t2\t886397596", "186\t1\t4\t884182806"]
     (folder / "u.data").write_text("\n".join(rows) + "\n", encoding="latin-1")
@@ -85,7 +88,8 @@ def write_ml1m(folder: Path, *, with_tags: bool = False, encoding: str = "latin-
     ratings = ["1::1::5::978300760", "1::2::3::978302109", "2::4::4::978300275",
                "2::1::5::978824291", "3::3::2::978301968"]
     (folder / "ratings.dat").write_text("\n".join(ratings) + "\n", encoding=encoding)
-    (folder / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n")
+    (folder / "users.dat").write_text(
+        "1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n")
     if with_tags:
         tags = ["15::4::space opera::1215184630", "20::4::Space Opera::1215184631",
                 "20::1::pixar::1188263880", "21::4::classic::1188263881"]

@@ -6,9 +6,12 @@ from typing import Annotated
 
 import typer
 
-DataOpt = Annotated[str | None, typer.Option("--data", "-d", help="Data set: demo, movielens:PATH, or a catalog file / data folder.")]
-SkipOpt = Annotated[bool, typer.Option("--skip-bad-rows", help="Load the good rows and report the bad ones.")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Text encoding of the input files.")]
+DataOpt = Annotated[str | None, typer.Option(
+    "--data", "-d", help="Data set: demo, movielens:PATH, or a catalog file / data folder.")]
+SkipOpt = Annotated[bool, typer.Option(
+    "--skip-bad-rows", help="Load the good rows and report the bad ones.")]
+EncodingOpt = Annotated[str | None, typer.Option(
+    "--encoding", help="Text encoding of the input files.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
@@ -19,8 +22,10 @@ def register(app: typer.Typer) -> None:
     @data_app.command("info")
     def info(
         data: DataOpt = None,
-        catalog: Annotated[str | None, typer.Option("--catalog", help="A catalog file (.jsonl, .csv, .parquet).")] = None,
-        interactions: Annotated[str | None, typer.Option("--interactions", help="An interaction file (.csv, .parquet).")] = None,
+        catalog: Annotated[str | None, typer.Option(
+            "--catalog", help="A catalog file (.jsonl, .csv, .parquet).")] = None,
+        interactions: Annotated[str | None, typer.Option(
+            "--interactions", help="An interaction file (.csv, .parquet).")] = None,
         skip_bad_rows: SkipOpt = False,
         encoding: EncodingOpt = None,
         as_json: JsonOpt = False,
@@ -41,16 +46,19 @@ def register(app: typer.Typer) -> None:
             ds = load_dataset(data or s.data.dataset, skip_bad_rows=skip, encoding=enc,
                               seed=s.data.seed)
         log = ds.interactions
+        media_types = dict(ds.catalog.media_type_counts())
+        top_genres = dict(ds.catalog.genre_counts().most_common(10))
+        events = {k: int(v) for k, v in log.df["event"].value_counts().items() if v}
         summary = {
             "name": ds.name,
             "source": ds.source,
             "synthetic_interactions": ds.synthetic,
             "items": len(ds.catalog),
-            "media_types": dict(ds.catalog.media_type_counts()),
-            "top_genres": dict(ds.catalog.genre_counts().most_common(10)),
+            "media_types": media_types,
+            "top_genres": top_genres,
             "interactions": len(log),
             "users": log.n_users,
-            "events": {k: int(v) for k, v in log.df["event"].value_counts().items() if v},
+            "events": events,
             "has_timestamps": log.has_timestamps,
             "skipped_rows": ds.report.skipped,
             "skipped_examples": [str(b) for b in ds.report.examples],
@@ -59,10 +67,10 @@ def register(app: typer.Typer) -> None:
             emit_json(summary)
             return
         typer.echo(ds.describe())
-        typer.echo("media types: " + ", ".join(f"{k} {v}" for k, v in summary["media_types"].items()))
-        typer.echo("top genres:  " + ", ".join(f"{k} {v}" for k, v in summary["top_genres"].items()))
+        typer.echo("media types: " + ", ".join(f"{k} {v}" for k, v in media_types.items()))
+        typer.echo("top genres:  " + ", ".join(f"{k} {v}" for k, v in top_genres.items()))
         if len(log):
-            typer.echo("events:      " + ", ".join(f"{k} {v}" for k, v in summary["events"].items()))
+            typer.echo("events:      " + ", ".join(f"{k} {v}" for k, v in events.items()))
             typer.echo(f"timestamps:  {'yes' if log.has_timestamps else 'missing on some rows'}")
         if ds.report.skipped:
             typer.echo(ds.report.summary())

@@ -159,7 +159,9 @@ def generate_requests(
         for idx in order:
             row = rows.iloc[int(idx)]
             item = catalog.get(str(row["item_id"]))
-            text = describe_item(item, urng) if item is not None else None
+            if item is None:
+                continue
+            text = describe_item(item, urng)
             if text is None:
                 continue
             ts = row["timestamp"]

@@ -123,7 +123,7 @@ def evaluate_ranking(
     if ranked.shape[1] < widest:
         pad = np.full((ranked.shape[0], widest - ranked.shape[1]), -1, dtype=np.int64)
         ranked = np.hstack([ranked, pad])
-    hits = relevance.hits(ranked) if any(s.kind == "accuracy" for s in specs) else None
+    hits: np.ndarray | None = None  # computed on the first accuracy metric
     n_rel = relevance.counts()
     out: dict[str, np.ndarray | float] = {}
     for spec in specs:
@@ -138,6 +138,8 @@ def evaluate_ranking(
             )
         assert spec.k is not None  # every ranking metric has a cut-off (parse_metric)
         if spec.kind == "accuracy":
+            if hits is None:
+                hits = relevance.hits(ranked)
             out[str(spec)] = ACCURACY_FUNCTIONS[spec.name](hits, n_rel, spec.k)
             continue
         if context is None:

@@ -15,4 +15,4 @@ def hit_rate(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
         [1.0, 0.0]
     """
     h, _ = top(hits, n_relevant, k)
-    return h.any(axis=1).astype(np.float64)
+    return np.asarray(h.any(axis=1), dtype=np.float64)

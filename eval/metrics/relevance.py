@@ -33,7 +33,7 @@ class Relevance:
     indices: np.ndarray
 
     @classmethod
-    def from_lists(cls, rows: Sequence[Sequence[int]]) -> Relevance:
+    def from_lists(cls, rows: Sequence[Sequence[int] | np.ndarray]) -> Relevance:
         """One list of relevant item positions per user (order and repeats do not matter)."""
         cleaned = [np.unique(np.asarray(r, dtype=np.int64)) for r in rows]
         indptr = np.zeros(len(cleaned) + 1, dtype=np.int64)

@@ -9,6 +9,7 @@ from importlib import resources
 from retrieval.catalog import Catalog
 from retrieval.dataset import Dataset
 from retrieval.errors import LoadReport
+from retrieval.models import Item
 
 __all__ = ["DEMO_NAME", "load_demo", "load_demo_catalog"]
 
@@ -20,7 +21,7 @@ _FILES = ("movies.jsonl", "series.jsonl", "music.jsonl", "podcasts.jsonl", "audi
 def _catalog_cached() -> Catalog:
     from retrieval.loaders.catalog import load_catalog
 
-    items = []
+    items: list[Item] = []
     folder = resources.files("retrieval.demo") / "catalog"
     for name in _FILES:
         ref = folder / name

@@ -34,7 +34,8 @@ class DemoUsers:
         return " + ".join(self.profiles[user_id])
 
 
-def _feature_matrix(catalog: Catalog, profiles: tuple[TasteProfile, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _feature_matrix(catalog: Catalog,
+                    profiles: tuple[TasteProfile, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Affinity of every profile (rows) for every item (columns), and the dislike part."""
     like = np.zeros((len(profiles), len(catalog)), dtype=np.float64)
     dislike = np.zeros_like(like)
@@ -88,7 +89,8 @@ def generate_interactions(
         user_profiles[uid] = tuple(profiles[c].name for c in chosen)
         taste = (mix[:, None] * like[chosen]).sum(0) - 1.5 * (mix[:, None] * dislike[chosen]).sum(0)
         affinity = taste + rng.normal(0.0, 0.6, size=len(catalog))
-        n_plays = int(np.clip(rng.lognormal(mean=np.log(22), sigma=0.6), 5, min(120, len(catalog) // 2)))
+        n_plays = int(np.clip(rng.lognormal(mean=np.log(22), sigma=0.6), 5,
+                              min(120, len(catalog) // 2)))
         logits = 1.2 * affinity + 0.8 * log_pop
         p = np.exp(logits - logits.max())
         p /= p.sum()
@@ -97,7 +99,8 @@ def generate_interactions(
         n_dis = int(rng.poisson(1.2))
         low = np.argsort(affinity)[: max(1, len(catalog) // 3)]
         low = np.setdiff1d(low, played)
-        disliked = rng.choice(low, size=min(n_dis, len(low)), replace=False) if n_dis and len(low) else []
+        disliked: np.ndarray = (rng.choice(low, size=min(n_dis, len(low)), replace=False)
+                                if n_dis and len(low) else np.empty(0, dtype=played.dtype))
 
         order = np.concatenate([played, np.asarray(disliked, dtype=played.dtype)])
         rng.shuffle(order)
@@ -112,7 +115,8 @@ def generate_interactions(
                 ev, val = "dislike", -1.0
             elif affinity[j] >= cut_like and rng.random() < 0.7:
                 ev, val = "like", 1.0
-            elif media[j] in _SKIPPABLE and affinity[j] < np.quantile(affinity[played], 0.2) and rng.random() < 0.5:
+            elif (media[j] in _SKIPPABLE and affinity[j] < np.quantile(affinity[played], 0.2)
+                  and rng.random() < 0.5):
                 ev, val = "skip", -0.5
             else:
                 ev, val = "play", 1.0

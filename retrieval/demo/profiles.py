@@ -27,7 +27,8 @@ PROFILES: tuple[TasteProfile, ...] = (
         "sci-fi and space",
         {"movie": 1.0, "series": 0.9, "podcast": 0.5, "audiobook": 0.5, "album": 0.2},
         {"science fiction": 3, "space": 3, "aliens": 2, "time travel": 2, "mind-bending": 2,
-         "artificial intelligence": 2, "dystopia": 1.5, "robots": 1.5, "science": 1.5, "ambient": 0.5},
+         "artificial intelligence": 2, "dystopia": 1.5, "robots": 1.5, "science": 1.5,
+         "ambient": 0.5},
         {"romance": 1.5, "musical": 2, "sitcom": 1},
     ),
     TasteProfile(

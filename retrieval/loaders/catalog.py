@@ -144,7 +144,8 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
         if not values or all(not v.strip() for v in values):
             continue
         if len(values) != len(header):
-            truncated = len(values) < len(header) and not text.endswith("\n") and start > text.count("\n") + 1
+            truncated = (len(values) < len(header) and not text.endswith("\n")
+                         and start > text.count("\n") + 1)
             yield line, DataError(
                 f"{len(values)} fields where the header has {len(header)}"
                 + (" (the file looks truncated)" if truncated else ""),
@@ -166,14 +167,14 @@ def _parquet_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
         yield 1, DataError(f"not a readable Parquet file ({exc})", path=path,
                            fix="the file may be truncated or not Parquet; re-export it")
         return
-    for n, row in enumerate(table.to_pylist(), 1):
-        # Parquet has no lines; report the 1-based row number as the line.
-        yield n, row
+    # Parquet has no lines; report the 1-based row number as the line.
+    yield from enumerate(table.to_pylist(), 1)
 
 
 def save_catalog_jsonl(catalog: Catalog, path: str | Path) -> None:
     """Write a catalog as JSONL, atomically."""
     from retrieval.io import atomic_write_text
 
-    text = "".join(json.dumps(it.model_dump(mode="json"), ensure_ascii=False) + "\n" for it in catalog)
+    text = "".join(json.dumps(it.model_dump(mode="json"), ensure_ascii=False) + "\n"
+                   for it in catalog)
     atomic_write_text(Path(path), text)

@@ -25,7 +25,8 @@ def load_files(
 ) -> Dataset:
     """Load a catalog file and, optionally, an interaction file validated against it."""
     report = LoadReport()
-    cat = load_catalog(catalog, skip_bad_rows=skip_bad_rows, encoding=encoding or "utf-8", report=report)
+    cat = load_catalog(catalog, skip_bad_rows=skip_bad_rows, encoding=encoding or "utf-8",
+                       report=report)
     log = (load_interactions(interactions, item_ids=cat.ids, skip_bad_rows=skip_bad_rows,
                              encoding=encoding or "utf-8", report=report)
            if interactions is not None else Interactions.empty())
@@ -53,6 +54,7 @@ def load_folder_or_file(path: str | Path, *, skip_bad_rows: bool = False,
             fix="put catalog.jsonl|csv|parquet (and interactions.csv|parquet) in it, "
                 "or point to a MovieLens folder",
         )
-    inter = [p / f"interactions{ext}" for ext in INTERACTION_FORMATS if (p / f"interactions{ext}").is_file()]
+    inter = [p / f"interactions{ext}" for ext in INTERACTION_FORMATS
+             if (p / f"interactions{ext}").is_file()]
     return load_files(cats[0], inter[0] if inter else None, skip_bad_rows=skip_bad_rows,
                       encoding=encoding, name=p.name)

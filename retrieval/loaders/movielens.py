@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from retrieval.catalog import Catalog
 from retrieval.dataset import Dataset
 from retrieval.errors import BadRow, DataError, LoadReport
+from retrieval.interactions import Interactions
 from retrieval.loaders._common import locate_decode_error, read_text, validation_to_data_error
 from retrieval.loaders.interactions import validate_interactions
 from retrieval.models import Item
@@ -46,7 +47,8 @@ GENRE_MAP = {
 _ARTICLES = ("The", "A", "An", "Les", "La", "Le", "L'", "Il", "El", "Los", "Las", "Das", "Die",
              "Der", "Det", "Den", "De", "Une", "Un", "Lo", "I", "Gli")
 _YEAR_RE = re.compile(r"\s*\((\d{4})(?:\s*[-–]\s*(?:\d{4})?)?\)\s*$")
-_ARTICLE_RE = re.compile(r"^(?P<rest>.+), (?P<art>" + "|".join(re.escape(a) for a in _ARTICLES) + r")$")
+_ARTICLE_RE = re.compile(
+    r"^(?P<rest>.+), (?P<art>" + "|".join(re.escape(a) for a in _ARTICLES) + r")$")
 
 
 def split_movielens_title(raw: str) -> tuple[str, int | None]:
@@ -106,12 +108,14 @@ def load_movielens(path: str | Path, *, skip_bad_rows: bool = False) -> Dataset:
     report = LoadReport()
     loader = {"ml-100k": _load_100k, "ml-1m": _load_dat, "ml-latest": _load_csv}[layout]
     catalog, interactions = loader(folder, skip_bad_rows, report)
-    name = f"movielens {folder.name}" if folder.name.startswith("ml-") else f"movielens ({layout} layout)"
+    name = (f"movielens {folder.name}" if folder.name.startswith("ml-")
+            else f"movielens ({layout} layout)")
     return Dataset(name=name, catalog=catalog, interactions=interactions,
                    source=f"movielens:{folder}", report=report)
 
 
-def _make_catalog(rows: list[tuple[int, dict]], path: Path, skip: bool, report: LoadReport) -> Catalog:
+def _make_catalog(rows: list[tuple[int, dict]], path: Path, skip: bool,
+                  report: LoadReport) -> Catalog:
     catalog = Catalog([])
     for line, row in rows:
         try:
@@ -129,7 +133,8 @@ def _make_catalog(rows: list[tuple[int, dict]], path: Path, skip: bool, report: 
     return catalog
 
 
-def _movie_row(movie_id: str, raw_title: str, genres: list[str], year_hint: int | None = None) -> dict:
+def _movie_row(movie_id: str, raw_title: str, genres: list[str],
+               year_hint: int | None = None) -> dict:
     title, year = split_movielens_title(raw_title)
     return {
         "id": movie_id.strip(), "title": title, "media_type": "movie",
@@ -146,11 +151,12 @@ def _bad_line(path: Path, line: int, problem: str, fix: str, field: str | None,
     report.skip(BadRow(str(path), line, field, problem))
 
 
-def _load_100k(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, object]:
+def _load_100k(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, Interactions]:
     genres = list(ML100K_GENRES)
     genre_file = folder / "u.genre"
     if genre_file.is_file():
-        named = [ln.split("|")[0] for ln in read_text(genre_file, "latin-1").splitlines() if "|" in ln]
+        lines = read_text(genre_file, "latin-1").splitlines()
+        named = [ln.split("|")[0] for ln in lines if "|" in ln]
         if len(named) == len(ML100K_GENRES):
             genres = named
     path = folder / "u.item"
@@ -171,7 +177,8 @@ def _load_100k(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, o
             continue
         date = parts[2].strip()
         year_hint = int(date[-4:]) if len(date) >= 4 and date[-4:].isdigit() else None
-        row = _movie_row(parts[0], parts[1], [g for g, f in zip(genres, flags, strict=True) if f == "1"], year_hint)
+        flagged = [g for g, f in zip(genres, flags, strict=True) if f == "1"]
+        row = _movie_row(parts[0], parts[1], flagged, year_hint)
         if not parts[0].strip():
             row["id"] = ""
         rows.append((n, row))
@@ -220,7 +227,8 @@ def _dat_encoding(path: Path) -> str:
         return "latin-1"
 
 
-def _split_dat(path: Path, fields: int, skip: bool, report: LoadReport) -> list[tuple[int, list[str]]]:
+def _split_dat(path: Path, fields: int, skip: bool,
+               report: LoadReport) -> list[tuple[int, list[str]]]:
     out = []
     for n, raw in enumerate(read_text(path, _dat_encoding(path)).splitlines(), 1):
         if not raw.strip():
@@ -228,7 +236,8 @@ def _split_dat(path: Path, fields: int, skip: bool, report: LoadReport) -> list[
         parts = raw.split("::")
         if len(parts) < fields:
             _bad_line(path, n, f"{len(parts)} '::'-separated fields where {fields} are expected"
-                      " (the file may be truncated)", "restore the original file", None, skip, report)
+                      " (the file may be truncated)", "restore the original file", None, skip,
+                      report)
             continue
         if len(parts) > fields:  # a '::' inside the last text field
             parts = parts[: fields - 1] + ["::".join(parts[fields - 1 :])]
@@ -236,7 +245,7 @@ def _split_dat(path: Path, fields: int, skip: bool, report: LoadReport) -> list[
     return out
 
 
-def _load_dat(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, object]:
+def _load_dat(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, Interactions]:
     movies = folder / "movies.dat"
     rows = [(n, _movie_row(p[0], p[1], p[2].split("|") if p[2].strip() else []))
             for n, p in _split_dat(movies, 3, skip, report)]
@@ -258,15 +267,17 @@ def _load_dat(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, ob
     return catalog, interactions
 
 
-def _load_csv(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, object]:
+def _load_csv(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, Interactions]:
     movies = folder / "movies.csv"
-    frame = _read_table(movies, sep=",", names=["movieId", "title", "genres"], encoding="utf-8", header=0)
+    frame = _read_table(movies, sep=",", names=["movieId", "title", "genres"], encoding="utf-8",
+                        header=0)
     missing = {"movieId", "title", "genres"} - set(frame.columns)
     if missing:
         raise DataError(f"columns {sorted(missing)} missing", path=movies, line=1,
                         fix="movies.csv needs the header movieId,title,genres")
     rows = [(i + 2, _movie_row(mid, title, genres.split("|") if genres else []))
-            for i, (mid, title, genres) in enumerate(zip(frame["movieId"], frame["title"], frame["genres"], strict=True))]
+            for i, (mid, title, genres) in enumerate(
+                zip(frame["movieId"], frame["title"], frame["genres"], strict=True))]
     tags_path = folder / "tags.csv"
     if tags_path.is_file():
         tags = _read_table(tags_path, sep=",", names=[], encoding="utf-8", header=0)
@@ -279,7 +290,8 @@ def _load_csv(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, ob
     for col in ("userId", "movieId", "rating"):
         if col not in frame.columns:
             raise DataError(f"column {col!r} missing (found {list(frame.columns)})", path=ratings,
-                            line=1, fix="ratings.csv needs the header userId,movieId,rating,timestamp")
+                            line=1,
+                            fix="ratings.csv needs the header userId,movieId,rating,timestamp")
     interactions = validate_interactions(frame.assign(event="rating"), path=ratings, first_line=2,
                                          item_ids=catalog.ids, skip_bad_rows=skip, report=report)
     return catalog, interactions

@@ -29,7 +29,8 @@ def test_data_info_on_files_and_skip_bad_rows(tmp_path) -> None:
     result = runner.invoke(app, ["data", "info", "--catalog", str(tmp_path / "c.csv")])
     assert result.exit_code == 2
     assert "line 3, field 'media_type'" in result.stderr and "Traceback" not in result.output
-    result = runner.invoke(app, ["data", "info", "--catalog", str(tmp_path / "c.csv"), "--skip-bad-rows", "--json"])
+    result = runner.invoke(app, ["data", "info", "--catalog", str(tmp_path / "c.csv"),
+                                 "--skip-bad-rows", "--json"])
     assert result.exit_code == 0
     info = json.loads(result.stdout)
     assert info["items"] == 1 and info["skipped_rows"] == 1

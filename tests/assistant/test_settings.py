@@ -8,16 +8,19 @@ from assistant.settings import LLMSettings, Settings, load_settings
 
 def test_defaults_are_the_offline_path() -> None:
     s = Settings()
-    assert (s.llm.parser, s.llm.explainer, s.data.dataset, s.ui.host) == ("rules", "template", "demo", "127.0.0.1")
+    assert (s.llm.parser, s.llm.explainer, s.data.dataset, s.ui.host) == (
+        "rules", "template", "demo", "127.0.0.1")
 
 
 def test_env_nested_and_toml(tmp_path, monkeypatch) -> None:
     cfg = tmp_path / "encore.toml"
-    cfg.write_text('bundle_dir = "b"\n[llm]\nbase_url = "http://127.0.0.1:9/v1"\ntimeout_s = 4\n[ui]\nport = 9000\n')
+    cfg.write_text('bundle_dir = "b"\n[llm]\nbase_url = "http://127.0.0.1:9/v1"\ntimeout_s = 4\n'
+                   '[ui]\nport = 9000\n')
     monkeypatch.setenv("ENCORE_LLM__TIMEOUT_S", "2.5")
     s = load_settings(cfg)
     assert s.llm.timeout_s == 2.5  # the environment beats the file
-    assert s.llm.base_url == "http://127.0.0.1:9/v1" and s.ui.port == 9000 and str(s.bundle_dir) == "b"
+    assert s.llm.base_url == "http://127.0.0.1:9/v1"
+    assert s.ui.port == 9000 and str(s.bundle_dir) == "b"
     monkeypatch.setenv("ENCORE_CONFIG", str(cfg))
     assert Settings().ui.port == 9000
 

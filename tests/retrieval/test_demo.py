@@ -13,12 +13,13 @@ from retrieval.demo.generate import generate_interactions
 from retrieval.demo.profiles import PROFILES
 
 GENRES = {
-    "video": set("action adventure animation biography comedy crime documentary drama family fantasy "
-                 "history horror musical mystery romance sport thriller war western".split()) | {"science fiction"},
-    "music": set("alternative ambient blues classical country electronic folk funk indie jazz latin "
-                 "metal pop punk reggae rock soul soundtrack".split()) | {"hip hop", "r&b"},
-    "talk": set("arts business comedy education fiction health history news politics science sports "
-                "technology".split()) | {"society & culture", "true crime"},
+    "video": set("action adventure animation biography comedy crime documentary drama family "
+                 "fantasy history horror musical mystery romance sport thriller war western"
+                 .split()) | {"science fiction"},
+    "music": set("alternative ambient blues classical country electronic folk funk indie jazz "
+                 "latin metal pop punk reggae rock soul soundtrack".split()) | {"hip hop", "r&b"},
+    "talk": set("arts business comedy education fiction health history news politics science "
+                "sports technology".split()) | {"society & culture", "true crime"},
 }
 ALLOWED = {"movie": GENRES["video"], "series": GENRES["video"], "album": GENRES["music"],
            "music_track": GENRES["music"], "podcast": GENRES["talk"],
@@ -37,7 +38,8 @@ def test_catalog_rows_are_complete_and_use_the_vocabulary() -> None:
     for item in load_demo_catalog():
         assert item.year and item.duration_min and item.creators and item.language, item.id
         assert 0 < len(item.description) <= 300, item.id
-        assert 1 <= len(item.genres) <= 3 and set(item.genres) <= ALLOWED[item.media_type.value], item.id
+        assert 1 <= len(item.genres) <= 3, item.id
+        assert set(item.genres) <= ALLOWED[item.media_type.value], item.id
         assert 3 <= len(item.tags) <= 7, item.id
         prefix = item.id.split("-")[0]
         assert prefix in {"mv", "tv", "al", "tr", "pc", "ab"}, item.id
@@ -69,7 +71,8 @@ def test_generator_is_seeded_and_plausible() -> None:
     fits = []
     for uid, rows in df[df["event"] == "like"].groupby("user_id", observed=True):
         wanted = set().union(*(names[n].likes for n in users.profiles[uid]))
-        fits += [bool(wanted & (set(cat[i].genres) | set(cat[i].tags))) for i in rows["item_id"].astype(str)]
+        fits += [bool(wanted & (set(cat[i].genres) | set(cat[i].tags)))
+                 for i in rows["item_id"].astype(str)]
     assert np.mean(fits) > 0.7
 
 

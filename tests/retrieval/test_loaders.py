@@ -40,7 +40,8 @@ def write_csv(path: Path, body: str) -> Path:
 GOOD_CSV = (
     'mv-arrival-2016,Arrival,movie,2016,116,science fiction|drama,aliens|slow-burn,'
     '"A linguist is asked to talk with visitors.",Denis Villeneuve,en\n'
-    'pc-radiolab-2002,Radiolab,podcast,2002,45,science,storytelling,,Jad Abumrad|Robert Krulwich,en\n'
+    'pc-radiolab-2002,Radiolab,podcast,2002,45,science,storytelling,,'
+    'Jad Abumrad|Robert Krulwich,en\n'
     'al-kind-of-blue-1959,Kind of Blue,album,1959,45.7,jazz,,"Modal jazz.",Miles Davis,\n'
 )
 
@@ -59,7 +60,8 @@ def test_jsonl_csv_parquet_give_the_same_catalog(tmp_path) -> None:
     pd.DataFrame(ROWS).to_parquet(tmp_path / "c.parquet")
     _same(load_catalog(tmp_path / "c.parquet"))
     # '|'-separated strings in Parquet are accepted too
-    flat = pd.DataFrame([{**r, **{k: "|".join(r[k]) for k in ("genres", "tags", "creators")}} for r in ROWS])
+    flat = pd.DataFrame([{**r, **{k: "|".join(r[k]) for k in ("genres", "tags", "creators")}}
+                         for r in ROWS])
     flat.to_parquet(tmp_path / "flat.parquet")
     _same(load_catalog(tmp_path / "flat.parquet"))
 
