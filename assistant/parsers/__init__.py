@@ -22,8 +22,8 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any, Protocol, runtime_checkable
 
-from retrieval.request import ParseContext, Request
 from retrieval.catalog import Catalog
+from retrieval.request import ParseContext, Request
 
 __all__ = ["RequestParser", "available_parsers", "make_parser", "register_parser"]
 

@@ -63,6 +63,10 @@ from assistant.llm import (
 from assistant.parsers.rules import DEFAULT_MAX_CHARS, RulesParser
 from assistant.parsers.vocabulary import title_key
 from assistant.reply import Fallback
+from assistant.settings import LLMSettings
+from prompts import load_prompt
+from retrieval.catalog import Catalog
+from retrieval.models import MediaType
 from retrieval.request import (
     InputIssue,
     Intent,
@@ -74,10 +78,6 @@ from retrieval.request import (
     TitleRef,
     TitleRole,
 )
-from assistant.settings import LLMSettings
-from prompts import load_prompt
-from retrieval.catalog import Catalog
-from retrieval.models import MediaType
 
 __all__ = ["LLMParser", "ParsedRequest", "ParsedTitle", "parse_with_fallback"]
 
@@ -235,7 +235,7 @@ class LLMParser:
         """
         if context is not None and not isinstance(context, ParseContext):
             context = ParseContext.model_validate(context)
-        text, issues = self._rules._clean(message)
+        text, issues = self._rules.clean(message)
         if not text:
             return self._rules.parse(message, context)
         try:

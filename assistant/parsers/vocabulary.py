@@ -25,9 +25,9 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
-from retrieval.request import Mood, Request
 from retrieval.catalog import Catalog
 from retrieval.models import Item  # noqa: F401  (used by the docstring examples)
+from retrieval.request import Mood, Request
 
 __all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "SYNONYMS",
            "TitleMatch", "TitleMatcher", "Vocabulary", "title_key"]
