@@ -15,18 +15,17 @@ import pytest
 
 import assistant.session as session_module
 from assistant.parsers import make_parser
-from retrieval.request import Intent, Request
+from assistant.parsers.rules import is_reset, topical_words
 from assistant.session import (
     MAX_SHOWN,
     Merged,
     Session,
-    is_reset,
     merge,
     record,
     relax,
-    topical_words,
 )
 from retrieval.demo import load_demo_catalog
+from retrieval.request import InputIssue, Intent, Request, Topic
 
 FILMS = ["mv-interstellar-2014", "mv-the-martian-2015", "mv-dune-2021", "mv-contact-1997"]
 SHORTER_FILMS = ["mv-moon-2009", "mv-ex-machina-2014", "mv-gravity-2013"]
@@ -240,15 +239,24 @@ def test_positions_with_no_list_at_all(catalog):
 @pytest.mark.parametrize("message", [
     "start over", "ok, let's start again with podcasts", "something completely different",
     "Forget everything I said", "reset", "from scratch please", "change the topic"])
-def test_is_reset(message):
+def test_is_reset(message, parser):
     assert is_reset(message)
+    request = parser.parse(message)
+    if message == "Forget everything I said":
+        # the clean-up drops it as text addressed to the system ("forget ... everything"),
+        # before the reset is read: nothing is left, and nothing changes
+        assert request.issues == [InputIssue.instructions_ignored]
+        assert request.topic is Topic.refine
+    else:
+        assert request.topic is Topic.reset  # what the merge reads
 
 
 @pytest.mark.parametrize("message", [
     "not that one", "something different from Arrival", "the last one", "shorter", "", None,
     "start with the second one"])
-def test_is_not_reset(message):
+def test_is_not_reset(message, parser):
     assert not is_reset(message)
+    assert parser.parse(message).topic is not Topic.reset
 
 
 def test_reset_clears_topic_and_constraints_but_not_what_was_seen(talk):
@@ -344,7 +352,9 @@ def test_relax_with_nothing_carried(catalog):
     "newer ones please", "more like the first one", "a movie under 90 minutes",
     "a 45-minute podcast", "let's try something newer", "anything a bit older?"])
 def test_constraint_only_messages_have_no_topic(parser, message):
-    assert topical_words(parser.parse(message).query) == []
+    request = parser.parse(message)
+    assert topical_words(request.query) == []
+    assert request.topic is Topic.refine  # the merge keeps the previous topic
 
 
 @pytest.mark.parametrize(("message", "words"), [
@@ -352,7 +362,9 @@ def test_constraint_only_messages_have_no_topic(parser, message):
     ("a long podcast about the Roman empire", ["roman", "empire"]),
 ])
 def test_topic_messages_have_topic_words(parser, message, words):
-    assert topical_words(parser.parse(message).query) == words
+    request = parser.parse(message)
+    assert topical_words(request.query) == words
+    assert request.topic is Topic.new
 
 
 def test_free_text_starts_a_new_topic(talk):
