@@ -588,5 +588,6 @@ def relax(merged: Merged, slots: Iterable[str] | None = None) -> tuple[Request, 
         raise ValueError(f"cannot relax {sorted(unknown)}; relaxable slots: "
                          f"{', '.join(_RELAXABLE)}")
     dropped = [s for s in merged.carried if s in wanted]
-    empty = {s: [] if isinstance(getattr(merged.request, s), list) else None for s in dropped}
+    empty: dict[str, Any] = {
+        s: [] if isinstance(getattr(merged.request, s), list) else None for s in dropped}
     return merged.request.model_copy(update=empty), dropped

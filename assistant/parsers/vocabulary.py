@@ -209,8 +209,8 @@ class Vocabulary:
 
     def keep_genres(self, labels: list[str]) -> list[str]:
         """The labels that are genres of the catalog, in order, without repeats."""
-        labels = (x.strip().lower() for x in labels)
-        return list(dict.fromkeys(g for g in labels if g in self.genres))
+        cleaned = (x.strip().lower() for x in labels)
+        return list(dict.fromkeys(g for g in cleaned if g in self.genres))
 
     def keep_tags(self, labels: list[str]) -> list[str]:
         """The labels that are tags of the catalog, in order, without repeats."""

@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from pathlib import Path
 
 import pytest
 
-from eval.parser_report import DEFAULT_TABLE, HELDOUT_TABLE, SLOTS, evaluate, load_table
 from assistant.parsers.rules import RulesParser
-from retrieval.request import Request, TitleRef
+from eval.parser_report import DEFAULT_TABLE, HELDOUT_TABLE, SLOTS, evaluate, load_table
 from retrieval.catalog import Catalog
 from retrieval.demo import load_demo_catalog
+from retrieval.request import Request, TitleRef
 
 HELDOUT = HELDOUT_TABLE
 TUNING = DEFAULT_TABLE

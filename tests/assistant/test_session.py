@@ -277,6 +277,37 @@ def test_reset_clears_topic_and_constraints_but_not_what_was_seen(talk):
     assert talk.session.last_ids == []
 
 
+def test_merge_reads_the_topic_field_not_the_text(catalog):
+    s = Session(session_id="s", user_id="u", last_ids=FILMS,
+                last_request=Request(genres=["science fiction"], max_minutes=120, topic="new"))
+    # words that would start over, but the parser did not say so: nothing is reset
+    m = merge(s, Request(query="start over", topic="refine"), catalog)
+    assert not m.reset and m.request.genres == ["science fiction"] and m.request.max_minutes == 120
+    # a reset said by the parser, whatever the words
+    m = merge(s, Request(query="podcasts", topic="reset"), catalog)
+    assert m.reset and m.request.genres == [] and m.request.max_minutes is None
+    # a subject in words only: the parser's "new" replaces the topic, "refine" keeps it
+    m = merge(s, Request(query="lighthouse keepers", topic="new"), catalog)
+    assert m.request.genres == [] and m.request.query == "lighthouse keepers"
+    assert m.request.max_minutes == 120  # constraints are still inherited
+    m = merge(s, Request(query="lighthouse keepers", topic="refine"), catalog)
+    assert m.request.genres == ["science fiction"]
+    # not said (a request built by hand): only genres, tags, moods or like-titles start a topic
+    assert merge(s, Request(query="lighthouse keepers"), catalog).request.genres == [
+        "science fiction"]
+    assert merge(s, Request(genres=["drama"]), catalog).request.genres == ["drama"]
+
+
+def test_merged_topic_goes_with_the_topic_slots(talk):
+    assert talk("stories about lighthouse keepers", FILMS).request.topic is Topic.new
+    m = talk("shorter")  # the topic is kept, and says how it was set
+    assert m.request.topic is Topic.new and "lighthouse" in m.request.query
+    m = talk("horror films then")
+    assert any("new topic" in n for n in m.notes)  # the free-text topic counted as one
+    m = talk("more like the first one", SHORTER_FILMS)
+    assert m.request.topic is Topic.new and m.request.query.startswith("like ")
+
+
 def test_session_reset_method(talk):
     talk("sci-fi films", FILMS)
     talk("tell me about the second one", [FILMS[1]])
