@@ -38,6 +38,8 @@ def parser(catalog: Catalog) -> RulesParser:
     [
         "assistant.parsers",
         "assistant.parsers.rules",
+        "assistant.parsers.rules.parser",
+        "assistant.parsers.rules.topic",
         "assistant.parsers.vocabulary",
         "eval.parser_report",
     ],
