@@ -7,16 +7,19 @@ turn showed; :func:`relax` drops what was inherited when nothing matches.
 
 The merge rules, in the order they are applied:
 
-1. **Reset.** A message that starts over ("start over", "something completely different",
-   see :func:`is_reset`) ignores the previous turn: nothing is inherited, the last list is
-   forgotten. What was shown and rejected stays excluded: the person has seen it.
+1. **Reset.** A request whose ``topic`` is ``reset`` (the parser read "start over",
+   "something completely different") ignores the previous turn: nothing is inherited, the
+   last list is forgotten. What was shown and rejected stays excluded: the person has seen it.
 2. **Topic** = ``query``, ``genres``, ``tags``, ``moods`` (with the tags a mood rules out:
-   "lighter" -> not dark), and titles meant as "like". When the new request sets any of them
-   (or "more like the first one" points at an item), it replaces the previous topic *as a
-   whole*; otherwise the previous topic is kept. (A tag ruled out both by a mood and by name
-   goes with the mood.) The query counts only when it has a word of
-   content: "shorter", "only podcasts now" and "films from the 90s" are constraints, not a
-   new topic (see :func:`topical_words`).
+   "lighter" -> not dark), and titles meant as "like". When the new request names a topic
+   (it sets genres, tags, moods or like-titles, or its parser says ``topic="new"``: a subject
+   in words of its own, such as "stories about lighthouse keepers"), or "more like the first
+   one" points at an item, it replaces the previous topic *as a whole*; otherwise the
+   previous topic is kept. "shorter", "only podcasts now" and "films from the 90s" are
+   constraints, not a new topic (``topic="refine"``). (A tag ruled out both by a mood and by
+   name goes with the mood.) The merge never reads the message's text: ``topic`` is how the
+   parser tells it what the words did. The merged request's ``topic`` goes with the topic
+   slots (kept: the earlier turn's; "more like the first one": ``new``).
 3. **Constraints** (``media_types``, ``exclude_media_types``, year range, duration range,
    ``language``, ``count``) are overridden slot by slot; unset ones are inherited (and listed
    in ``Merged.carried``, so :func:`relax` can drop them). A range is one slot: a new bound
@@ -70,14 +73,15 @@ Example:
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.parsers.vocabulary import LANGUAGE_WORDS, MEDIA_WORDS, MOODS
+from assistant.parsers.vocabulary import MOODS
+from retrieval.catalog import Catalog
 from retrieval.request import (
     Intent,
     Mood,
@@ -87,11 +91,11 @@ from retrieval.request import (
     Request,
     TitleRef,
     TitleRole,
+    Topic,
 )
-from retrieval.catalog import Catalog
 
 __all__ = ["CONSTRAINT_SLOTS", "MAX_REJECTED", "MAX_SHOWN", "Merged", "Session", "TOPIC_SLOTS",
-           "is_reset", "merge", "record", "relax", "topical_words"]
+           "merge", "record", "relax"]
 
 MAX_SHOWN = 500
 """Ids of shown items a session remembers (the oldest are forgotten first)."""
@@ -108,97 +112,6 @@ _RELAXABLE = ("media_types", "exclude_media_types", "year_min", "year_max", "min
               "max_minutes", "language")
 _TOPIC_INTENTS = (Intent.recommend, Intent.similar, Intent.search, Intent.playlist,
                   Intent.trending)
-
-# --- reset -----------------------------------------------------------------------------------
-
-_RESET = re.compile(
-    r"\b(?:(?:let'?s\s+)?start(?:ing)?\s+(?:all\s+)?(?:over|again|afresh|anew|fresh|from\s+scratch)"
-    r"|from\s+scratch|reset|clean\s+slate|fresh\s+start|new\s+search|begin\s+again"
-    r"|forget\s+(?:about\s+)?(?:everything|all\s+(?:of\s+)?(?:that|this|those)"
-    r"|what\s+i\s+(?:said|asked(?:\s+for)?))"
-    r"|something\s+(?:completely|totally|entirely|utterly|altogether)\s+(?:different|else)"
-    r"|(?:change|switch)\s+(?:the\s+)?(?:topic|subject))\b",
-    re.IGNORECASE)
-
-
-def is_reset(message: str | None) -> bool:
-    """True when ``message`` asks to start over (the rules parser has no signal for it).
-
-    Example:
-        >>> is_reset("ok, start over"), is_reset("something completely different")
-        (True, True)
-        >>> is_reset("not that one"), is_reset("something different from Arrival?")
-        (False, False)
-    """
-    return bool(message) and _RESET.search(str(message)) is not None
-
-
-# --- topical words ---------------------------------------------------------------------------
-
-# Words that say nothing about what the person wants to watch or hear: function words, the
-# words the parser reads as constraints or references, and request phrasing.
-_FILLER = frozenset("""
-a an the and or but nor so yet if then than that this these those it its it's there here
-i i'm i'd i've me my we us our you your he she they them their his her who what what's which
-how when where why is are was were be been being am do does did doing done have has had
-can could would should will shall may might must let let's lets
-of in on at to for from by with without about into onto over under after before since until
-between around near within up down out off again also too very really quite rather just only
-even still now instead anymore any some something anything nothing everything stuff things
-thing one ones other others another else more most less least much many few lot lots bit
-little kind sort type like similar same different not no nope yes yeah yep ok okay oh ooh
-hmm well please thanks thank cheers hi hello hey maybe perhaps actually honestly basically
-give show find get got want wanted need needs needed looking look see try trying go going
-recommend recommendation recommendations suggest suggestion suggestions pick picks option
-options result results title titles list play put watch watching listen listening hear
-good great nice best better cool fine sounds sound looks seems
-shorter short longer long quicker quick newer new older old recent recently lately
-minute minutes min mins hour hours hr hrs half quarter year years decade decades era max
-maximum minimum least tops total roughly approximately about around exactly at
-early mid late tonight today day days week weekend onwards onward later earlier
-first second third fourth fifth sixth seventh eighth ninth tenth last final top number no.
-episode episodes season seasons released made came out
-start over afresh anew fresh scratch reset clean slate completely totally entirely
-utterly altogether change switch topic subject begin search
-""".split())
-_NUMBER_WORDS = frozenset(
-    "zero one two three four five six seven eight nine ten eleven twelve fifteen twenty "
-    "thirty forty forty-five fifty sixty ninety hundred couple dozen".split())
-_CONSTRAINT_WORDS = frozenset(
-    w for phrase in (*MEDIA_WORDS, *LANGUAGE_WORDS) for w in re.split(r"[\s]+", phrase))
-_WORD = re.compile(r"[a-z0-9][a-z0-9'.-]*")
-_AMOUNT = re.compile(r"^(?:\d+(?:st|nd|rd|th|s|'s|m|h|min|mins|hr|hrs)?|'?\d\ds|\d+-\w+)$")
-
-
-def _plain(word: str) -> str:
-    word = word.strip(".'-")
-    for suffix in ("'s", "s"):
-        stem = word[: -len(suffix)]
-        if word.endswith(suffix) and (stem in _CONSTRAINT_WORDS or stem in _FILLER):
-            return stem
-    return word
-
-
-def topical_words(query: str) -> list[str]:
-    """The words of ``query`` that say what it is about (not how long, which kind, when...).
-
-    A request whose query has none of them does not start a new topic.
-
-    Example:
-        >>> topical_words("only podcasts now"), topical_words("films from the 90s under 2 hours")
-        ([], [])
-        >>> topical_words("a long podcast about the Roman empire")
-        ['roman', 'empire']
-    """
-    out = []
-    for raw in _WORD.findall(query.lower()):
-        word = _plain(raw)
-        if (not word or word in _FILLER or word in _NUMBER_WORDS or word in _CONSTRAINT_WORDS
-                or _AMOUNT.match(word)):
-            continue
-        out.append(word)
-    return out
-
 
 # --- session ---------------------------------------------------------------------------------
 
@@ -310,14 +223,49 @@ class Merged(BaseModel):
 # --- merge -----------------------------------------------------------------------------------
 
 
+@dataclass
+class _Turn:
+    """What one merge works on: the new request, what it inherits from, and what it builds."""
+
+    new: Request
+    prev: Request | None
+    last_ids: list[str]
+    catalog: Catalog
+    upd: dict[str, Any] = field(default_factory=dict)
+    """The merged request's slots, as far as they differ from ``new``'s."""
+    carried: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def inherit(self, slot: str) -> None:
+        """Take ``slot`` from the previous request, when it was set there."""
+        value = getattr(self.prev, slot) if self.prev is not None else None
+        if value not in (None, []):
+            self.upd[slot] = value
+            self.carried.append(slot)
+
+    def drop(self, slot: str) -> None:
+        """Forget an inherited ``slot`` (a slot set this turn stays)."""
+        if slot in self.carried:
+            self.upd[slot] = None
+            self.carried.remove(slot)
+
+
 def _mood_exclusions(moods: Iterable[Mood]) -> set[str]:
     return {t for m in moods for t in MOODS[Mood(m)][1]}
 
 
-def _has_topic(req: Request, similar_refs: bool) -> bool:
-    return bool(req.genres or req.tags or req.moods or req.like_ids
-                or any(t.role is TitleRole.like for t in req.titles)
-                or similar_refs or topical_words(req.query))
+def _like_titles(req: Request) -> list[TitleRef]:
+    return [t for t in req.titles if t.role is TitleRole.like]
+
+
+def _names_topic(req: Request) -> bool:
+    """Whether ``req`` says what it is about (rule 2): it sets genres, tags, moods or
+    like-titles, or its parser read a subject in its words (``topic``)."""
+    if req.genres or req.tags or req.moods or _like_titles(req):
+        return True
+    if req.topic is Topic.reset:  # the parser left in the query only what names a subject
+        return bool(req.query)
+    return req.topic is Topic.new
 
 
 def _resolve(positions: Iterable[int], last_ids: list[str], what: str,
@@ -347,7 +295,9 @@ def _tail(values: list[Any], n: int) -> list[Any]:
 def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
     """Merge ``new`` (parsed from this turn's message) into what ``session`` remembers.
 
-    The rules are in the module docstring. Pure: ``session`` is not changed.
+    The rules are in the module docstring. Pure: ``session`` is not changed. Only the
+    request's fields are read, never the message's text: what the message does to the topic
+    is the parser's ``topic``.
 
     Args:
         session: The conversation so far.
@@ -358,214 +308,222 @@ def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
         The merged request, what was inherited, what to exclude, what the message pointed at,
         and notes.
     """
-    notes: list[str] = []
-    reset = is_reset(new.query)
-    prev = None if reset else session.last_request
-    last_ids = [] if reset else list(session.last_ids)
+    reset = new.topic is Topic.reset
+    turn = _Turn(new=new, prev=None if reset else session.last_request,
+                 last_ids=[] if reset else list(session.last_ids), catalog=catalog)
     if reset:
-        notes.append("started over: nothing from the earlier turns is kept, except that what "
-                     "you have seen or turned down is not shown again")
-    upd: dict[str, Any] = {}
-    carried: list[str] = []
-
+        turn.notes.append("started over: nothing from the earlier turns is kept, except that "
+                          "what you have seen or turned down is not shown again")
     # 6. references (first: a similar request's references are its topic)
-    ref_ids = _resolve(new.reference_positions, last_ids, "reference to", notes)
-    rejected = _resolve(new.exclude_positions, last_ids, "rejection of", notes)
+    ref_ids = _resolve(new.reference_positions, turn.last_ids, "reference to", turn.notes)
+    rejected = _resolve(new.exclude_positions, turn.last_ids, "rejection of", turn.notes)
     rejected = list(dict.fromkeys([*rejected, *new.exclude_ids]))
     similar_refs = new.intent is Intent.similar and bool(ref_ids)
-    rejection_only = bool(new.exclude_positions or new.exclude_ids) and not (
-        new.reference_positions or new.titles or _has_topic(new, False))
-
-    # 2. topic
     keeps_topic = new.intent in (Intent.chitchat, Intent.feedback, Intent.details) or not (
-        _has_topic(new, similar_refs))
+        _names_topic(new) or similar_refs)
+    like_titles, mood_excl = _topic(turn, keeps_topic, ref_ids if similar_refs else [])
+    not_ids = _exclusions(turn, mood_excl, rejected, like_titles)
+    _constraints(turn)
+    _relative(turn)
+    rejection_only = bool(new.exclude_positions or new.exclude_ids) and not (
+        new.reference_positions or new.titles or _names_topic(new))
+    refinement = rejection_only or (keeps_topic and new.intent is Intent.recommend)
+    intent = _intent(turn, refinement, like_titles)
+    request = new.model_copy(update=turn.upd)
+    request = Request.model_validate(request.model_dump())  # re-check ranges and limits
+    exclude_ids = _never_twice(session, request, intent, ref_ids, rejected, not_ids, turn)
+    return Merged(request=request, carried=list(dict.fromkeys(turn.carried)),
+                  exclude_ids=exclude_ids, reference_ids=ref_ids, rejected_ids=rejected,
+                  notes=turn.notes, reset=reset)
+
+
+def _topic(turn: _Turn, keeps_topic: bool,
+           similar_ids: list[str]) -> tuple[list[TitleRef], set[str]]:
+    """Rule 2: keep the previous topic or replace it whole. Returns the like-titles in force
+    and the tags a replaced topic's moods ruled out (they go with it)."""
+    new, prev, upd = turn.new, turn.prev, turn.upd
+    if prev is not None and keeps_topic:
+        upd.update(query=prev.query, genres=list(prev.genres), tags=list(prev.tags),
+                   moods=list(prev.moods), topic=prev.topic)
+        turn.carried.extend(s for s in TOPIC_SLOTS if getattr(prev, s))
+        return _like_titles(prev), set()
+    like_titles = _like_titles(new)
+    for item_id in similar_ids:
+        item = turn.catalog.get(item_id)
+        if item is not None and item_id not in {t.item_id for t in like_titles}:
+            like_titles.append(TitleRef(text=item.title[:200], item_id=item_id, score=100))
+    query, topic = new.query, new.topic
+    if similar_ids and new.topic is not Topic.new:  # "more like the first one": no words of its own
+        query, topic = "like " + " and ".join(t.text for t in like_titles), Topic.new
+    upd.update(query=query[:500], genres=list(new.genres), tags=list(new.tags),
+               moods=list(new.moods), topic=topic)
+    if prev is None:
+        return like_titles, set()
+    if _names_topic(prev):
+        turn.notes.append("new topic: the previous one is replaced (what you ruled out still is)")
+    # the tags a previous mood ruled out belong to that topic, and go with it
+    return like_titles, _mood_exclusions(prev.moods) - set(new.exclude_tags)
+
+
+def _exclusions(turn: _Turn, mood_excl: set[str], rejected: list[str],
+                like_titles: list[TitleRef]) -> list[str]:
+    """Rule 4: exclusions accumulate; the latest word wins. Returns the "not" titles' ids."""
+    new, prev, upd = turn.new, turn.prev, turn.upd
     prev_not_titles = [t for t in prev.titles if t.role is TitleRole.not_] if prev else []
     new_not_titles = [t for t in new.titles if t.role is TitleRole.not_]
     about_titles = [t for t in new.titles if t.role is TitleRole.about]
-    mood_excl: set[str] = set()
-    if prev is not None and keeps_topic:
-        like_titles = [t for t in prev.titles if t.role is TitleRole.like]
-        upd.update(query=prev.query, genres=list(prev.genres), tags=list(prev.tags),
-                   moods=list(prev.moods))
-        carried.extend(s for s in TOPIC_SLOTS if getattr(prev, s))
-    else:
-        like_titles = [t for t in new.titles if t.role is TitleRole.like]
-        for item_id in ref_ids if similar_refs else []:
-            item = catalog.get(item_id)
-            if item is not None and item_id not in {t.item_id for t in like_titles}:
-                like_titles.append(TitleRef(text=item.title[:200], item_id=item_id, score=100))
-        query = new.query
-        if reset:
-            query = " ".join(_RESET.sub(" ", query).split())
-            if not topical_words(query):
-                query = ""
-        if similar_refs and not topical_words(query):
-            query = "like " + " and ".join(t.text for t in like_titles)
-        upd.update(query=query[:500], genres=list(new.genres), tags=list(new.tags),
-                   moods=list(new.moods))
-        if prev is not None and _has_topic(prev, False):
-            notes.append("new topic: the previous one is replaced (what you ruled out still is)")
-        # the tags a previous mood ruled out belong to that topic, and go with it
-        if prev is not None:
-            mood_excl = _mood_exclusions(prev.moods) - set(new.exclude_tags)
-
-    # 4. exclusions accumulate; the latest word wins
     prev_excl_genres = list(prev.exclude_genres) if prev else []
     prev_excl_tags = [t for t in (prev.exclude_tags if prev else []) if t not in mood_excl]
+    prev_excl_ids = list(prev.exclude_ids) if prev else []
     exclude_genres = [g for g in prev_excl_genres if g not in new.genres] + list(new.exclude_genres)
     exclude_tags = [t for t in prev_excl_tags if t not in new.tags] + list(new.exclude_tags)
     lifted = [x for x in (*prev_excl_genres, *prev_excl_tags) if x in (*new.genres, *new.tags)]
     if lifted:
-        notes.append("no longer ruled out: " + ", ".join(dict.fromkeys(lifted)))
-    carried.extend(slot for slot, old, now in (
+        turn.notes.append("no longer ruled out: " + ", ".join(dict.fromkeys(lifted)))
+    turn.carried.extend(slot for slot, old, now in (
         ("exclude_genres", prev_excl_genres, exclude_genres),
         ("exclude_tags", prev_excl_tags, exclude_tags),
-        ("exclude_ids", prev.exclude_ids if prev else [], prev.exclude_ids if prev else []),
+        ("exclude_ids", prev_excl_ids, prev_excl_ids),
     ) if set(old) & set(now))
     upd["genres"] = [g for g in upd["genres"] if g not in new.exclude_genres]
     upd["tags"] = [t for t in upd["tags"] if t not in new.exclude_tags]
     upd["exclude_genres"] = _tail(exclude_genres, 10)
     upd["exclude_tags"] = _tail(exclude_tags, 20)
-    not_ids = [t.item_id for t in (*prev_not_titles, *new_not_titles) if t.item_id]
-    request_excl = _tail([*(prev.exclude_ids if prev else []), *rejected], 50)
-    upd["exclude_ids"] = request_excl
+    upd["exclude_ids"] = _tail([*prev_excl_ids, *rejected], 50)
     titles = [*like_titles, *_tail([*prev_not_titles, *new_not_titles], 10), *about_titles]
     upd["titles"] = titles[:10]
+    return [t.item_id for t in (*prev_not_titles, *new_not_titles) if t.item_id]
 
-    # 3. constraints, slot by slot; ranges as one slot
-    def inherit(slot: str) -> None:
-        value = getattr(prev, slot) if prev is not None else None
-        if value not in (None, []):
-            upd[slot] = value
-            carried.append(slot)
 
+def _constraints(turn: _Turn) -> None:
+    """Rule 3: constraints slot by slot, a range as one slot; durations dropped when the
+    media types change; ``playlist_minutes`` while the intent is playlist."""
+    new, upd = turn.new, turn.upd
     for slot in ("media_types", "exclude_media_types", "language", "count"):
         if getattr(new, slot) not in (None, []):
             upd[slot] = getattr(new, slot)
         else:
-            inherit(slot)
+            turn.inherit(slot)
     for low, high in (("year_min", "year_max"), ("min_minutes", "max_minutes")):
         if getattr(new, low) is not None or getattr(new, high) is not None:
             upd[low], upd[high] = getattr(new, low), getattr(new, high)
         else:
-            inherit(low)
-            inherit(high)
+            turn.inherit(low)
+            turn.inherit(high)
     if new.media_types:  # asked for a kind of item: it is no longer excluded
         kept = [m for m in upd.get("exclude_media_types", []) if m not in new.media_types]
         upd["exclude_media_types"] = kept
     if new.exclude_media_types and upd.get("media_types"):
         upd["media_types"] = [m for m in upd["media_types"] if m not in new.exclude_media_types]
-    media_changed = prev is not None and bool(new.media_types) and (
-        set(new.media_types) != set(prev.media_types))
-    if media_changed:
-        dropped = [s for s in ("min_minutes", "max_minutes") if s in carried]
+    prev = turn.prev
+    if prev is not None and new.media_types and set(new.media_types) != set(prev.media_types):
+        dropped = [s for s in ("min_minutes", "max_minutes") if s in turn.carried]
         for s in dropped:
-            upd[s] = None
-            carried.remove(s)
+            turn.drop(s)
         if dropped:
             old = ", ".join(f"{s.split('_')[0]} {getattr(prev, s)} minutes" for s in dropped)
-            notes.append(f"dropped the earlier length limit ({old}): minutes mean something "
-                         "else for the new kind of item")
-    intent = new.intent
-    if intent is Intent.playlist:
+            turn.notes.append(f"dropped the earlier length limit ({old}): minutes mean "
+                              "something else for the new kind of item")
+    if new.intent is Intent.playlist:
         if new.playlist_minutes is not None:
             upd["playlist_minutes"] = new.playlist_minutes
         else:
-            inherit("playlist_minutes")
+            turn.inherit("playlist_minutes")
 
-    # 5. relative slots, against the last list
-    _relative(new, upd, carried, last_ids, catalog, notes)
 
-    # 7. intent
-    if prev is not None and (rejection_only or (intent is Intent.recommend and keeps_topic)):
+def _intent(turn: _Turn, refinement: bool, like_titles: list[TitleRef]) -> Intent:
+    """Rule 7: a refinement keeps the previous intent when it had a topic to act on."""
+    prev, intent = turn.prev, turn.new.intent
+    if prev is not None and refinement:
         if prev.intent in _TOPIC_INTENTS:
             intent = prev.intent
         else:
-            intent = Intent.similar if any(
-                t.role is TitleRole.like for t in like_titles) else Intent.recommend
+            intent = Intent.similar if like_titles else Intent.recommend
     if intent is not Intent.playlist:
-        upd["playlist_minutes"] = None
-    upd["intent"] = intent
+        turn.upd["playlist_minutes"] = None
+    turn.upd["intent"] = intent
+    return intent
 
-    request = new.model_copy(update=upd)
-    request = Request.model_validate(request.model_dump())  # re-check ranges and limits
 
-    # 8. never twice
-    exempt = set(new.about_ids) | (set(ref_ids) if intent is Intent.details else set())
+def _never_twice(session: Session, request: Request, intent: Intent, ref_ids: list[str],
+                 rejected: list[str], not_ids: list[str], turn: _Turn) -> list[str]:
+    """Rule 8: what this turn must not show."""
+    exempt = set(turn.new.about_ids) | (set(ref_ids) if intent is Intent.details else set())
     shown = [i for i in session.shown_ids if i not in exempt]
     rejected_all = [*session.rejected_ids, *rejected]
     exclude_ids = list(dict.fromkeys([*shown, *rejected_all, *not_ids, *request.exclude_ids]))
     if rejected:
-        names = [catalog[i].title if i in catalog else i for i in rejected]
-        notes.append("won't show again: " + ", ".join(names))
-    return Merged(request=request, carried=list(dict.fromkeys(carried)),
-                  exclude_ids=exclude_ids, reference_ids=ref_ids, rejected_ids=rejected,
-                  notes=notes, reset=reset)
+        names = [turn.catalog[i].title if i in turn.catalog else i for i in rejected]
+        turn.notes.append("won't show again: " + ", ".join(names))
+    return exclude_ids
 
 
-def _relative(new: Request, upd: dict[str, Any], carried: list[str], last_ids: list[str],
-              catalog: Catalog, notes: list[str]) -> None:
-    """Turn "shorter", "longer", "newer" and "older" into bounds (rule 5)."""
+def _relative(turn: _Turn) -> None:
+    """Rule 5: turn "shorter", "longer", "newer" and "older" into bounds."""
+    new = turn.new
     if new.relative_duration is None and new.relative_year is None:
         return
-    media = set(upd.get("media_types") or [])
-    items = [catalog.get(i) for i in last_ids]
-    items = [it for it in items if it is not None and (not media or it.media_type in media)]
+    media = set(turn.upd.get("media_types") or [])
+    items = [turn.catalog.get(i) for i in turn.last_ids]
+    listed = [it for it in items if it is not None and (not media or it.media_type in media)]
     kinds = " or ".join(sorted(str(m) for m in media)) or "item"
-
-    def drop(slot: str) -> None:
-        if slot in carried:
-            upd[slot] = None
-            carried.remove(slot)
-
     if new.relative_duration is not None:
-        word = new.relative_duration.value
-        mid = _median([it.duration_min for it in items if it.duration_min is not None])
-        if new.min_minutes is not None or new.max_minutes is not None:
-            notes.append(f"'{word}' ignored: the length you gave wins")
-        elif mid is None:
-            notes.append(f"'{word}' ignored: the last list has no {kinds} with a length")
-        elif new.relative_duration is RelativeDuration.shorter:
-            bound = max(1, math.floor(0.75 * mid))
-            if upd.get("max_minutes") is not None:
-                bound = min(bound, upd["max_minutes"])
-            drop("min_minutes")
-            drop("max_minutes")
-            upd["max_minutes"] = bound
-            notes.append(f"shorter: at most {bound} minutes (the last list's median is "
-                         f"{mid:g})")
-        else:
-            bound = min(100_000, math.ceil(1.25 * mid))
-            if upd.get("min_minutes") is not None:
-                bound = max(bound, upd["min_minutes"])
-            drop("min_minutes")
-            drop("max_minutes")
-            upd["min_minutes"] = bound
-            notes.append(f"longer: at least {bound} minutes (the last list's median is "
-                         f"{mid:g})")
+        mid = _median([it.duration_min for it in listed if it.duration_min is not None])
+        _relative_duration(turn, new.relative_duration, mid, kinds)
     if new.relative_year is not None:
-        word = new.relative_year.value
-        mid = _median([float(it.year) for it in items if it.year is not None])
-        if new.year_min is not None or new.year_max is not None:
-            notes.append(f"'{word}' ignored: the years you gave win")
-        elif mid is None:
-            notes.append(f"'{word}' ignored: the last list has no {kinds} with a year")
-        elif new.relative_year is RelativeYear.newer:
-            bound = min(2100, math.floor(mid) + 1)
-            if upd.get("year_min") is not None:
-                bound = max(bound, upd["year_min"])
-            drop("year_min")
-            drop("year_max")
-            upd["year_min"] = bound
-            notes.append(f"newer: from {bound} on (the last list's median year is {mid:g})")
-        else:
-            bound = max(1800, math.ceil(mid) - 1)
-            if upd.get("year_max") is not None:
-                bound = min(bound, upd["year_max"])
-            drop("year_min")
-            drop("year_max")
-            upd["year_max"] = bound
-            notes.append(f"older: up to {bound} (the last list's median year is {mid:g})")
+        mid = _median([float(it.year) for it in listed if it.year is not None])
+        _relative_year(turn, new.relative_year, mid, kinds)
+
+
+def _relative_duration(turn: _Turn, word: RelativeDuration, mid: float | None,
+                       kinds: str) -> None:
+    new, upd = turn.new, turn.upd
+    if new.min_minutes is not None or new.max_minutes is not None:
+        turn.notes.append(f"'{word.value}' ignored: the length you gave wins")
+    elif mid is None:
+        turn.notes.append(f"'{word.value}' ignored: the last list has no {kinds} with a length")
+    elif word is RelativeDuration.shorter:
+        bound = max(1, math.floor(0.75 * mid))
+        if upd.get("max_minutes") is not None:
+            bound = min(bound, upd["max_minutes"])
+        turn.drop("min_minutes")
+        turn.drop("max_minutes")
+        upd["max_minutes"] = bound
+        turn.notes.append(f"shorter: at most {bound} minutes (the last list's median is "
+                          f"{mid:g})")
+    else:
+        bound = min(100_000, math.ceil(1.25 * mid))
+        if upd.get("min_minutes") is not None:
+            bound = max(bound, upd["min_minutes"])
+        turn.drop("min_minutes")
+        turn.drop("max_minutes")
+        upd["min_minutes"] = bound
+        turn.notes.append(f"longer: at least {bound} minutes (the last list's median is "
+                          f"{mid:g})")
+
+
+def _relative_year(turn: _Turn, word: RelativeYear, mid: float | None, kinds: str) -> None:
+    new, upd = turn.new, turn.upd
+    if new.year_min is not None or new.year_max is not None:
+        turn.notes.append(f"'{word.value}' ignored: the years you gave win")
+    elif mid is None:
+        turn.notes.append(f"'{word.value}' ignored: the last list has no {kinds} with a year")
+    elif word is RelativeYear.newer:
+        bound = min(2100, math.floor(mid) + 1)
+        if upd.get("year_min") is not None:
+            bound = max(bound, upd["year_min"])
+        turn.drop("year_min")
+        turn.drop("year_max")
+        upd["year_min"] = bound
+        turn.notes.append(f"newer: from {bound} on (the last list's median year is {mid:g})")
+    else:
+        bound = max(1800, math.ceil(mid) - 1)
+        if upd.get("year_max") is not None:
+            bound = min(bound, upd["year_max"])
+        turn.drop("year_min")
+        turn.drop("year_max")
+        upd["year_max"] = bound
+        turn.notes.append(f"older: up to {bound} (the last list's median year is {mid:g})")
 
 
 # --- record and relax ------------------------------------------------------------------------
@@ -630,5 +588,6 @@ def relax(merged: Merged, slots: Iterable[str] | None = None) -> tuple[Request, 
         raise ValueError(f"cannot relax {sorted(unknown)}; relaxable slots: "
                          f"{', '.join(_RELAXABLE)}")
     dropped = [s for s in merged.carried if s in wanted]
-    empty = {s: [] if isinstance(getattr(merged.request, s), list) else None for s in dropped}
+    empty: dict[str, Any] = {
+        s: [] if isinstance(getattr(merged.request, s), list) else None for s in dropped}
     return merged.request.model_copy(update=empty), dropped

@@ -18,6 +18,8 @@ Meaning of the slots, for the stages that read them:
 - Relative slots (``relative_duration``, ``relative_year``, ``reference_positions``,
   ``exclude_positions``) refer to the previous turn; the session merge applies them.
   Positions are 1-based in the last list shown; -1 is its last item.
+- ``topic`` says what the message does to the conversation's topic (:class:`Topic`): the
+  parser reads it from the words, so that the session merge never reads the text again.
 
 Example:
     >>> r = Request(intent="similar", media_types=["movie"], exclude_genres=["Horror"],
@@ -45,7 +47,7 @@ from pydantic import (
 from retrieval.models import MediaType
 
 __all__ = ["HARD_CONSTRAINTS", "InputIssue", "Intent", "Mood", "ParseContext", "RelativeDuration",
-           "RelativeYear", "Request", "TitleRef", "TitleRole"]
+           "RelativeYear", "Request", "TitleRef", "TitleRole", "Topic"]
 
 
 class Intent(StrEnum):
@@ -113,6 +115,25 @@ class RelativeDuration(StrEnum):
 class RelativeYear(StrEnum):
     newer = "newer"
     older = "older"
+
+
+class Topic(StrEnum):
+    """What a message does to the conversation's topic (what the person wants it to be about).
+
+    The topic is the request's ``query``, ``genres``, ``tags``, ``moods`` and titles meant as
+    "like"; the session merge replaces it as a whole or keeps it as a whole.
+    """
+
+    new = "new"
+    """It says what it is about: a subject in words of its own ("stories about lighthouse
+    keepers"), genres, tags, moods or titles to be like. The previous topic is replaced."""
+    refine = "refine"
+    """It names no subject: it changes constraints ("shorter", "only podcasts now", "from the
+    90s"), points at or rejects items of the last list, gives feedback or chats. The previous
+    topic is kept."""
+    reset = "reset"
+    """It starts over ("start over", "something completely different"): nothing from earlier
+    turns is kept; what else the message says (if anything) is the new topic."""
 
 
 class InputIssue(StrEnum):
@@ -220,6 +241,11 @@ class Request(BaseModel):
     """Target length of a playlist in minutes ("a 2-hour playlist" -> 120)."""
     issues: list[InputIssue] = Field(default_factory=list, max_length=5)
     """What was wrong with the message itself and was handled (empty, truncated...)."""
+    topic: Topic | None = None
+    """What the message does to the topic: new, refine or reset (see :class:`Topic`). None:
+    not said (a request built by hand); the session merge then starts a new topic only when
+    genres, tags, moods or like-titles are set. On a merged request the value travels with
+    the topic slots: it says how the topic in force was set."""
 
     @field_validator("media_types", "exclude_media_types", "genres", "exclude_genres", "tags",
                      "exclude_tags", "moods", "reference_positions", "exclude_positions",

@@ -61,6 +61,7 @@ from assistant.llm import (
     structured,
 )
 from assistant.parsers.rules import DEFAULT_MAX_CHARS, RulesParser
+from assistant.parsers.rules.topic import is_reset, topic_of
 from assistant.parsers.vocabulary import title_key
 from assistant.reply import Fallback
 from assistant.settings import LLMSettings
@@ -77,6 +78,7 @@ from retrieval.request import (
     Request,
     TitleRef,
     TitleRole,
+    Topic,
 )
 
 __all__ = ["LLMParser", "ParsedRequest", "ParsedTitle", "parse_with_fallback"]
@@ -165,6 +167,9 @@ class ParsedRequest(BaseModel):
     """How many items were asked for."""
     playlist_minutes: int | None = Field(ge=1, le=1440)
     """Target length of a playlist in minutes."""
+    topic: Topic | None
+    """new: it says what it wants (a subject, genre, mood or title); refine: it only changes
+    the previous request; reset: it starts over. Null: the parser decides."""
 
     @classmethod
     def empty(cls, **values: Any) -> ParsedRequest:
@@ -235,7 +240,7 @@ class LLMParser:
         """
         if context is not None and not isinstance(context, ParseContext):
             context = ParseContext.model_validate(context)
-        text, issues = self._rules._clean(message)
+        text, issues = self._rules.clean(message)
         if not text:
             return self._rules.parse(message, context)
         try:
@@ -283,7 +288,7 @@ class LLMParser:
         self._check_positions(parsed.reference_positions + parsed.exclude_positions, context)
         exclude_ids = [i for p in parsed.exclude_positions
                        if context is not None and (i := context.id_at(p)) is not None]
-        return Request(
+        request = Request(
             intent=parsed.intent,
             query=(" ".join(parsed.query.split()) or text)[:500],
             media_types=media,
@@ -307,7 +312,11 @@ class LLMParser:
             count=parsed.count,
             playlist_minutes=parsed.playlist_minutes,
             issues=list(dict.fromkeys(issues or []))[:5],
+            topic=parsed.topic,
         )
+        if parsed.topic is None:  # the model left it open: read the message as the rules do
+            request = request.model_copy(update={"topic": topic_of(request, is_reset(text))})
+        return request
 
     def _titles(self, titles: list[ParsedTitle], text: str, shown: list[str]) -> list[TitleRef]:
         from rapidfuzz import fuzz
@@ -354,7 +363,8 @@ class LLMParser:
         lines = []
         if context.previous is not None:
             slots = context.previous.model_dump(
-                mode="json", exclude_defaults=True, exclude={"issues", "exclude_ids", "query"})
+                mode="json", exclude_defaults=True,
+                exclude={"issues", "exclude_ids", "query", "topic"})
             for t in slots.get("titles", []):
                 t.pop("score", None)
                 t.pop("item_id", None)

@@ -25,9 +25,9 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
-from retrieval.request import Mood, Request
 from retrieval.catalog import Catalog
 from retrieval.models import Item  # noqa: F401  (used by the docstring examples)
+from retrieval.request import Mood, Request
 
 __all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "SYNONYMS",
            "TitleMatch", "TitleMatcher", "Vocabulary", "title_key"]
@@ -209,8 +209,8 @@ class Vocabulary:
 
     def keep_genres(self, labels: list[str]) -> list[str]:
         """The labels that are genres of the catalog, in order, without repeats."""
-        labels = (x.strip().lower() for x in labels)
-        return list(dict.fromkeys(g for g in labels if g in self.genres))
+        cleaned = (x.strip().lower() for x in labels)
+        return list(dict.fromkeys(g for g in cleaned if g in self.genres))
 
     def keep_tags(self, labels: list[str]) -> list[str]:
         """The labels that are tags of the catalog, in order, without repeats."""

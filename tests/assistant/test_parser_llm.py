@@ -26,7 +26,7 @@ from assistant.parsers.rules import RulesParser
 from assistant.reply import Fallback
 from assistant.settings import LLMSettings
 from retrieval.demo import load_demo_catalog
-from retrieval.request import InputIssue, ParseContext, Request
+from retrieval.request import InputIssue, ParseContext, Request, Topic
 
 # --- fixtures ------------------------------------------------------------------------------
 
@@ -180,6 +180,35 @@ def test_registry_builds_it_and_model_must_be_set(catalog) -> None:
     assert isinstance(parser, LLMParser) and parser.parse("a comedy").genres == ["comedy"]
     with pytest.raises(ValueError, match="ENCORE_LLM__MODEL"):
         make_parser("llm", catalog)
+
+
+def test_the_model_says_what_the_message_does_to_the_topic(catalog, rules) -> None:
+    parser, _ = llm_parser(catalog, rules, reply(query="films", topic="reset"),
+                           reply(query="stories about lighthouse keepers", topic="refine"))
+    assert parser.parse("start over with films").topic is Topic.reset
+    # the model's word is taken, even where the rules would read a subject
+    assert parser.parse("stories about lighthouse keepers").topic is Topic.refine
+
+
+@pytest.mark.parametrize(("message", "query", "topic"), [
+    ("start over", "", Topic.reset),
+    ("stories about lighthouse keepers", "lighthouse keepers", Topic.new),
+    ("shorter", "shorter", Topic.refine),
+])
+def test_a_topic_left_open_is_read_as_the_rules_read_it(catalog, rules, message, query,
+                                                        topic) -> None:
+    parser, _ = llm_parser(catalog, rules, reply(query=query))  # topic null
+    assert parser.parse(message).topic is topic
+
+
+def test_the_topic_is_a_required_nullable_enum_and_not_in_the_history(catalog, rules) -> None:
+    schema = ParsedRequest.model_json_schema()
+    assert "topic" in schema["required"]
+    assert schema["$defs"]["Topic"]["enum"] == ["new", "refine", "reset"]
+    parser, model = llm_parser(catalog, rules, reply())
+    previous = Request(genres=["science fiction"], topic="new")
+    parser.parse("shorter", ParseContext(previous=previous))
+    assert 'Previous request: {"genres": ["science fiction"]}' in str(model.sent[0][0].text)
 
 
 def test_parse_with_fallback_passes_a_good_answer_through(catalog, rules) -> None:

@@ -7,18 +7,17 @@ import importlib
 import random
 import statistics
 import time
-from pathlib import Path
 
 import pytest
 
 from assistant.parsers import RequestParser, available_parsers, make_parser, register_parser
-from eval.parser_report import DEFAULT_TABLE, HELDOUT_TABLE, SLOTS, evaluate, load_table
 from assistant.parsers.rules import RulesParser
 from assistant.parsers.vocabulary import TitleMatcher, Vocabulary
-from retrieval.request import InputIssue, Intent, ParseContext, Request, TitleRole
+from eval.parser_report import DEFAULT_TABLE, SLOTS, evaluate, load_table
 from retrieval.catalog import Catalog
 from retrieval.demo import load_demo_catalog
 from retrieval.models import Item
+from retrieval.request import InputIssue, Intent, ParseContext, Request, TitleRole, Topic
 
 TABLE = DEFAULT_TABLE
 LAST = ["mv-arrival-2016", "mv-contact-1997", "mv-moon-2009"]
@@ -39,6 +38,8 @@ def parser(catalog: Catalog) -> RulesParser:
     [
         "assistant.parsers",
         "assistant.parsers.rules",
+        "assistant.parsers.rules.parser",
+        "assistant.parsers.rules.topic",
         "assistant.parsers.vocabulary",
         "eval.parser_report",
     ],
@@ -635,6 +636,35 @@ def test_report_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "intent" in out and "rows fully right" in out and "llm: not available" in out
     assert main(["--table", str(TABLE.with_name("missing.jsonl"))]) == 2
+
+
+@pytest.mark.parametrize(("message", "topic"), [
+    ("start over", Topic.reset),
+    ("something completely different", Topic.reset),
+    ("ok, let's start again with podcasts", Topic.reset),
+    ("stories about lighthouse keepers", Topic.new),
+    ("horror films then", Topic.new),
+    ("something like Arrival", Topic.new),
+    ("lighter please", Topic.new),
+    ("shorter", Topic.refine),
+    ("only podcasts now", Topic.refine),
+    ("films from the 90s under 2 hours", Topic.refine),
+    ("not the second one", Topic.refine),
+    ("more like the first one", Topic.refine),  # the merge makes it a topic, from the last list
+    ("thanks!", Topic.refine),
+    ("", Topic.refine),
+])
+def test_topic_says_what_the_message_does_to_the_topic(
+    parser: RulesParser, message: str, topic: Topic
+) -> None:
+    assert parser.parse(message).topic is topic
+
+
+def test_reset_words_leave_the_query(parser: RulesParser) -> None:
+    r = parser.parse("start over: a podcast about space")
+    assert r.topic is Topic.reset and "start" not in r.query and "space" in r.query
+    assert r.media_types == ["podcast"] and r.tags == ["space"]
+    assert parser.parse("something completely different").query == ""  # nothing else said
 
 
 def test_title_roles(parser: RulesParser) -> None:

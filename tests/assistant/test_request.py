@@ -19,6 +19,7 @@ from retrieval.request import (
     Request,
     TitleRef,
     TitleRole,
+    Topic,
 )
 
 
@@ -31,6 +32,7 @@ def test_defaults_are_an_empty_recommend_request() -> None:
     r = Request()
     assert r.intent is Intent.recommend and r.query == "" and r.hard_constraints() == {}
     assert r.like_ids == r.not_ids == r.about_ids == []
+    assert r.topic is None  # not said: the session merge reads the slots
 
 
 def _walk(schema: dict, defs: dict, path: str = "Request"):
@@ -87,6 +89,15 @@ def test_schema_lists_the_closed_vocabularies() -> None:
     assert set(defs["MediaType"]["enum"]) == set(MEDIA_TYPES)
     assert "thought-provoking" in defs["Mood"]["enum"]
     assert set(defs["TitleRole"]["enum"]) == {"like", "not", "about"}
+    assert set(defs["Topic"]["enum"]) == {"new", "refine", "reset"}
+
+
+def test_topic_is_a_closed_choice_and_not_a_constraint() -> None:
+    r = Request(topic="reset")
+    assert r.topic is Topic.reset and r.hard_constraints() == {}
+    assert Request.model_validate_json(r.model_dump_json()) == r
+    with pytest.raises(ValidationError, match="topic"):
+        Request(topic="restart")
 
 
 def test_labels_are_normalised_and_lists_deduplicated() -> None:

@@ -15,18 +15,17 @@ import pytest
 
 import assistant.session as session_module
 from assistant.parsers import make_parser
-from retrieval.request import Intent, Request
+from assistant.parsers.rules import is_reset, topical_words
 from assistant.session import (
     MAX_SHOWN,
     Merged,
     Session,
-    is_reset,
     merge,
     record,
     relax,
-    topical_words,
 )
 from retrieval.demo import load_demo_catalog
+from retrieval.request import InputIssue, Intent, Request, Topic
 
 FILMS = ["mv-interstellar-2014", "mv-the-martian-2015", "mv-dune-2021", "mv-contact-1997"]
 SHORTER_FILMS = ["mv-moon-2009", "mv-ex-machina-2014", "mv-gravity-2013"]
@@ -240,15 +239,24 @@ def test_positions_with_no_list_at_all(catalog):
 @pytest.mark.parametrize("message", [
     "start over", "ok, let's start again with podcasts", "something completely different",
     "Forget everything I said", "reset", "from scratch please", "change the topic"])
-def test_is_reset(message):
+def test_is_reset(message, parser):
     assert is_reset(message)
+    request = parser.parse(message)
+    if message == "Forget everything I said":
+        # the clean-up drops it as text addressed to the system ("forget ... everything"),
+        # before the reset is read: nothing is left, and nothing changes
+        assert request.issues == [InputIssue.instructions_ignored]
+        assert request.topic is Topic.refine
+    else:
+        assert request.topic is Topic.reset  # what the merge reads
 
 
 @pytest.mark.parametrize("message", [
     "not that one", "something different from Arrival", "the last one", "shorter", "", None,
     "start with the second one"])
-def test_is_not_reset(message):
+def test_is_not_reset(message, parser):
     assert not is_reset(message)
+    assert parser.parse(message).topic is not Topic.reset
 
 
 def test_reset_clears_topic_and_constraints_but_not_what_was_seen(talk):
@@ -267,6 +275,37 @@ def test_reset_clears_topic_and_constraints_but_not_what_was_seen(talk):
     m = talk("something completely different")
     assert m.reset and m.request.query == "" and m.request.tags == []
     assert talk.session.last_ids == []
+
+
+def test_merge_reads_the_topic_field_not_the_text(catalog):
+    s = Session(session_id="s", user_id="u", last_ids=FILMS,
+                last_request=Request(genres=["science fiction"], max_minutes=120, topic="new"))
+    # words that would start over, but the parser did not say so: nothing is reset
+    m = merge(s, Request(query="start over", topic="refine"), catalog)
+    assert not m.reset and m.request.genres == ["science fiction"] and m.request.max_minutes == 120
+    # a reset said by the parser, whatever the words
+    m = merge(s, Request(query="podcasts", topic="reset"), catalog)
+    assert m.reset and m.request.genres == [] and m.request.max_minutes is None
+    # a subject in words only: the parser's "new" replaces the topic, "refine" keeps it
+    m = merge(s, Request(query="lighthouse keepers", topic="new"), catalog)
+    assert m.request.genres == [] and m.request.query == "lighthouse keepers"
+    assert m.request.max_minutes == 120  # constraints are still inherited
+    m = merge(s, Request(query="lighthouse keepers", topic="refine"), catalog)
+    assert m.request.genres == ["science fiction"]
+    # not said (a request built by hand): only genres, tags, moods or like-titles start a topic
+    assert merge(s, Request(query="lighthouse keepers"), catalog).request.genres == [
+        "science fiction"]
+    assert merge(s, Request(genres=["drama"]), catalog).request.genres == ["drama"]
+
+
+def test_merged_topic_goes_with_the_topic_slots(talk):
+    assert talk("stories about lighthouse keepers", FILMS).request.topic is Topic.new
+    m = talk("shorter")  # the topic is kept, and says how it was set
+    assert m.request.topic is Topic.new and "lighthouse" in m.request.query
+    m = talk("horror films then")
+    assert any("new topic" in n for n in m.notes)  # the free-text topic counted as one
+    m = talk("more like the first one", SHORTER_FILMS)
+    assert m.request.topic is Topic.new and m.request.query.startswith("like ")
 
 
 def test_session_reset_method(talk):
@@ -344,7 +383,9 @@ def test_relax_with_nothing_carried(catalog):
     "newer ones please", "more like the first one", "a movie under 90 minutes",
     "a 45-minute podcast", "let's try something newer", "anything a bit older?"])
 def test_constraint_only_messages_have_no_topic(parser, message):
-    assert topical_words(parser.parse(message).query) == []
+    request = parser.parse(message)
+    assert topical_words(request.query) == []
+    assert request.topic is Topic.refine  # the merge keeps the previous topic
 
 
 @pytest.mark.parametrize(("message", "words"), [
@@ -352,7 +393,9 @@ def test_constraint_only_messages_have_no_topic(parser, message):
     ("a long podcast about the Roman empire", ["roman", "empire"]),
 ])
 def test_topic_messages_have_topic_words(parser, message, words):
-    assert topical_words(parser.parse(message).query) == words
+    request = parser.parse(message)
+    assert topical_words(request.query) == words
+    assert request.topic is Topic.new
 
 
 def test_free_text_starts_a_new_topic(talk):
