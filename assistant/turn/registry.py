@@ -31,7 +31,7 @@ from assistant.validation import DEFAULT_K
 from retrieval.request import Request
 
 if TYPE_CHECKING:
-    from assistant.turn.context import ToolContext
+    from assistant.turn.context import Services, ToolContext
     from retrieval.diversify import RankedItem
 
 __all__ = ["PlaylistInfo", "Recorded", "Registry", "Tool", "ToolArgs", "ToolCall",
@@ -107,9 +107,9 @@ class ToolResult:
 class ToolArgs(BaseModel):
     """An agent's arguments to a tool (the JSON schema the calling LLM sees)."""
 
-    def to_call(self, services: Any) -> ToolCall:
-        """The :class:`ToolCall` these arguments ask for (``services``:
-        :class:`~assistant.turn.context.Services`, to parse text and check ids).
+    def to_call(self, services: Services) -> ToolCall:
+        """The :class:`ToolCall` these arguments ask for (``services`` parse text and
+        check ids).
 
         Raises:
             UnknownItem: an item id is not in the catalog.

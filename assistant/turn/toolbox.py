@@ -14,7 +14,7 @@ fills in) and its ``run`` (what the chat and the agents both call).
 Example:
     >>> from retrieval.request import Intent
     >>> args = TOOLS["trending"].args(media_types=["album"], k=4)
-    >>> call = args.to_call(None)
+    >>> call = args.to_call(None)  # trending needs no services
     >>> call.k, call.request.intent is Intent.trending, [str(m) for m in call.request.media_types]
     (4, True, ['album'])
 """
@@ -74,7 +74,7 @@ class RecommendArgs(ToolArgs):
                                     description="Longest duration (per episode for series).")
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="How many.")
 
-    def to_call(self, services: Any) -> ToolCall:
+    def to_call(self, services: Services) -> ToolCall:
         filters: dict[str, Any] = {}
         if self.media_types:
             filters["media_types"] = self.media_types
@@ -87,7 +87,7 @@ class SimilarArgs(ToolArgs):
     item_id: str = _ItemId
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K)
 
-    def to_call(self, services: Any) -> ToolCall:
+    def to_call(self, services: Services) -> ToolCall:
         services.item(self.item_id)
         return ToolCall(request=Request(intent=Intent.similar), k=self.k,
                         item_ids=(self.item_id,))
@@ -97,7 +97,7 @@ class PlaylistArgs(ToolArgs):
     query: str = Field(default="", max_length=500, description="What it should sound like.")
     minutes: int = Field(ge=1, le=1440, description="Target total length in minutes.")
 
-    def to_call(self, services: Any) -> ToolCall:
+    def to_call(self, services: Services) -> ToolCall:
         base = services.backends.parse(self.query).request if self.query else Request()
         return ToolCall(request=base.model_copy(update={"intent": Intent.playlist,
                                                         "playlist_minutes": self.minutes}))
@@ -107,15 +107,16 @@ class TrendingArgs(ToolArgs):
     media_types: list[_MediaType] = Field(default_factory=list, max_length=7)
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K)
 
-    def to_call(self, services: Any) -> ToolCall:
-        return ToolCall(request=Request(intent=Intent.trending, media_types=self.media_types),
-                        k=self.k)
+    def to_call(self, services: Services) -> ToolCall:
+        request = Request.model_validate({"intent": Intent.trending,
+                                          "media_types": list(self.media_types)})
+        return ToolCall(request=request, k=self.k)
 
 
 class DetailsArgs(ToolArgs):
     item_id: str = _ItemId
 
-    def to_call(self, services: Any) -> ToolCall:
+    def to_call(self, services: Services) -> ToolCall:
         services.item(self.item_id)
         return ToolCall(request=Request(intent=Intent.details), item_ids=(self.item_id,))
 
@@ -124,14 +125,14 @@ class FeedbackArgs(ToolArgs):
     item_id: str = _ItemId
     kind: Literal["like", "dislike", "seen"]
 
-    def to_call(self, services: Any) -> ToolCall:
+    def to_call(self, services: Services) -> ToolCall:
         services.item(self.item_id)
         return ToolCall(request=Request(intent=Intent.feedback),
                         feedback=((self.item_id, self.kind),))
 
 
 class ChitchatArgs(ToolArgs):
-    def to_call(self, services: Any) -> ToolCall:
+    def to_call(self, services: Services) -> ToolCall:
         return ToolCall(request=Request(intent=Intent.chitchat))
 
 
