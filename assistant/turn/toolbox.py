@@ -1,0 +1,224 @@
+"""Encore's tools, each registered once in :data:`TOOLS`: its argument model (what an agent
+fills in) and its ``run`` (what the chat and the agents both call).
+
+| tool | does |
+|---|---|
+| recommend | the best items for the user and the request |
+| similar | items like the given ones, ranked for the user |
+| playlist | an ordered list filling a target length |
+| trending | what is popular lately |
+| details | the catalog facts of one item |
+| feedback | store likes, dislikes and "seen" |
+| chitchat | nothing to run (the lead asks what the person is in the mood for) |
+
+Example:
+    >>> from retrieval.request import Intent
+    >>> args = TOOLS["trending"].args(media_types=["album"], k=4)
+    >>> call = args.to_call(None)  # trending needs no services
+    >>> call.k, call.request.intent is Intent.trending, [str(m) for m in call.request.media_types]
+    (4, True, ['album'])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from assistant.turn.registry import (
+    PlaylistInfo,
+    Recorded,
+    Registry,
+    Tool,
+    ToolArgs,
+    ToolCall,
+    ToolResult,
+)
+from assistant.validation import DEFAULT_K, MAX_K, apply_filters
+from retrieval.request import Intent, Request
+
+if TYPE_CHECKING:
+    from assistant.turn.context import Services, ToolContext
+    from retrieval.retriever import History
+
+__all__ = ["DEFAULT_PLAYLIST_MINUTES", "TOOLS", "recommend_call"]
+
+DEFAULT_PLAYLIST_MINUTES = 60
+"""Playlist length when the person names none."""
+
+_MediaType = Literal["movie", "series", "episode", "music_track", "album", "podcast", "audiobook"]
+_ItemId = Field(min_length=1, max_length=200, description="A catalog item id.")
+
+
+def recommend_call(services: Services, query: str | None, k: int,
+                   filters: dict[str, Any] | Request | None = None) -> ToolCall:
+    """The ``recommend`` call for a request in words and filters over it (filters win).
+
+    Raises:
+        EncoreError: an invalid filter (the message names it).
+    """
+    request = services.backends.parse(query).request if query else Request()
+    request = apply_filters(request, filters)
+    return ToolCall(request=request, k=k, exclude=tuple(request.exclude_ids))
+
+
+# -- arguments ------------------------------------------------------------------------------
+
+
+class RecommendArgs(ToolArgs):
+    query: str = Field(default="", max_length=500,
+                       description="What the person wants, in words ('a podcast about space').")
+    media_types: list[_MediaType] = Field(default_factory=list, max_length=7,
+                                          description="Only these media types.")
+    max_minutes: int | None = Field(default=None, ge=1, le=100_000,
+                                    description="Longest duration (per episode for series).")
+    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="How many.")
+
+    def to_call(self, services: Services) -> ToolCall:
+        filters: dict[str, Any] = {}
+        if self.media_types:
+            filters["media_types"] = self.media_types
+        if self.max_minutes is not None:
+            filters["max_minutes"] = self.max_minutes
+        return recommend_call(services, self.query or None, self.k, filters or None)
+
+
+class SimilarArgs(ToolArgs):
+    item_id: str = _ItemId
+    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K)
+
+    def to_call(self, services: Services) -> ToolCall:
+        services.item(self.item_id)
+        return ToolCall(request=Request(intent=Intent.similar), k=self.k,
+                        item_ids=(self.item_id,))
+
+
+class PlaylistArgs(ToolArgs):
+    query: str = Field(default="", max_length=500, description="What it should sound like.")
+    minutes: int = Field(ge=1, le=1440, description="Target total length in minutes.")
+
+    def to_call(self, services: Services) -> ToolCall:
+        base = services.backends.parse(self.query).request if self.query else Request()
+        return ToolCall(request=base.model_copy(update={"intent": Intent.playlist,
+                                                        "playlist_minutes": self.minutes}))
+
+
+class TrendingArgs(ToolArgs):
+    media_types: list[_MediaType] = Field(default_factory=list, max_length=7)
+    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K)
+
+    def to_call(self, services: Services) -> ToolCall:
+        request = Request.model_validate({"intent": Intent.trending,
+                                          "media_types": list(self.media_types)})
+        return ToolCall(request=request, k=self.k)
+
+
+class DetailsArgs(ToolArgs):
+    item_id: str = _ItemId
+
+    def to_call(self, services: Services) -> ToolCall:
+        services.item(self.item_id)
+        return ToolCall(request=Request(intent=Intent.details), item_ids=(self.item_id,))
+
+
+class FeedbackArgs(ToolArgs):
+    item_id: str = _ItemId
+    kind: Literal["like", "dislike", "seen"]
+
+    def to_call(self, services: Services) -> ToolCall:
+        services.item(self.item_id)
+        return ToolCall(request=Request(intent=Intent.feedback),
+                        feedback=((self.item_id, self.kind),))
+
+
+class ChitchatArgs(ToolArgs):
+    def to_call(self, services: Services) -> ToolCall:
+        return ToolCall(request=Request(intent=Intent.chitchat))
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+def _history(ctx: ToolContext) -> History:
+    from retrieval.retriever import History
+
+    return ctx.history() or History([])
+
+
+def run_recommend(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    got = ctx.services.engine.recommend(_history(ctx), call.request, k=call.k,
+                                        exclude=call.exclude)
+    return ToolResult(items=got)
+
+
+def run_similar(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    catalog = ctx.services.catalog
+    got = ctx.services.engine.similar(list(call.item_ids), history=ctx.history(),
+                                      request=call.request, k=call.k, exclude=call.exclude)
+    return ToolResult(items=got, source="similar",
+                      subjects=[catalog[i].title for i in call.item_ids[:2] if i in catalog])
+
+
+def run_playlist(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    target = call.request.playlist_minutes or DEFAULT_PLAYLIST_MINUTES
+    pl = ctx.services.engine.playlist(_history(ctx), call.request, target_minutes=target,
+                                      exclude=call.exclude)
+    info = PlaylistInfo(target_minutes=target, total_minutes=pl.total_minutes,
+                        within_tolerance=pl.within_tolerance)
+    return ToolResult(items=list(pl.items), source="playlist", playlist=info)
+
+
+def run_trending(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    got = ctx.services.engine.trending(request=call.request, k=call.k, exclude=call.exclude,
+                                       history=ctx.history())
+    return ToolResult(items=got, source="trending")
+
+
+def run_details(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    from retrieval.diversify import RankedItem
+
+    catalog = ctx.services.catalog
+    about = [i for i in call.item_ids if i in catalog]
+    if not about:
+        return ToolResult(notes=['name a title from the catalog, or point into the list '
+                                 '("the second one")'])
+    item = catalog[about[0]]
+    return ToolResult(items=[RankedItem(item_id=item.id, rank=1, score=1.0)], source="details",
+                      subjects=[item.title], facts=item.model_dump(mode="json"))
+
+
+def run_feedback(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    """Store each ``(item_id, kind)`` of the call for the context's user (ids that are not
+    in the catalog are skipped: the chat's parser may pass unresolved ones)."""
+    services, recorded = ctx.services, []
+    if ctx.user_id is None:
+        raise ValueError("feedback needs a user. Fix: run it in a ToolContext with a user_id")
+    for item_id, kind in call.feedback:
+        if item_id in services.catalog:
+            services.store.add_event(ctx.user_id, item_id, kind, session_id=ctx.session_id)
+            recorded.append(Recorded(item_id, services.catalog[item_id].title, kind))
+    if recorded:
+        ctx.forget_history()
+    return ToolResult(recorded=recorded)
+
+
+def run_chitchat(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    return ToolResult()
+
+
+TOOLS = Registry([
+    Tool("recommend", "Recommend films, series, music or podcasts for the user, optionally "
+                      "for a request in words and filters.", RecommendArgs, run_recommend),
+    Tool("similar", "Items like a given catalog item, ranked for the user.", SimilarArgs,
+         run_similar),
+    Tool("playlist", "An ordered playlist whose total length is within 5% of the target "
+                     "minutes.", PlaylistArgs, run_playlist),
+    Tool("trending", "What is popular lately, optionally of some media types.", TrendingArgs,
+         run_trending),
+    Tool("details", "The catalog facts of one item.", DetailsArgs, run_details),
+    Tool("feedback", "Record that the user liked, disliked or has seen an item.", FeedbackArgs,
+         run_feedback),
+    Tool("chitchat", "Nothing to look up: greetings, thanks, messages with no request.",
+         ChitchatArgs, run_chitchat, for_agents=False),
+])
+"""Every tool, in the order agents see them."""
