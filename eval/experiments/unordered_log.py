@@ -49,20 +49,27 @@ def build(ml100k: Path, out: Path) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def run(ml100k: Path, train: Path, test: Path, systems: str, python: str) -> dict:
-    """``encore eval`` on the copy; returns its JSON summary with the wall time added."""
+def run(ml100k: Path, train: Path, test: Path, systems: str, out: Path, python: str) -> dict:
+    """``encore eval`` on the copy (report in ``out``); returns each system's metrics as
+    mean and standard error, the split's counts and the wall time."""
     cmd = [python, "-c", "from assistant.cli import main; main()", "eval",
-           "--data", f"movielens:{ml100k}",
-           "--train", str(train), "--test", str(test), "--systems", systems,
-           "--metrics", ",".join(METRICS), "--json", "--no-progress"]
+           "--data", f"movielens:{ml100k}", "--train", str(train), "--test", str(test),
+           "--systems", systems, "--metrics", ",".join(METRICS), "--out", str(out),
+           "--json", "--no-progress"]
     print("$", " ".join(cmd), file=sys.stderr)
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if done.returncode != 0:
         raise SystemExit(f"encore eval failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    summary = json.loads(done.stdout)
-    summary["wall_s"] = round(time.perf_counter() - started, 1)
-    return summary
+    full = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    return {
+        "command": " ".join(cmd),
+        "wall_s": round(time.perf_counter() - started, 1),
+        "counts": full["counts"],
+        "systems": {name: {m: f"{v['mean']:.4f} ± {v['se']:.4f}"
+                           for m, v in sr["metrics"].items()}
+                    for name, sr in full["systems"].items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,9 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {train} and {test}", file=sys.stderr)
     if args.build_only:
         return
-    summary = run(args.ml100k, train, test, args.systems, sys.executable)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    print(json.dumps(summary, indent=1))
+    summary = run(args.ml100k, train, test, args.systems, args.out / "eval", sys.executable)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False),
+                                           encoding="utf-8")
+    print(json.dumps(summary, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":
