@@ -12,8 +12,9 @@ Groups (see :data:`FEATURE_GROUPS`):
   source proposed it) and whether the dense source proposed it;
 - ``request``: cosine between the candidate and the request (its text, and the titles it
   asks for more of);
-- ``profile``: cosine to the user's profile (recency-weighted mean of liked items), the
-  gap between the candidate's year and the history's, the history's length;
+- ``profile``: cosine to the user's profile (recency-weighted mean of liked items; plain
+  mean for an unordered history), the gap between the candidate's year and the
+  history's, the history's length;
 - ``recent``: max and mean cosine to the last ``last_k`` liked items (missing when the
   history is unordered: a log without timestamps has no "last" items);
 - ``dislike``: max cosine to disliked items (and titles the request rejects);

@@ -171,7 +171,8 @@ def history_weights(
     dislike_rating: float = 2.0,
 ) -> np.ndarray:
     """Signed weight of each history entry: positive for consumed items, negative for
-    dislikes, 0 for skips; halved every ``recency_half_life`` items back from the newest.
+    dislikes, 0 for skips; halved every ``recency_half_life`` items back from the newest
+    (not at all when ``history.ordered`` is false: an unordered history has no newest).
 
     Example:
         >>> history_weights(History(["a", "b", "c"], ["rating", "dislike", "play"],
