@@ -111,11 +111,13 @@ def _catalog_key(catalog: Catalog) -> str:
 
 
 def _histories(log: Interactions) -> tuple[dict[str, Any], dict[str, int]]:
-    """Every user's history in sequence order (time, ties by item id) and last timestamp."""
+    """Every user's history in sequence order (time, ties by item id; a user without
+    timestamps unordered, see ``sequence_order``) and last timestamp."""
     from retrieval.retriever import History
-    from retrieval.stats import sequence_order
+    from retrieval.stats import sequence_order, unordered_rows
 
     df = log.df.iloc[sequence_order(log.df)]
+    unordered = unordered_rows(df)
     users = df["user_id"].astype(str).to_numpy()
     items = df["item_id"].astype(str).to_numpy()
     events = df["event"].astype(str).to_numpy()
@@ -128,7 +130,8 @@ def _histories(log: Interactions) -> tuple[dict[str, Any], dict[str, int]]:
     bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         u = str(users[lo])
-        out[u] = History(items[lo:hi].tolist(), events[lo:hi].tolist(), values[lo:hi].tolist())
+        out[u] = History(items[lo:hi].tolist(), events[lo:hi].tolist(), values[lo:hi].tolist(),
+                         ordered=not unordered[lo])
         if np.isfinite(ts[hi - 1]):
             last[u] = int(ts[hi - 1])
     return out, last
@@ -143,14 +146,14 @@ def _history_for(user: str, row: Any, ids: Sequence[str], known: dict[str, Any])
     have = [ids[c] for c in np.sort(cols)]
     h = known.get(user)
     if h is None:
-        return History(have)
+        return History(have, ordered=False)  # a binary row has no order
     wanted = set(have)
     keep = [k for k, i in enumerate(h.item_ids) if i in wanted]
     seen = {h.item_ids[k] for k in keep}
     extra = [i for i in have if i not in seen]
     return History([h.item_ids[k] for k in keep] + extra,
                    [h.events[k] for k in keep] + ["play"] * len(extra),
-                   [h.values[k] for k in keep] + [1.0] * len(extra))
+                   [h.values[k] for k in keep] + [1.0] * len(extra), ordered=h.ordered)
 
 
 # -- retrieval only -------------------------------------------------------------------------------

@@ -7,11 +7,19 @@ Protocols, picked by name with :func:`make_split`:
 - ``last`` — the latest ``fraction`` of each user's interactions (at least one, and never
   all of them);
 - ``time`` — a global cut-off: everything before it trains, everything from it on tests;
+- ``random`` — leave-one-out at random: each user's test item (and validation item) is
+  picked by a seeded hash of (user, item), timestamps ignored; the protocol for a log
+  without timestamps, which ``loo``, ``last`` and ``time`` refuse;
 - ``external`` — a split made elsewhere, given as two logs (:func:`external_split`).
 
 Before splitting, :func:`implicit_positives` turns a log into positive feedback: dislikes
 and skips are dropped, ratings below an optional threshold too, and a user's repeated
 interactions with an item collapse into the first one.
+
+A log without timestamps has no order: ``loo``, ``last`` and ``time`` raise a
+:class:`DataError` that names ``random`` and ``--train/--test``. The counts of a split say
+how many training users have no timestamp at all; Encore treats their histories as
+unordered (``retrieval.stats.unordered_rows``).
 
 Ties in time decide a lot: in ml-100k, 415 of 943 users rated several films in the very
 second of their last rating, and which of those becomes the test item moves popularity's
@@ -56,6 +64,7 @@ __all__ = [
     "leave_one_out",
     "make_split",
     "parse_cutoff",
+    "random_holdout",
     "time_cutoff",
 ]
 
@@ -196,6 +205,37 @@ def last_fraction(
     return _make(df, test, val, "last", desc, counts)
 
 
+def random_holdout(log: Interactions, *, valid: bool = False, seed: int = 0) -> Split:
+    """Leave-one-out at random: each user's test interaction is picked by a seeded hash of
+    (user, item), and with ``valid`` a second one for validation; timestamps, present or
+    not, play no part. The standard protocol for a log without timestamps. Users with a
+    single interaction stay in training and are not evaluated; they are counted.
+
+    Example:
+        >>> from retrieval.models import Interaction
+        >>> log = Interactions.from_records(
+        ...     Interaction(user_id="u", item_id=i) for i in "abcd")
+        >>> split = random_holdout(log, valid=True, seed=1)
+        >>> len(split.train), len(split.valid), len(split.test)
+        (2, 1, 1)
+    """
+    if len(log) == 0:
+        raise DataError("the interaction log is empty", fix="load a data set with interactions")
+    df = log.df
+    from_end, size = _position_from_end(df, "random", seed, by_time=False)
+    test = (from_end == 0) & (size >= 2)
+    val = (from_end == 1) & (size >= 3) if valid else np.zeros(len(df), dtype=bool)
+    counts: dict[str, int] = {}
+    _count_users(
+        counts, df, size == 1, "users with a single interaction (kept in training, not evaluated)"
+    )
+    _count_unordered(counts, df[~(test | val)])
+    desc = f"random leave-one-out (seed {seed}; each user's test item picked at random" + (
+        ", and a validation item)" if valid else ")"
+    )
+    return _make(df, test, val, "random", desc, counts)
+
+
 def time_cutoff(
     log: Interactions, cutoff: int | float | str | None = None, *, valid: bool = False
 ) -> Split:
@@ -265,11 +305,19 @@ def external_split(
         )
     valid_part = Interactions.empty()
     desc = "split given as two files (train, test)"
-    if valid:
+    if valid and train.has_timestamps:
         inner = leave_one_out(train, valid=False, tie_break=tie_break, seed=seed)
         train, valid_part = inner.train, inner.test
         desc += "; validation = each training user's latest training interaction"
-    return Split(train, valid_part, test, "external", desc, {})
+    elif valid:
+        # Without a timestamp on every row there is no "latest": pick at random (seeded).
+        inner = random_holdout(train, valid=False, seed=seed)
+        train, valid_part = inner.train, inner.test
+        desc += ("; validation = one training interaction per user picked at random (the "
+                 "training log lacks timestamps)")
+    counts: dict[str, int] = {}
+    _count_unordered(counts, train.df)
+    return Split(train, valid_part, test, "external", desc, counts)
 
 
 def parse_cutoff(value: int | float | str) -> int | float:
@@ -316,12 +364,13 @@ PROTOCOLS: dict[str, Callable[..., Split]] = {
     "loo": leave_one_out,
     "last": last_fraction,
     "time": time_cutoff,
+    "random": random_holdout,
 }
 
 
 def make_split(name: str, log: Interactions, **options: Any) -> Split:
-    """Split ``log`` with the protocol called ``name`` (``loo``, ``last``, ``time``);
-    ``options`` go to it (``valid``, ``fraction``, ``cutoff``).
+    """Split ``log`` with the protocol called ``name`` (``loo``, ``last``, ``time``,
+    ``random``); ``options`` go to it (``valid``, ``fraction``, ``cutoff``, ``seed``).
 
     Raises:
         ValueError: for an unknown name, listing the valid ones.
@@ -332,6 +381,8 @@ def make_split(name: str, log: Interactions, **options: Any) -> Split:
         "cutoff": "time",
         "time-cutoff": "time",
         "global-time": "time",
+        "random-holdout": "random",
+        "loo-random": "random",
     }
     key = aliases.get(name.strip().lower(), name.strip().lower())
     if key not in PROTOCOLS:
@@ -357,8 +408,8 @@ def _require_timestamps(log: Interactions, what: str) -> None:
         raise DataError(
             f"{what} needs a timestamp on every interaction, but {missing} of {len(log)} have none",
             field="timestamp",
-            fix="add Unix-second or ISO-8601 timestamps, or give a split made elsewhere "
-            "with --train FILE --test FILE",
+            fix="add Unix-second or ISO-8601 timestamps, split at random with --protocol "
+            "random, or give a split made elsewhere with --train FILE --test FILE",
         )
 
 
@@ -397,10 +448,15 @@ def _time_order(df: pd.DataFrame, tie_break: str = "order", seed: int = 0) -> np
 
 
 def _position_from_end(
-    df: pd.DataFrame, tie_break: str, seed: int
+    df: pd.DataFrame, tie_break: str, seed: int, *, by_time: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: how many of its user's interactions come after it, and the user's total."""
-    order = _time_order(df, tie_break, seed)
+    """Per row: how many of its user's interactions come after it, and the user's total
+    (in time order, or with ``by_time=False`` in the tie-break's order alone)."""
+    if by_time:
+        order = _time_order(df, tie_break, seed)
+    else:
+        codes = df["user_id"].cat.codes.to_numpy()
+        order = np.lexsort((np.arange(len(df)), _tie_key(df, tie_break, seed), codes))
     codes = df["user_id"].cat.codes.to_numpy()[order]
     size_by_code = np.bincount(codes, minlength=len(df["user_id"].cat.categories))
     starts = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1])
@@ -418,6 +474,16 @@ def _count_users(counts: dict[str, int], df: pd.DataFrame, rows: np.ndarray, lab
     n = int(df.loc[rows, "user_id"].nunique()) if rows.any() else 0
     if n:
         counts[label] = n
+
+
+def _count_unordered(counts: dict[str, int], df: pd.DataFrame) -> None:
+    """Count the training users none of whose interactions has a timestamp."""
+    from retrieval.stats import unordered_rows
+
+    if len(df) and (rows := unordered_rows(df)).any():
+        counts["training users without timestamps (histories treated as unordered)"] = int(
+            df.loc[rows, "user_id"].nunique()
+        )
 
 
 def _make(

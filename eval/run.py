@@ -165,6 +165,8 @@ def build_split(config: EvalConfig, dataset: Any) -> tuple[Split, dict[str, int]
     key = config.protocol.strip().lower()
     if key in ("loo", "leave-one-out", "last", "last-fraction"):
         options.update(tie_break=config.tie_break, seed=config.seed)
+    if key in ("random", "random-holdout", "loo-random"):
+        options["seed"] = config.seed
     if key in ("last", "last-fraction"):
         options["fraction"] = config.test_fraction
     if key in ("time", "cutoff", "time-cutoff", "global-time") and config.cutoff is not None:
@@ -190,6 +192,8 @@ def run_eval(config: EvalConfig) -> EvalResult:
         ]
     if config.protocol.strip().lower() not in (
         *PROTOCOLS,
+        "random-holdout",
+        "loo-random",
         "leave-one-out",
         "last-fraction",
         "cutoff",

@@ -12,14 +12,16 @@ Groups (see :data:`FEATURE_GROUPS`):
   source proposed it) and whether the dense source proposed it;
 - ``request``: cosine between the candidate and the request (its text, and the titles it
   asks for more of);
-- ``profile``: cosine to the user's profile (recency-weighted mean of liked items), the
-  gap between the candidate's year and the history's, the history's length;
-- ``recent``: max and mean cosine to the last ``last_k`` liked items;
+- ``profile``: cosine to the user's profile (recency-weighted mean of liked items; plain
+  mean for an unordered history), the gap between the candidate's year and the
+  history's, the history's length;
+- ``recent``: max and mean cosine to the last ``last_k`` liked items (missing when the
+  history is unordered: a log without timestamps has no "last" items);
 - ``dislike``: max cosine to disliked items (and titles the request rejects);
 - ``popularity``: distinct users overall and interactions in the recent window (log);
 - ``collaborative``: EASE and item-kNN scores against the whole history, the EASE score
   relative to the best in the list, the max and mean item-kNN similarity to the last
-  ``last_k`` items;
+  ``last_k`` items (missing when the history is unordered);
 - ``genre_tag``: share of the request's genres and tags the candidate has; cosine between
   its genres (tags) and the history's genre (tag) profile;
 - ``fit``: year and duration fit to the request's ranges (1 inside, decaying outside);
@@ -314,6 +316,7 @@ class PreparedQuery:
     now: int | None
     request: Any = None
     n_history: int = 0
+    ordered: bool = True           # False: no "last" items (recent features missing)
 
 
 class FeatureBuilder:
@@ -325,7 +328,8 @@ class FeatureBuilder:
         last_k: How many of the most recent liked items the ``recent`` features look at.
         recency_half_life: History weights halve every this many items back.
         dislike_rating: Ratings at or below this count as dislikes.
-        max_history: Only the most recent entries of a history are used.
+        max_history: Only the most recent entries of a history are used (of an unordered
+            one, the last in its given order; logs give those in a seeded random order).
 
     Example:
         >>> from retrieval.catalog import Catalog
@@ -372,7 +376,7 @@ class FeatureBuilder:
         h = context.history
         if len(h) > self.max_history:
             h = History(h.item_ids[-self.max_history:], h.events[-self.max_history:],
-                        h.values[-self.max_history:])
+                        h.values[-self.max_history:], ordered=h.ordered)
         w = history_weights(h, recency_half_life=self.recency_half_life,
                             dislike_rating=self.dislike_rating) if len(h) else np.zeros(0)
         rows = self.items.rows(h.item_ids, strict=False)
@@ -389,7 +393,9 @@ class FeatureBuilder:
         if request is not None and request.not_ids:
             dislike = np.concatenate([dislike, self.items.rows(request.not_ids, strict=False)])
             dislike = dislike[dislike >= 0]
-        recent = hist_rows[-self.last_k:]
+        # An unordered history has no last items: leave the recent features missing
+        # rather than read an arbitrary order (item ids, file rows) as recency.
+        recent = hist_rows[-self.last_k:] if h.ordered else hist_rows[:0]
         vecs = self.items.vectors
         profile = None
         if vecs is not None and len(liked_rows):
@@ -422,7 +428,7 @@ class FeatureBuilder:
             genre_profile=genre_profile, tag_profile=tag_profile, request_genres=rg,
             n_request_genres=n_rg, request_tags=rt, n_request_tags=n_rt,
             history_year=history_year, media_share=media_share, now=context.now,
-            request=request, n_history=len(hist_rows),
+            request=request, n_history=len(hist_rows), ordered=h.ordered,
         )
 
     def _request_vector(self, context: QueryContext) -> np.ndarray | None:
@@ -511,10 +517,10 @@ class FeatureBuilder:
             out[:, col["ease_relative"]] = ease / top if top > 0 else 0.0
             knn = self.stats.pair_weights("knn", prep.hist_stats, srows)
             out[:, col["knn_score"]] = knn.sum(axis=0)
-            k = min(self.last_k, len(prep.hist_stats))
-            last = knn[-k:]
-            out[:, col["knn_recent_max"]] = last.max(axis=0)
-            out[:, col["knn_recent_mean"]] = last.mean(axis=0)
+            if prep.ordered:
+                last = knn[-min(self.last_k, len(prep.hist_stats)):]
+                out[:, col["knn_recent_max"]] = last.max(axis=0)
+                out[:, col["knn_recent_mean"]] = last.mean(axis=0)
         # genres and tags
         if prep.request_genres is not None:
             hits = it.genres[rows] @ prep.request_genres

@@ -68,6 +68,9 @@ class History:
     item_ids: list[str]
     events: list[str] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
+    #: ``False`` when the order of the entries is unknown (a log without timestamps): the
+    #: history weights are then uniform and the ranker's recent-item features missing.
+    ordered: bool = True
 
     def __post_init__(self) -> None:
         self.item_ids = [str(i) for i in self.item_ids]
@@ -93,13 +96,14 @@ class History:
 def histories_from_log(interactions: Interactions) -> dict[str, History]:
     """Every user's :class:`History` from an interaction log, oldest first (simultaneous
     interactions ordered by item id, the convention of ``retrieval.stats.sequence_order``
-    and the evaluation protocols)."""
-    from retrieval.stats import sequence_order
+    and the evaluation protocols); a user without any timestamp gets an unordered one."""
+    from retrieval.stats import sequence_order, unordered_rows
 
     df = interactions.df
     if not len(df):
         return {}
     df = df.iloc[sequence_order(df)]
+    unordered = unordered_rows(df)
     users = df["user_id"].astype(str).to_numpy()
     items = df["item_id"].astype(str).to_numpy()
     events = df["event"].astype(str).to_numpy()
@@ -110,7 +114,7 @@ def histories_from_log(interactions: Interactions) -> dict[str, History]:
     bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         out[str(users[lo])] = History(items[lo:hi].tolist(), events[lo:hi].tolist(),
-                                      values[lo:hi].tolist())
+                                      values[lo:hi].tolist(), ordered=not unordered[lo])
     return out
 
 
@@ -167,7 +171,8 @@ def history_weights(
     dislike_rating: float = 2.0,
 ) -> np.ndarray:
     """Signed weight of each history entry: positive for consumed items, negative for
-    dislikes, 0 for skips; halved every ``recency_half_life`` items back from the newest.
+    dislikes, 0 for skips; halved every ``recency_half_life`` items back from the newest
+    (not at all when ``history.ordered`` is false: an unordered history has no newest).
 
     Example:
         >>> history_weights(History(["a", "b", "c"], ["rating", "dislike", "play"],
@@ -183,7 +188,7 @@ def history_weights(
     is_rating = events == "rating"
     sign[is_rating & (values > dislike_rating)] = 1.0
     sign[is_rating & (values <= dislike_rating)] = -1.0
-    if recency_half_life is None or n == 0:
+    if recency_half_life is None or n == 0 or not history.ordered:
         return sign
     age = np.arange(n - 1, -1, -1, dtype=float)  # 0 for the newest entry
     return sign * np.power(0.5, age / float(recency_half_life))
@@ -328,7 +333,7 @@ class Retriever:
         """The user profile vector (unit length), or ``None`` when the history holds no item
         of the catalog (or only skips)."""
         h = History(history.item_ids[-self.max_history:], history.events[-self.max_history:],
-                    history.values[-self.max_history:])
+                    history.values[-self.max_history:], ordered=history.ordered)
         w = history_weights(h, recency_half_life=self.recency_half_life,
                             dislike_rating=self.dislike_rating)
         rows = np.array([self._row.get(i, -1) for i in h.item_ids], dtype=np.int64)

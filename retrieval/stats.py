@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from retrieval.catalog import Catalog
     from retrieval.interactions import Interactions
 
-__all__ = ["STATS_FORMAT", "InteractionStats", "positive_log", "sequence_order"]
+__all__ = ["STATS_FORMAT", "InteractionStats", "positive_log", "sequence_order",
+           "unordered_rows"]
 
 STATS_FORMAT = "encore-stats/1"
 NEGATIVE_EVENTS = ("dislike", "skip")
@@ -67,20 +68,68 @@ def positive_log(log: Interactions, min_rating: float | None = None) -> Interact
     return Interactions(df[keep].reset_index(drop=True))
 
 
-def sequence_order(df: pd.DataFrame) -> np.ndarray:
+def sequence_order(df: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """Row order of a log by user, then time, simultaneous interactions by item id
     (numerically when every id is a whole number), the convention ``eval.protocols`` uses
-    by default, so that "the last item" means the same thing everywhere."""
+    by default, so that "the last item" means the same thing everywhere.
+
+    Interactions without a timestamp have no order to keep: they come before the user's
+    timed ones (an undated past, as :meth:`History.from_interactions` has it) in a seeded
+    pseudo-random order, a hash of (user, item, ``seed``), never by item id or file row.
+    A user none of whose interactions has a timestamp is therefore in random order, and
+    "the last N" of it is a random pick (see :func:`unordered_rows`). A log whose every
+    interaction has a timestamp is ordered exactly as before.
+
+    Example:
+        >>> df = pd.DataFrame({"user_id": ["u"] * 3, "item_id": ["3", "1", "2"],
+        ...                    "timestamp": pd.array([5, 5, None], dtype="Int64")})
+        >>> df["item_id"].iloc[sequence_order(df)].tolist()
+        ['2', '1', '3']
+    """
     items = df["item_id"].astype(str)
     numeric = pd.to_numeric(items, errors="coerce")
     if numeric.notna().all():
         item_key = numeric.to_numpy(dtype=np.float64)
     else:
         item_key = pd.Categorical(items).codes.astype(np.float64)
-    ts = df["timestamp"].astype("float64").fillna(-1.0).to_numpy()
+    ts_col = df["timestamp"].astype("float64")
+    timed = ts_col.notna().to_numpy()
+    ts = ts_col.fillna(-1.0).to_numpy()
     users = df["user_id"].astype(str).to_numpy()
     user_key = pd.Categorical(users).codes
-    return np.lexsort((item_key, ts, user_key))
+    shuffle = np.zeros(len(df), dtype=np.uint64)
+    if not timed.all():
+        # Untimed rows: a seeded hash instead of the item id, so that no id order (nor the
+        # file's) reads as recency; timed rows keep 0 here and their item-id tie-break.
+        item_key = np.where(timed, item_key, 0.0)
+        shuffle[~timed] = _row_hash(users[~timed], items.to_numpy()[~timed], seed)
+    return np.lexsort((item_key, shuffle, ts, timed, user_key))
+
+
+def unordered_rows(df: pd.DataFrame) -> np.ndarray:
+    """Per row: whether its user has no timestamp on any interaction (an unordered
+    history: the ranker's recent-item features are missing for it, and its held-out items
+    are picked at random). A user with at least one timestamp counts as ordered.
+
+    Example:
+        >>> df = pd.DataFrame({"user_id": ["u", "u", "v"], "item_id": ["a", "b", "a"],
+        ...                    "timestamp": pd.array([None, 7, None], dtype="Int64")})
+        >>> unordered_rows(df).tolist()
+        [False, False, True]
+    """
+    timed = df["timestamp"].notna().to_numpy()
+    if timed.all():
+        return np.zeros(len(df), dtype=bool)
+    users = pd.Categorical(df["user_id"].astype(str)).codes
+    has_time = np.bincount(users[timed], minlength=int(users.max()) + 1 if len(users) else 0)
+    return has_time[users] == 0
+
+
+def _row_hash(users: np.ndarray, items: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded hash of (user, item), the protocols' ``random`` tie-break."""
+    key = f"encore{seed:010d}"[-16:].rjust(16, "0")
+    pairs = np.char.add(np.char.add(users.astype(str), "\x1f"), items.astype(str))
+    return pd.util.hash_array(pairs.astype(object), hash_key=key, categorize=False)
 
 
 class InteractionStats:

@@ -43,7 +43,7 @@ from retrieval.features import FEATURE_SCHEMA, FeatureBuilder, ItemTable, QueryC
 from retrieval.io import atomic_dir
 from retrieval.ranker import Ranker, RankingSet, make_ranker
 from retrieval.retriever import History
-from retrieval.stats import NEGATIVE_EVENTS, InteractionStats, sequence_order
+from retrieval.stats import NEGATIVE_EVENTS, InteractionStats, sequence_order, unordered_rows
 
 if TYPE_CHECKING:
     from retrieval.catalog import Catalog
@@ -172,11 +172,14 @@ class _Query:
     cold: bool = False
 
 
-def _user_sequences(log: Interactions) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray,
-                                                     np.ndarray]]:
+def _user_sequences(log: Interactions, seed: int = 0
+                    ) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]]:
+    """Each user's (id, items, events, values, timestamps, ordered) in sequence order; a
+    user without timestamps comes in a seeded random order (``sequence_order``)."""
     df = log.df
-    order = sequence_order(df)
+    order = sequence_order(df, seed)
     df = df.iloc[order]
+    unordered = unordered_rows(df)
     users = df["user_id"].astype(str).to_numpy()
     items = df["item_id"].astype(str).to_numpy()
     events = df["event"].astype(str).to_numpy()
@@ -185,23 +188,28 @@ def _user_sequences(log: Interactions) -> list[tuple[str, np.ndarray, np.ndarray
     if not len(df):
         return []
     bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
-    return [(str(users[lo]), items[lo:hi], events[lo:hi], values[lo:hi], ts[lo:hi])
-            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [(str(users[lo]), items[lo:hi], events[lo:hi], values[lo:hi], ts[lo:hi],
+             not unordered[lo]) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _queries(log: Interactions, config: RankerTrainingConfig
              ) -> tuple[list[_Query], np.ndarray, dict[str, int]]:
-    """The queries, and a mask over the log's rows of what the statistics may see."""
+    """The queries, and a mask over the log's rows of what the statistics may see. A user
+    without timestamps is in random order, so their held-out items are a random pick."""
     df = log.df
-    order = sequence_order(df)
+    order = sequence_order(df, config.seed)
     keep_for_stats = np.ones(len(df), dtype=bool)
     queries: list[_Query] = []
     counts: dict[str, int] = {}
-    sequences = _user_sequences(log)
+    sequences = _user_sequences(log, config.seed)
     start = 0
-    for user, items, events, values, ts in sequences:
+    for user, items, events, values, ts, ordered in sequences:
         rows = order[start:start + len(items)]
         start += len(items)
+        if not ordered:
+            key = ("users without timestamps (treated as unordered: held-out items picked at "
+                   "random, recent-item features missing)")
+            counts[key] = counts.get(key, 0) + 1
         consumed = np.flatnonzero(~np.isin(events, NEGATIVE_EVENTS)
                                   & ~((events == "rating") & (values < config.min_rating)
                                       if config.min_rating is not None else False))
@@ -218,7 +226,8 @@ def _queries(log: Interactions, config: RankerTrainingConfig
             pos_idx = consumed[m - j: min(m, m - j + config.horizon)]
             positives = list(dict.fromkeys(items[pos_idx].tolist()))
             later = set(items[at:].tolist()) - set(positives)
-            hist = History(items[:at].tolist(), events[:at].tolist(), values[:at].tolist())
+            hist = History(items[:at].tolist(), events[:at].tolist(), values[:at].tolist(),
+                           ordered=ordered)
             now = ts[at - 1] if at > 0 and np.isfinite(ts[at - 1]) else None
             queries.append(_Query(user, hist, positives, later,
                                   None if now is None else int(now)))

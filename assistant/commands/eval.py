@@ -67,7 +67,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--protocol",
                 help="Split: loo (leave-one-out by time), last (last --test-fraction "
-                "of each user), time (global --cutoff). Default: loo.",
+                "of each user), time (global --cutoff), random (leave-one-out at random, "
+                "for logs without timestamps). Default: loo.",
             ),
         ] = None,
         systems: Annotated[
