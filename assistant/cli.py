@@ -124,3 +124,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":  # `python -m assistant.cli ...` works like the `encore` command
+    main()
