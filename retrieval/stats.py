@@ -286,9 +286,10 @@ class InteractionStats:
         """``float32[len(history_rows), len(candidate_rows)]``: the weight from each history
         item to each candidate (``kind``: ``"ease"`` or ``"knn"``); 0 for unknown rows, NaN
         everywhere when the collaborative weights were not built (catalog too large)."""
-        m = {"ease": self.ease, "knn": self.knn}.get(kind, False)
-        if m is False:
+        weights = {"ease": self.ease, "knn": self.knn}
+        if kind not in weights:
             raise ValueError(f"unknown weight kind {kind!r}; valid: ease, knn")
+        m = weights[kind]
         h = np.asarray(history_rows, dtype=np.int64)
         c = np.asarray(candidate_rows, dtype=np.int64)
         if m is None:
@@ -332,7 +333,7 @@ class InteractionStats:
         if self.knn is not None:
             arrays["knn"] = self.knn
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
         data = buf.getvalue()
         meta = {
             "format": STATS_FORMAT,

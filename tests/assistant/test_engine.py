@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from assistant.engine import ConstraintMasks, Engine, Playlist, UnknownItem, _fill
-from retrieval.request import Request, TitleRef, TitleRole
 from assistant.settings import Settings
 from retrieval.diversify import constraint_violations, satisfies
 from retrieval.models import MEDIA_TYPES
 from retrieval.ranker import LightGBMRanker
+from retrieval.request import Request, TitleRef, TitleRole
 
 AUDIO = ["music_track", "album", "podcast"]
 

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from retrieval.request import Request, TitleRef
+from retrieval.catalog import Catalog
 from retrieval.collaborative.ease import EASE
 from retrieval.collaborative.itemknn import ItemKNN
-from retrieval.catalog import Catalog
 from retrieval.errors import DataError
 from retrieval.features import (
     FEATURE_GROUPS,
@@ -26,6 +25,7 @@ from retrieval.features import (
 )
 from retrieval.interactions import Interactions
 from retrieval.models import Interaction, Item
+from retrieval.request import Request, TitleRef
 from retrieval.retriever import Candidate, History
 from retrieval.stats import InteractionStats
 

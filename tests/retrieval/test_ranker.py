@@ -12,7 +12,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from retrieval.request import Request
 from retrieval.catalog import Catalog
 from retrieval.errors import DataError
 from retrieval.features import (
@@ -33,6 +32,7 @@ from retrieval.ranker import (
     load_ranker,
     make_ranker,
 )
+from retrieval.request import Request
 from retrieval.rerank import Reranker
 from retrieval.retriever import Candidate, History
 from retrieval.train_ranker import RankerTrainingConfig, make_training_lists, train_ranker
