@@ -14,7 +14,7 @@ every other positive in the batch is a true negative for an anchor. Training nev
 interaction after ``cutoff``, and with ``holdout="leave-one-out"`` each user's last
 interaction is removed before mining, so it appears in no pair, as target or in a history.
 
-Example:
+Example (not run by the tests: it needs ml-100k and trains for minutes):
     >>> from retrieval.dataset import load_dataset                      # doctest: +SKIP
     >>> ds = load_dataset("movielens:/data/ml-100k")                    # doctest: +SKIP
     >>> result = finetune_encoder(ds, "models/ml100k-encoder",
