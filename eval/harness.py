@@ -232,6 +232,42 @@ def _sample_candidates(
     return mask | relevant, int((available < n_neg).sum())
 
 
+def _score_batch(system: Recommender, name: str, targets: Targets, start: int, stop: int,
+                 n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scores of users ``start:stop`` (known items at ``-inf``) and their known items."""
+    ids = targets.user_ids[start:stop]
+    hist = targets.history[start:stop]
+    scores = np.asarray(system.score(ids, hist))
+    if scores.shape != (stop - start, n_items):
+        raise ValueError(
+            f"system {name!r} returned scores of shape {scores.shape}; expected "
+            f"({stop - start}, {n_items}): one row per user, one column per "
+            "catalog item"
+        )
+    if np.isnan(scores).any():
+        raise ValueError(
+            f"system {name!r} returned NaN scores; return -inf for items it "
+            "must never recommend"
+        )
+    known = hist.toarray() > 0
+    return np.where(known, -np.inf, scores.astype(np.float32, copy=False)), known
+
+
+def _metric_values(specs: list[MetricSpec], ranked: np.ndarray,
+                   ranked_sampled: dict[int, np.ndarray], relevance: Relevance,
+                   context: MetricContext | None) -> dict[str, np.ndarray | float]:
+    """Each metric's per-user values (or its one value), full ranking and sampled variants."""
+    values: dict[str, np.ndarray | float] = {}
+    full = [s for s in specs if s.sampled is None]
+    if full:
+        values.update(evaluate_ranking(ranked, relevance, full, context))
+    for n_neg in ranked_sampled:
+        group = [s for s in specs if s.sampled == n_neg]
+        got = evaluate_ranking(ranked_sampled[n_neg], relevance, [s.full for s in group])
+        values.update({str(s): got[str(s.full)] for s in group})
+    return values
+
+
 def evaluate_system(
     system: Recommender,
     name: str,
@@ -254,7 +290,6 @@ def evaluate_system(
 
     specs = [parse_metric(m) for m in metrics]
     n_items = len(catalog)
-    full = [s for s in specs if s.sampled is None]
     sampled_ns = sorted({s.sampled for s in specs if s.sampled is not None})
     k_max = max([s.k or 1 for s in specs] + [1])
     t0 = time.perf_counter()
@@ -277,22 +312,7 @@ def evaluate_system(
     )
     for start in bar:
         stop = min(start + batch_size, n_users)
-        ids = targets.user_ids[start:stop]
-        hist = targets.history[start:stop]
-        scores = np.asarray(system.score(ids, hist))
-        if scores.shape != (stop - start, n_items):
-            raise ValueError(
-                f"system {name!r} returned scores of shape {scores.shape}; expected "
-                f"({stop - start}, {n_items}): one row per user, one column per "
-                "catalog item"
-            )
-        if np.isnan(scores).any():
-            raise ValueError(
-                f"system {name!r} returned NaN scores; return -inf for items it "
-                "must never recommend"
-            )
-        known = hist.toarray() > 0
-        scores = np.where(known, -np.inf, scores.astype(np.float32, copy=False))
+        scores, known = _score_batch(system, name, targets, start, stop, n_items)
         ranked[start:stop] = top_k(scores, k_max)
         if sampled_ns:
             rel = np.zeros_like(known)
@@ -300,23 +320,18 @@ def evaluate_system(
             for row in range(start, stop):
                 rel[row - start, sub.row(row)] = True
             for n_neg in sampled_ns:
-                cand, n_short = _sample_candidates(ids, known, rel, n_neg, seed)
+                cand, n_short = _sample_candidates(targets.user_ids[start:stop], known, rel,
+                                                   n_neg, seed)
                 short[n_neg] += n_short
                 ranked_sampled[n_neg][start:stop] = top_k(np.where(cand, scores, -np.inf), k_max)
     score_seconds = time.perf_counter() - t0
 
-    values: dict[str, np.ndarray | float] = {}
-    if full:
-        values.update(evaluate_ranking(ranked, targets.relevance, full, context))
-    for n_neg in sampled_ns:
-        group = [s for s in specs if s.sampled == n_neg]
-        got = evaluate_ranking(ranked_sampled[n_neg], targets.relevance, [s.full for s in group])
-        values.update({str(s): got[str(s.full)] for s in group})
+    values = _metric_values(specs, ranked, ranked_sampled, targets.relevance, context)
     order = [str(s) for s in specs]
     result = SystemResult(
         name=name,
         metrics={k: summarise(values[k]) for k in order},
-        per_user={k: v for k, v in values.items() if np.ndim(v) == 1},
+        per_user={k: v for k, v in values.items() if isinstance(v, np.ndarray) and v.ndim == 1},
         ranked=ranked,
         fit_seconds=fit_seconds,
         score_seconds=score_seconds,
@@ -327,6 +342,35 @@ def evaluate_system(
         },
     )
     return result
+
+
+def _check_ranking_metrics(specs: list[MetricSpec], n_items: int) -> None:
+    """Refuse metrics a ranking cannot be scored on: K above the catalog, explanations."""
+    too_big = [str(s) for s in specs if s.k is not None and s.k > n_items]
+    if too_big:
+        raise ValueError(
+            f"K larger than the catalog: {', '.join(too_big)} but the catalog has "
+            f"{n_items} items; use a cut-off of at most {n_items}"
+        )
+    explain = [str(s) for s in specs if s.kind == "explanation"]
+    if explain:
+        raise ValueError(
+            f"{', '.join(explain)} measures explanations, not rankings; it is "
+            "computed by the conversational suite"
+        )
+
+
+def _metric_context(fit_log: Interactions, catalog: Catalog) -> MetricContext:
+    """What beyond-accuracy metrics read: item popularity in ``fit_log`` and item features."""
+    train_users = fit_log.n_users
+    user_counts = np.asarray(
+        user_item_matrix(fit_log, fit_log.users(), catalog).sum(axis=0)
+    ).ravel()
+    return MetricContext(
+        n_items=len(catalog),
+        popularity=item_popularity(user_counts, train_users),
+        features=item_features(catalog),
+    )
 
 
 def evaluate(
@@ -357,18 +401,7 @@ def evaluate(
     """
     specs = [parse_metric(m) for m in metrics]
     n_items = len(catalog)
-    too_big = [str(s) for s in specs if s.k is not None and s.k > n_items]
-    if too_big:
-        raise ValueError(
-            f"K larger than the catalog: {', '.join(too_big)} but the catalog has "
-            f"{n_items} items; use a cut-off of at most {n_items}"
-        )
-    explain = [str(s) for s in specs if s.kind == "explanation"]
-    if explain:
-        raise ValueError(
-            f"{', '.join(explain)} measures explanations, not rankings; it is "
-            "computed by the conversational suite"
-        )
+    _check_ranking_metrics(specs, n_items)
     ks = sorted({int(k) for k in curve_ks if 0 < int(k) <= n_items})
     curve = [MetricSpec("recall", k) for k in ks]
     all_specs = list(dict.fromkeys(specs + curve))
@@ -379,15 +412,7 @@ def evaluate(
             "no user can be evaluated: every held-out user lacks a training "
             "history or held-out items outside it (see the split's counts)"
         )
-    train_users = fit_log.n_users
-    user_counts = np.asarray(
-        user_item_matrix(fit_log, fit_log.users(), catalog).sum(axis=0)
-    ).ravel()
-    context = MetricContext(
-        n_items=n_items,
-        popularity=item_popularity(user_counts, train_users),
-        features=item_features(catalog),
-    )
+    context = _metric_context(fit_log, catalog)
     results = {}
     for name, system in systems.items():
         results[name] = evaluate_system(

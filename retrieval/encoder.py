@@ -198,7 +198,7 @@ class SentenceTransformerEncoder:
             the model folder's files when ``None``.
         show_progress_bar: Show a progress bar while encoding.
 
-    Example:
+    Example (not run by the tests, which use a tiny encoder: it loads the MiniLM weights):
         >>> enc = load_encoder("all-MiniLM-L6-v2")            # doctest: +SKIP
         >>> enc.encode(["Arrival (2016). Movie."]).shape      # doctest: +SKIP
         (1, 384)
@@ -449,7 +449,7 @@ def load_encoder(
         DataError: a folder that is not a model, a missing path, a Hub name that cannot be
             loaded; each says how to fix it.
 
-    Example:
+    Example (not run by the tests, which use a tiny encoder: it loads the MiniLM weights):
         >>> enc = load_encoder()                               # doctest: +SKIP
         >>> enc.dim                                            # doctest: +SKIP
         384

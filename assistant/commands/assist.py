@@ -63,116 +63,120 @@ def _dump(recs: list[Recommendation]) -> list[dict[str, Any]]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def recommend(
-        query: Annotated[str | None, typer.Argument(help="What you want, in words.")] = None,
-        user: UserOpt = "new-user",
-        k: KOpt = 10,
-        media_type: Annotated[list[str] | None, typer.Option(
-            "--type", "-t", help="Only this media type (repeatable): movie, series, podcast...")
-        ] = None,
-        max_minutes: Annotated[int | None, typer.Option("--max-minutes", min=1,
-                                                        help="Longest duration.")] = None,
-        bundle: BundleOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Recommend for a user, optionally for a request in words."""
-        from assistant.cli import emit_json
+    """Add ``recommend``, ``similar``, ``feedback``, ``history`` and ``chat`` to ``app``."""
+    for command in (recommend, similar, feedback, history, chat):
+        app.command()(command)
 
-        filters: dict[str, Any] = {}
-        if media_type:
-            filters["media_types"] = _media_types(media_type)
-        if max_minutes is not None:
-            filters["max_minutes"] = max_minutes
-        with open_assistant(bundle) as bot:
-            recs = bot.recommend(user, query, k=k, filters=filters or None)
-        if as_json:
-            emit_json({"user_id": user, "query": query, "recommendations": _dump(recs)})
-        else:
-            print_cards(recs) if recs else typer.echo("nothing matches; loosen the filters")
 
-    @app.command()
-    def similar(
-        item_id: Annotated[str, typer.Argument(help="A catalog item id.")],
-        user: Annotated[str | None, typer.Option("--user", "-u", help="Rank for this user.")
-                        ] = None,
-        k: KOpt = 10,
-        bundle: BundleOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Items like ITEM_ID."""
-        from assistant.cli import emit_json
+def recommend(
+    query: Annotated[str | None, typer.Argument(help="What you want, in words.")] = None,
+    user: UserOpt = "new-user",
+    k: KOpt = 10,
+    media_type: Annotated[list[str] | None, typer.Option(
+        "--type", "-t", help="Only this media type (repeatable): movie, series, podcast...")
+    ] = None,
+    max_minutes: Annotated[int | None, typer.Option("--max-minutes", min=1,
+                                                    help="Longest duration.")] = None,
+    bundle: BundleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recommend for a user, optionally for a request in words."""
+    from assistant.cli import emit_json
 
-        with open_assistant(bundle) as bot:
-            recs = bot.similar(item_id, k=k, user_id=user)
-        if as_json:
-            emit_json({"item_id": item_id, "recommendations": _dump(recs)})
-        else:
-            print_cards(recs)
+    filters: dict[str, Any] = {}
+    if media_type:
+        filters["media_types"] = _media_types(media_type)
+    if max_minutes is not None:
+        filters["max_minutes"] = max_minutes
+    with open_assistant(bundle) as bot:
+        recs = bot.recommend(user, query, k=k, filters=filters or None)
+    if as_json:
+        emit_json({"user_id": user, "query": query, "recommendations": _dump(recs)})
+    else:
+        print_cards(recs) if recs else typer.echo("nothing matches; loosen the filters")
 
-    @app.command()
-    def feedback(
-        item_id: Annotated[str, typer.Argument(help="A catalog item id.")],
-        kind: Annotated[str, typer.Argument(help="like, dislike or seen.")],
-        user: UserOpt = "new-user",
-        bundle: BundleOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Record that a user liked, disliked or has seen an item."""
-        from assistant.cli import emit_json
 
-        with open_assistant(bundle) as bot:
-            bot.feedback(user, item_id, kind)
-            title = bot.item(item_id).title
-        if as_json:
-            emit_json({"user_id": user, "item_id": item_id, "kind": kind, "recorded": True})
-        else:
-            typer.echo(f"recorded: {user} {kind} {title}")
+def similar(
+    item_id: Annotated[str, typer.Argument(help="A catalog item id.")],
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Rank for this user.")
+                    ] = None,
+    k: KOpt = 10,
+    bundle: BundleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Items like ITEM_ID."""
+    from assistant.cli import emit_json
 
-    @app.command()
-    def history(
-        user: UserOpt = "new-user",
-        limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
-        bundle: BundleOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """A user's history: the bundle's log, then feedback given in Encore."""
-        from assistant.cli import emit_json
+    with open_assistant(bundle) as bot:
+        recs = bot.similar(item_id, k=k, user_id=user)
+    if as_json:
+        emit_json({"item_id": item_id, "recommendations": _dump(recs)})
+    else:
+        print_cards(recs)
 
-        with open_assistant(bundle) as bot:
-            entries = bot.history(user, limit=limit)
-        if as_json:
-            emit_json({"user_id": user, "history": [e.model_dump(mode="json") for e in entries]})
-            return
-        if not entries:
-            typer.echo(f"{user}: no history yet")
-        for e in entries:
-            typer.echo(f"{e.event:>8}  {e.title} ({e.media_type})  [{e.source}]")
 
-    @app.command()
-    def chat(
-        message: Annotated[list[str] | None, typer.Argument(
-            help="Messages to send in turn (none: read lines from the terminal).")] = None,
-        user: UserOpt = "new-user",
-        session: Annotated[str | None, typer.Option("--session", help="Resume this session.")
-                           ] = None,
-        bundle: BundleOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Chat in the terminal: each line is a message; an empty line or Ctrl-D ends."""
-        from assistant.cli import emit_json
+def feedback(
+    item_id: Annotated[str, typer.Argument(help="A catalog item id.")],
+    kind: Annotated[str, typer.Argument(help="like, dislike or seen.")],
+    user: UserOpt = "new-user",
+    bundle: BundleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that a user liked, disliked or has seen an item."""
+    from assistant.cli import emit_json
 
-        sid = session or f"cli-{uuid.uuid4().hex[:8]}"
-        with open_assistant(bundle) as bot:
-            lines = iter(message) if message else _stdin_lines(as_json)
-            if not as_json and not message:
-                typer.echo(f"{bot.backend_note()}. Session {sid}. Empty line to stop.", err=True)
-            for line in lines:
-                reply = bot.chat(sid, user, line)
-                if as_json:
-                    emit_json(reply.model_dump(mode="json"))
-                else:
-                    print_reply(reply)
+    with open_assistant(bundle) as bot:
+        bot.feedback(user, item_id, kind)
+        title = bot.item(item_id).title
+    if as_json:
+        emit_json({"user_id": user, "item_id": item_id, "kind": kind, "recorded": True})
+    else:
+        typer.echo(f"recorded: {user} {kind} {title}")
+
+
+def history(
+    user: UserOpt = "new-user",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
+    bundle: BundleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A user's history: the bundle's log, then feedback given in Encore."""
+    from assistant.cli import emit_json
+
+    with open_assistant(bundle) as bot:
+        entries = bot.history(user, limit=limit)
+    if as_json:
+        emit_json({"user_id": user, "history": [e.model_dump(mode="json") for e in entries]})
+        return
+    if not entries:
+        typer.echo(f"{user}: no history yet")
+    for e in entries:
+        typer.echo(f"{e.event:>8}  {e.title} ({e.media_type})  [{e.source}]")
+
+
+def chat(
+    message: Annotated[list[str] | None, typer.Argument(
+        help="Messages to send in turn (none: read lines from the terminal).")] = None,
+    user: UserOpt = "new-user",
+    session: Annotated[str | None, typer.Option("--session", help="Resume this session.")
+                       ] = None,
+    bundle: BundleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Chat in the terminal: each line is a message; an empty line or Ctrl-D ends."""
+    from assistant.cli import emit_json
+
+    sid = session or f"cli-{uuid.uuid4().hex[:8]}"
+    with open_assistant(bundle) as bot:
+        lines = iter(message) if message else _stdin_lines(as_json)
+        if not as_json and not message:
+            typer.echo(f"{bot.backend_note()}. Session {sid}. Empty line to stop.", err=True)
+        for line in lines:
+            reply = bot.chat(sid, user, line)
+            if as_json:
+                emit_json(reply.model_dump(mode="json"))
+            else:
+                print_reply(reply)
 
 
 def _media_types(values: list[str]) -> list[str]:

@@ -49,198 +49,229 @@ def _parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+# The command's options, one alias each, so that its signature reads as a list.
+_Data = Annotated[
+    str,
+    typer.Option(
+        "--data",
+        help="Data set: movielens:PATH, demo, or a path (with --train/--test, "
+        "the catalog to rank over).",
+    ),
+]
+_Protocol = Annotated[
+    str | None,
+    typer.Option(
+        "--protocol",
+        help="Split: loo (leave-one-out by time), last (last --test-fraction "
+        "of each user), time (global --cutoff), random (leave-one-out at random, "
+        "for logs without timestamps). Default: loo.",
+    ),
+]
+_Systems = Annotated[
+    str,
+    typer.Option(
+        "--systems",
+        help="Comma-separated: random, pop, itemknn, ease, encore-retrieval, encore.",
+    ),
+]
+_Metrics = Annotated[
+    str | None,
+    typer.Option("--metrics", help="Comma-separated metric names, e.g. ndcg@10,recall@20."),
+]
+_Train = Annotated[
+    Path | None,
+    typer.Option(
+        "--train", help="Training interactions of a split made elsewhere (CSV/Parquet)."
+    ),
+]
+_Test = Annotated[
+    Path | None,
+    typer.Option(
+        "--test", help="Test interactions of a split made elsewhere (CSV/Parquet)."
+    ),
+]
+_Valid = Annotated[
+    bool,
+    typer.Option(
+        "--valid", help="Hold out a validation part (for tuning) before the test part."
+    ),
+]
+_On = Annotated[
+    str,
+    typer.Option(
+        "--on", help="Evaluate on 'test' (fit on train + valid) or 'valid' (fit on train)."
+    ),
+]
+_TestFraction = Annotated[
+    float,
+    typer.Option(
+        "--test-fraction",
+        help="Share of each user's latest interactions held out by 'last'.",
+    ),
+]
+_Cutoff = Annotated[
+    str | None,
+    typer.Option(
+        "--cutoff", help="'time' cut-off: ISO date, Unix seconds, or quantile (0.8)."
+    ),
+]
+_TieBreak = Annotated[
+    str,
+    typer.Option(
+        "--tie-break", help="Order of same-second interactions: item, random, order."
+    ),
+]
+_MinRating = Annotated[
+    float | None,
+    typer.Option(
+        "--min-rating", help="Ratings below this are not positives (default: all are)."
+    ),
+]
+_SampledNegatives = Annotated[
+    int | None,
+    typer.Option(
+        "--sampled-negatives",
+        help="Also report accuracy metrics against N sampled "
+        "negatives, labelled [sampled:N].",
+    ),
+]
+_Requests = Annotated[
+    Path | None,
+    typer.Option(
+        "--requests",
+        help="Request-set JSONL (user_id, request, target_item_ids, "
+        "[history_item_ids], [cutoff_ts]) to run through whole turns.",
+    ),
+]
+_GenerateRequests = Annotated[
+    int | None,
+    typer.Option(
+        "--generate-requests",
+        help="Write N requests from held-out items' genres and tags "
+        "(into --out), and run them.",
+    ),
+]
+_Param = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", help="Hyper-parameter, SYSTEM.NAME=VALUE (repeatable), e.g. ease.l2=200."
+    ),
+]
+_Seed = Annotated[int, typer.Option("--seed", help="Seed of every random choice.")]
+_BatchSize = Annotated[int, typer.Option("--batch-size", help="Users ranked at once.")]
+_SkipBadRows = Annotated[
+    bool,
+    typer.Option(
+        "--skip-bad-rows", help="Skip and count bad input rows instead of failing."
+    ),
+]
+_Out = Annotated[
+    Path | None,
+    typer.Option("--out", help="Folder for metrics.json, report.md and the PNG plots."),
+]
+_AsJson = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object on stdout instead of the table."),
+]
+_Progress = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``eval`` command to ``app``."""
+    app.command("eval")(eval_command)
 
-    @app.command("eval")
-    def eval_command(
-        data: Annotated[
-            str,
-            typer.Option(
-                "--data",
-                help="Data set: movielens:PATH, demo, or a path (with --train/--test, "
-                "the catalog to rank over).",
-            ),
-        ],
-        protocol: Annotated[
-            str | None,
-            typer.Option(
-                "--protocol",
-                help="Split: loo (leave-one-out by time), last (last --test-fraction "
-                "of each user), time (global --cutoff), random (leave-one-out at random, "
-                "for logs without timestamps). Default: loo.",
-            ),
-        ] = None,
-        systems: Annotated[
-            str,
-            typer.Option(
-                "--systems",
-                help="Comma-separated: random, pop, itemknn, ease, encore-retrieval, encore.",
-            ),
-        ] = "pop,itemknn,ease",
-        metrics: Annotated[
-            str | None,
-            typer.Option("--metrics", help="Comma-separated metric names, e.g. ndcg@10,recall@20."),
-        ] = None,
-        train: Annotated[
-            Path | None,
-            typer.Option(
-                "--train", help="Training interactions of a split made elsewhere (CSV/Parquet)."
-            ),
-        ] = None,
-        test: Annotated[
-            Path | None,
-            typer.Option(
-                "--test", help="Test interactions of a split made elsewhere (CSV/Parquet)."
-            ),
-        ] = None,
-        valid: Annotated[
-            bool,
-            typer.Option(
-                "--valid", help="Hold out a validation part (for tuning) before the test part."
-            ),
-        ] = False,
-        on: Annotated[
-            str,
-            typer.Option(
-                "--on", help="Evaluate on 'test' (fit on train + valid) or 'valid' (fit on train)."
-            ),
-        ] = "test",
-        test_fraction: Annotated[
-            float,
-            typer.Option(
-                "--test-fraction",
-                help="Share of each user's latest interactions held out by 'last'.",
-            ),
-        ] = 0.2,
-        cutoff: Annotated[
-            str | None,
-            typer.Option(
-                "--cutoff", help="'time' cut-off: ISO date, Unix seconds, or quantile (0.8)."
-            ),
-        ] = None,
-        tie_break: Annotated[
-            str,
-            typer.Option(
-                "--tie-break", help="Order of same-second interactions: item, random, order."
-            ),
-        ] = "item",
-        min_rating: Annotated[
-            float | None,
-            typer.Option(
-                "--min-rating", help="Ratings below this are not positives (default: all are)."
-            ),
-        ] = None,
-        sampled_negatives: Annotated[
-            int | None,
-            typer.Option(
-                "--sampled-negatives",
-                help="Also report accuracy metrics against N sampled "
-                "negatives, labelled [sampled:N].",
-            ),
-        ] = None,
-        requests: Annotated[
-            Path | None,
-            typer.Option(
-                "--requests",
-                help="Request-set JSONL (user_id, request, target_item_ids, "
-                "[history_item_ids], [cutoff_ts]) to run through whole turns.",
-            ),
-        ] = None,
-        generate_requests: Annotated[
-            int | None,
-            typer.Option(
-                "--generate-requests",
-                help="Write N requests from held-out items' genres and tags "
-                "(into --out), and run them.",
-            ),
-        ] = None,
-        param: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--param", help="Hyper-parameter, SYSTEM.NAME=VALUE (repeatable), e.g. ease.l2=200."
-            ),
-        ] = None,
-        seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
-        batch_size: Annotated[
-            int, typer.Option("--batch-size", help="Users ranked at once.")
-        ] = 512,
-        skip_bad_rows: Annotated[
-            bool,
-            typer.Option(
-                "--skip-bad-rows", help="Skip and count bad input rows instead of failing."
-            ),
-        ] = False,
-        out: Annotated[
-            Path | None,
-            typer.Option("--out", help="Folder for metrics.json, report.md and the PNG plots."),
-        ] = None,
-        as_json: Annotated[
-            bool,
-            typer.Option("--json", help="Print one JSON object on stdout instead of the table."),
-        ] = False,
-        progress: Annotated[
-            bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")
-        ] = True,
-    ) -> None:
-        """Evaluate recommenders offline: full ranking, means with standard errors."""
-        import json
-        import time
 
-        from pydantic import ValidationError
+def eval_command(
+    data: _Data,
+    protocol: _Protocol = None,
+    systems: _Systems = "pop,itemknn,ease",
+    metrics: _Metrics = None,
+    train: _Train = None,
+    test: _Test = None,
+    valid: _Valid = False,
+    on: _On = "test",
+    test_fraction: _TestFraction = 0.2,
+    cutoff: _Cutoff = None,
+    tie_break: _TieBreak = "item",
+    min_rating: _MinRating = None,
+    sampled_negatives: _SampledNegatives = None,
+    requests: _Requests = None,
+    generate_requests: _GenerateRequests = None,
+    param: _Param = None,
+    seed: _Seed = 0,
+    batch_size: _BatchSize = 512,
+    skip_bad_rows: _SkipBadRows = False,
+    out: _Out = None,
+    as_json: _AsJson = False,
+    progress: _Progress = True,
+) -> None:
+    """Evaluate recommenders offline: full ranking, means with standard errors."""
+    import json
+    import time
 
-        try:
-            from eval.report import summary_json, write_report
-            from eval.run import EvalConfig, run_eval
+    try:
+        from eval.report import summary_json, write_report
+        from eval.run import run_eval
 
-            if (train or test) and protocol is not None:
-                raise ValueError("give either --protocol or --train FILE --test FILE, not both")
-            if generate_requests and requests is not None:
-                raise ValueError("give either --requests FILE or --generate-requests N, not both")
-            options: dict[str, Any] = {
-                "data": data,
-                "protocol": protocol or "loo",
-                "systems": _split_csv(systems) or [],
-                "train": train,
-                "test": test,
-                "valid": valid,
-                "on": on,
-                "test_fraction": test_fraction,
-                "cutoff": cutoff,
-                "tie_break": tie_break,
-                "min_rating": min_rating,
-                "sampled_negatives": sampled_negatives,
-                "requests": requests,
-                "generate_requests": generate_requests,
-                "params": _parse_params(param),
-                "seed": seed,
-                "batch_size": batch_size,
-                "skip_bad_rows": skip_bad_rows,
-                "progress": progress,
-            }
-            if metrics is not None:
-                options["metrics"] = _split_csv(metrics) or []
-            try:
-                config = EvalConfig(**options)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                where = ".".join(str(p) for p in err.get("loc", ()))
-                raise ValueError(
-                    f"--{where.replace('_', '-')}: "
-                    f"{err.get('msg', 'invalid value').removeprefix('Value error, ')}"
-                ) from None
-            started = time.perf_counter()
-            result = run_eval(config)
-            wall = time.perf_counter() - started
-            files = write_report(result, out) if out is not None else {}
-        except (ValueError, OSError) as exc:  # DataError is a ValueError
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+        if (train or test) and protocol is not None:
+            raise ValueError("give either --protocol or --train FILE --test FILE, not both")
+        if generate_requests and requests is not None:
+            raise ValueError("give either --requests FILE or --generate-requests N, not both")
+        options: dict[str, Any] = {
+            "data": data,
+            "protocol": protocol or "loo",
+            "systems": _split_csv(systems) or [],
+            "train": train,
+            "test": test,
+            "valid": valid,
+            "on": on,
+            "test_fraction": test_fraction,
+            "cutoff": cutoff,
+            "tie_break": tie_break,
+            "min_rating": min_rating,
+            "sampled_negatives": sampled_negatives,
+            "requests": requests,
+            "generate_requests": generate_requests,
+            "params": _parse_params(param),
+            "seed": seed,
+            "batch_size": batch_size,
+            "skip_bad_rows": skip_bad_rows,
+            "progress": progress,
+        }
+        if metrics is not None:
+            options["metrics"] = _split_csv(metrics) or []
+        config = _eval_config(options)
+        started = time.perf_counter()
+        result = run_eval(config)
+        wall = time.perf_counter() - started
+        files = write_report(result, out) if out is not None else {}
+    except (ValueError, OSError) as exc:  # DataError is a ValueError
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
-        if as_json:
-            typer.echo(json.dumps(summary_json(result), allow_nan=False))
-            return
-        _print_table(result, wall, files)
+    if as_json:
+        typer.echo(json.dumps(summary_json(result), allow_nan=False))
+        return
+    _print_table(result, wall, files)
+
+
+def _eval_config(options: dict[str, Any]) -> Any:
+    """The ``EvalConfig`` of these options; a bad value is a ``ValueError`` naming its flag."""
+    from pydantic import ValidationError
+
+    from eval.run import EvalConfig
+
+    try:
+        return EvalConfig(**options)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        raise ValueError(
+            f"--{where.replace('_', '-')}: "
+            f"{err.get('msg', 'invalid value').removeprefix('Value error, ')}"
+        ) from None
 
 
 def _print_table(result: Any, wall: float, files: dict[str, Path]) -> None:

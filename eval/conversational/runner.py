@@ -28,7 +28,7 @@ import numpy as np
 
 from eval.conversational.requests import RequestCase
 from eval.harness import MetricSummary, summarise, top_k
-from eval.metrics import MetricContext, Relevance, evaluate_ranking, parse_metric
+from eval.metrics import MetricContext, MetricSpec, Relevance, evaluate_ranking, parse_metric
 from eval.systems import Recommender
 from retrieval.catalog import Catalog
 from retrieval.interactions import Interactions
@@ -158,12 +158,7 @@ def run_requests(
             f"{len(catalog)}; use a cut-off of at most {len(catalog)}"
         )
     pos = {item_id: i for i, item_id in enumerate(catalog.ids)}
-    counts: dict[str, int] = {}
-
-    def bump(key: str, by: int = 1) -> None:
-        if by:
-            counts[key] = counts.get(key, 0) + by
-
+    counts = _Counts()
     ranked_rows: list[list[int]] = []
     relevant_rows: list[list[int]] = []
     first_error: str | None = None
@@ -182,38 +177,27 @@ def run_requests(
             else (history(case.user_id, case.cutoff_ts) if history is not None else [])
         )
         hist_set = set(hist)
-        targets = [t for t in dict.fromkeys(case.target_item_ids) if t in pos]
-        dropped = [t for t in targets if t in hist_set]
-        bump("targets already in the case's history (dropped)", len(dropped))
-        targets = [t for t in targets if t not in hist_set]
+        targets = _case_targets(case, pos, hist_set, counts)
         if not targets:
-            bump("cases whose targets were all in the history (skipped)")
             continue
         try:
             answer = list(turn(case.user_id, case.request, hist, k))
         except Exception as exc:  # a failing turn is measured, not fatal
-            bump("turns that raised an error (scored as empty answers)")
+            counts.bump("turns that raised an error (scored as empty answers)")
             first_error = first_error or f"{type(exc).__name__}: {exc}"
             answer = []
-        seen: set[str] = set()
-        row: list[int] = []
-        for item_id in answer:
-            item_id = str(item_id)
-            if item_id not in pos:
-                bump("returned ids not in the catalog (dropped)")
-                continue
-            if item_id in seen:
-                bump("repeated ids in an answer (dropped)")
-                continue
-            seen.add(item_id)
-            if item_id in hist_set:
-                bump("returned items already in the history (kept)")
-            row.append(pos[item_id])
-        if len(row) > k:
-            row = row[:k]
+        row = _answer_row(answer, pos, hist_set, k, counts)
         ranked_rows.append(row + [-1] * (k - len(row)))
         relevant_rows.append([pos[t] for t in targets])
     seconds = time.perf_counter() - t0
+    return _score(specs, ranked_rows, relevant_rows, catalog, context, counts=dict(counts),
+                  first_error=first_error, seconds=seconds)
+
+
+def _score(specs: list[MetricSpec], ranked_rows: list[list[int]],
+           relevant_rows: list[list[int]], catalog: Catalog, context: MetricContext | None, *,
+           counts: dict[str, int], first_error: str | None, seconds: float) -> RequestResult:
+    """The metrics of the answered cases (NaN over no cases)."""
     if not ranked_rows:
         return RequestResult(
             {str(s): MetricSummary(float("nan"), None, 0) for s in specs},
@@ -237,5 +221,45 @@ def run_requests(
         counts=counts,
         first_error=first_error,
         seconds=seconds,
-        per_case={key: v for key, v in values.items() if np.ndim(v) == 1},
+        per_case={key: v for key, v in values.items() if isinstance(v, np.ndarray) and v.ndim == 1},
     )
+
+
+class _Counts(dict[str, int]):
+    """What was dropped, skipped or failed, by description."""
+
+    def bump(self, key: str, by: int = 1) -> None:
+        if by:
+            self[key] = self.get(key, 0) + by
+
+
+def _case_targets(case: RequestCase, pos: dict[str, int], hist_set: set[str],
+                  counts: _Counts) -> list[str]:
+    """The case's catalog targets outside its history (empty: the case is skipped)."""
+    targets = [t for t in dict.fromkeys(case.target_item_ids) if t in pos]
+    dropped = [t for t in targets if t in hist_set]
+    counts.bump("targets already in the case's history (dropped)", len(dropped))
+    targets = [t for t in targets if t not in hist_set]
+    if not targets:
+        counts.bump("cases whose targets were all in the history (skipped)")
+    return targets
+
+
+def _answer_row(answer: Sequence[object], pos: dict[str, int], hist_set: set[str], k: int,
+                counts: _Counts) -> list[int]:
+    """Catalog positions of the first ``k`` answered ids, unknown ids and repeats dropped."""
+    seen: set[str] = set()
+    row: list[int] = []
+    for item_id in answer:
+        item_id = str(item_id)
+        if item_id not in pos:
+            counts.bump("returned ids not in the catalog (dropped)")
+            continue
+        if item_id in seen:
+            counts.bump("repeated ids in an answer (dropped)")
+            continue
+        seen.add(item_id)
+        if item_id in hist_set:
+            counts.bump("returned items already in the history (kept)")
+        row.append(pos[item_id])
+    return row[:k] if len(row) > k else row

@@ -114,100 +114,19 @@ def validate_interactions(
     errors can point at it.
     """
     report = report if report is not None else LoadReport()
-    frame = frame.rename(columns={c: ALIASES.get(str(c).strip().lower().replace("_", ""), str(c).strip())
-                                  for c in frame.columns})
-    frame = frame.rename(columns={c: c.lower() for c in frame.columns if c.lower() in
-                                  ("user_id", "item_id", "timestamp", "event", "value")})
-    for required in ("user_id", "item_id"):
-        if required not in frame.columns:
-            raise DataError(
-                f"no '{required}' column (columns found: {list(frame.columns)})",
-                path=path, line=1 if first_line > 1 else None, field=required,
-                fix="name the columns user_id,item_id[,timestamp,event,value] in the header",
-            )
+    frame = _named_columns(frame, path, first_line)
     n = len(frame)
-    bad = np.zeros(n, dtype=bool)
-    problems: list[tuple[np.ndarray, str, str, str]] = []  # mask, field, problem, fix
-
-    def flag(mask: np.ndarray, field: str, problem: str, fix: str) -> None:
-        nonlocal bad
-        if mask.any():
-            problems.append((mask, field, problem, fix))
-            bad |= mask
-
-    user = frame["user_id"].astype(str).str.strip()
-    item = frame["item_id"].astype(str).str.strip()
-    # Numeric ids read from Parquet arrive as floats; "3.0" must match the catalog's "3".
-    for series_name in ("user_id", "item_id"):
-        col = frame[series_name]
-        if pd.api.types.is_float_dtype(col) and col.dropna().apply(float.is_integer).all():
-            as_int = col.astype("Int64").astype(str)
-            if series_name == "user_id":
-                user = as_int
-            else:
-                item = as_int
-    flag(_blank(frame["user_id"]), "user_id", "missing user id", "give every row a user_id")
-    flag(_blank(frame["item_id"]), "item_id", "missing item id", "give every row an item_id")
-    if item_ids is not None:
-        known = item.isin(pd.Index(list(item_ids)) if not isinstance(item_ids, pd.Index) else item_ids)
-        unknown = (~known.to_numpy()) & ~_blank(frame["item_id"])
-        flag(unknown, "item_id", "item id not in the catalog",
-             "add the item to the catalog, or remove the interaction (or pass --skip-bad-rows)")
-
-    if "timestamp" in frame.columns:
-        raw_ts = frame["timestamp"]
-        ts_blank = _blank(raw_ts)
-        ts = pd.to_numeric(raw_ts, errors="coerce")
-        need_parse = ts.isna().to_numpy() & ~ts_blank
-        if need_parse.any():
-            parsed = pd.to_datetime(raw_ts[need_parse], errors="coerce", utc=True, format="ISO8601")
-            secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
-            ts = ts.astype("float64")
-            ts[need_parse] = secs.astype("float64").to_numpy()
-        flag((ts.isna().to_numpy() & ~ts_blank), "timestamp",
-             "timestamp is neither Unix seconds nor an ISO-8601 date",
-             "write Unix seconds (e.g. 1700000000) or an ISO date (2024-01-31T12:00:00Z)")
-        timestamp = ts
-    else:
-        timestamp = pd.Series(np.full(n, np.nan))
-
-    if "value" in frame.columns:
-        raw_val = frame["value"]
-        val_blank = _blank(raw_val)
-        value = pd.to_numeric(raw_val, errors="coerce")
-        flag(value.isna().to_numpy() & ~val_blank, "value", "value is not a number",
-             "write a number (a rating such as 4 or 3.5), or leave it empty")
-    else:
-        value = pd.Series(np.full(n, np.nan))
-        val_blank = np.ones(n, dtype=bool)
-
-    if "event" in frame.columns:
-        event = frame["event"].astype(str).str.strip().str.lower()
-        ev_blank = _blank(frame["event"])
-        default_event = "rating" if "value" in frame.columns else "play"
-        event = event.where(~ev_blank, default_event)
-        flag(~event.isin(EVENTS).to_numpy(), "event",
-             "unknown event (allowed: " + ", ".join(EVENTS) + ")",
-             "use one of: " + ", ".join(EVENTS))
-    else:
-        event = pd.Series(np.full(n, "rating" if "value" in frame.columns else "play"))
-    flag((event == "rating").to_numpy() & val_blank, "value", "a rating needs a value",
-         "write the rating in the value column, or use the event 'play'")
-
-    if bad.any():
+    # The checks run in this order; the first problem of the earliest bad row is reported.
+    problems = _Problems(n)
+    user, item = _ids(frame, item_ids, problems)
+    timestamp = _timestamps(frame, problems)
+    value, val_blank = _values(frame, problems)
+    event = _events(frame, val_blank, problems)
+    if problems.bad.any():
         if not skip_bad_rows:
-            mask, field, problem, fix = min(problems, key=lambda p: int(np.argmax(p[0])))
-            row = int(np.argmax(mask))
-            got = frame[field].iloc[row] if field in frame.columns else None
-            shown = "" if got is None or (isinstance(got, float) and np.isnan(got)) or str(got).strip() == "" else f" (got {str(got)[:40]!r})"
-            raise DataError(problem + shown, path=path, line=first_line + row, field=field, fix=fix)
-        rows = np.flatnonzero(bad)
-        for r in rows:
-            for mask, field, problem, _fix in problems:
-                if mask[r]:
-                    report.skip(BadRow(str(path), first_line + int(r), field, problem))
-                    break
-    keep = ~bad
+            raise problems.first_error(frame, path, first_line)
+        problems.skip_all(report, path, first_line)
+    keep = ~problems.bad
     out = pd.DataFrame({
         "user_id": user[keep].to_numpy(),
         "item_id": item[keep].to_numpy(),
@@ -221,3 +140,128 @@ def validate_interactions(
     if missing_value.any():
         out.loc[missing_value, "value"] = out.loc[missing_value, "event"].map(DEFAULT_EVENT_VALUE)
     return Interactions(out)
+
+
+class _Problems:
+    """Bad rows found so far: one ``(mask, field, problem, fix)`` per failed check."""
+
+    def __init__(self, n: int) -> None:
+        self.bad = np.zeros(n, dtype=bool)
+        self.found: list[tuple[np.ndarray, str, str, str]] = []
+
+    def flag(self, mask: np.ndarray, field: str, problem: str, fix: str) -> None:
+        if mask.any():
+            self.found.append((mask, field, problem, fix))
+            self.bad |= mask
+
+    def first_error(self, frame: pd.DataFrame, path: Path | str, first_line: int) -> DataError:
+        """The error for the earliest bad row (its first failed check), showing the value."""
+        mask, field, problem, fix = min(self.found, key=lambda p: int(np.argmax(p[0])))
+        row = int(np.argmax(mask))
+        got = frame[field].iloc[row] if field in frame.columns else None
+        empty = got is None or (isinstance(got, float) and np.isnan(got)) or not str(got).strip()
+        shown = "" if empty else f" (got {str(got)[:40]!r})"
+        return DataError(problem + shown, path=path, line=first_line + row, field=field, fix=fix)
+
+    def skip_all(self, report: LoadReport, path: Path | str, first_line: int) -> None:
+        """Count every bad row in ``report`` under its first failed check."""
+        for r in np.flatnonzero(self.bad):
+            for mask, field, problem, _fix in self.found:
+                if mask[r]:
+                    report.skip(BadRow(str(path), first_line + int(r), field, problem))
+                    break
+
+
+def _named_columns(frame: pd.DataFrame, path: Path | str, first_line: int) -> pd.DataFrame:
+    """Columns under their canonical names (aliases resolved); user_id and item_id required."""
+    frame = frame.rename(columns={
+        c: ALIASES.get(str(c).strip().lower().replace("_", ""), str(c).strip())
+        for c in frame.columns})
+    frame = frame.rename(columns={c: c.lower() for c in frame.columns if c.lower() in
+                                  ("user_id", "item_id", "timestamp", "event", "value")})
+    for required in ("user_id", "item_id"):
+        if required not in frame.columns:
+            raise DataError(
+                f"no '{required}' column (columns found: {list(frame.columns)})",
+                path=path, line=1 if first_line > 1 else None, field=required,
+                fix="name the columns user_id,item_id[,timestamp,event,value] in the header",
+            )
+    return frame
+
+
+def _ids(frame: pd.DataFrame, item_ids: Collection[str] | None,
+         problems: _Problems) -> tuple[pd.Series, pd.Series]:
+    """User and item ids as strings; flags missing ids and items not in the catalog."""
+    user = frame["user_id"].astype(str).str.strip()
+    item = frame["item_id"].astype(str).str.strip()
+    # Numeric ids read from Parquet arrive as floats; "3.0" must match the catalog's "3".
+    for series_name in ("user_id", "item_id"):
+        col = frame[series_name]
+        if pd.api.types.is_float_dtype(col) and col.dropna().apply(float.is_integer).all():
+            as_int = col.astype("Int64").astype(str)
+            if series_name == "user_id":
+                user = as_int
+            else:
+                item = as_int
+    problems.flag(_blank(frame["user_id"]), "user_id", "missing user id",
+                  "give every row a user_id")
+    problems.flag(_blank(frame["item_id"]), "item_id", "missing item id",
+                  "give every row an item_id")
+    if item_ids is not None:
+        index = item_ids if isinstance(item_ids, pd.Index) else pd.Index(list(item_ids))
+        known = item.isin(index)
+        unknown = (~known.to_numpy()) & ~_blank(frame["item_id"])
+        problems.flag(unknown, "item_id", "item id not in the catalog",
+                      "add the item to the catalog, or remove the interaction "
+                      "(or pass --skip-bad-rows)")
+    return user, item
+
+
+def _timestamps(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
+    """Unix seconds (from numbers or ISO-8601 dates), NaN where absent."""
+    if "timestamp" not in frame.columns:
+        return pd.Series(np.full(len(frame), np.nan))
+    raw_ts = frame["timestamp"]
+    ts_blank = _blank(raw_ts)
+    ts = pd.to_numeric(raw_ts, errors="coerce")
+    need_parse = ts.isna().to_numpy() & ~ts_blank
+    if need_parse.any():
+        parsed = pd.to_datetime(raw_ts[need_parse], errors="coerce", utc=True, format="ISO8601")
+        secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
+        ts = ts.astype("float64")
+        ts[need_parse] = secs.astype("float64").to_numpy()
+    problems.flag((ts.isna().to_numpy() & ~ts_blank), "timestamp",
+                  "timestamp is neither Unix seconds nor an ISO-8601 date",
+                  "write Unix seconds (e.g. 1700000000) or an ISO date (2024-01-31T12:00:00Z)")
+    return ts
+
+
+def _values(frame: pd.DataFrame, problems: _Problems) -> tuple[pd.Series, np.ndarray]:
+    """The value column as numbers, and which rows left it blank."""
+    n = len(frame)
+    if "value" not in frame.columns:
+        return pd.Series(np.full(n, np.nan)), np.ones(n, dtype=bool)
+    raw_val = frame["value"]
+    val_blank = _blank(raw_val)
+    value = pd.to_numeric(raw_val, errors="coerce")
+    problems.flag(value.isna().to_numpy() & ~val_blank, "value", "value is not a number",
+                  "write a number (a rating such as 4 or 3.5), or leave it empty")
+    return value, val_blank
+
+
+def _events(frame: pd.DataFrame, val_blank: np.ndarray, problems: _Problems) -> pd.Series:
+    """Event names (default: ``rating`` when there is a value column, else ``play``)."""
+    n = len(frame)
+    if "event" in frame.columns:
+        event = frame["event"].astype(str).str.strip().str.lower()
+        ev_blank = _blank(frame["event"])
+        default_event = "rating" if "value" in frame.columns else "play"
+        event = event.where(~ev_blank, default_event)
+        problems.flag(~event.isin(EVENTS).to_numpy(), "event",
+                      "unknown event (allowed: " + ", ".join(EVENTS) + ")",
+                      "use one of: " + ", ".join(EVENTS))
+    else:
+        event = pd.Series(np.full(n, "rating" if "value" in frame.columns else "play"))
+    problems.flag((event == "rating").to_numpy() & val_blank, "value", "a rating needs a value",
+                  "write the rating in the value column, or use the event 'play'")
+    return event

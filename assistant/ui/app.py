@@ -1,0 +1,234 @@
+"""The gradio page: its layout, the wiring of events to :class:`~assistant.ui.page.ChatPage`,
+and :func:`launch`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from assistant.ui.page import AssistantLoader, ChatPage
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from assistant.core import Assistant
+
+EXAMPLES = [
+    "something like Arrival but shorter, no horror",
+    "a funny podcast with episodes under 40 minutes",
+    "an upbeat electronic album",
+    "a dark crime series",
+]
+
+
+CSS = """
+.encore-card { padding: 2px 4px; }
+.encore-card.disliked { opacity: .55; }
+.encore-card h3 { display: inline; margin: 0; font-size: 1.1em; }
+.encore-card .rank { font-weight: 700; margin-right: .4em; color: var(--color-accent); }
+.encore-card .facts { color: var(--body-text-color-subdued); margin: 4px 0; }
+.encore-card .explanation { margin: 6px 0; }
+.encore-card .badge { font-size: .85em; padding: 1px 6px; border-radius: 6px;
+  margin-left: .5em; background: var(--background-fill-secondary); }
+.encore-card details summary { cursor: pointer; color: var(--body-text-color-subdued); }
+.encore-card details ul { margin: 4px 0 0 1.2em; }
+.backend-note { font-size: .9em; color: var(--body-text-color-subdued); }
+.encore-problem { color: var(--error-text-color, #b91c1c); }
+"""
+
+
+# ---------------------------------------------------------------- the page
+
+
+def build_app(assistant: Assistant | Callable[[], Assistant], *,
+              title: str = "Encore") -> gr.Blocks:
+    """The chat page. ``assistant`` may be a factory: it then runs in a background thread
+    and the page says "still being built" until it is ready.
+
+    Example (not run: building a page imports gradio):
+        >>> app = build_app(lambda: Assistant.from_bundle(".encore/bundle"))  # doctest: +SKIP
+        >>> app.launch(css=CSS)                                               # doctest: +SKIP
+    """
+    import gradio as gr
+
+    loader = assistant if isinstance(assistant, AssistantLoader) else AssistantLoader(assistant)
+    page = ChatPage(loader)
+
+    with gr.Blocks(title=title, analytics_enabled=False) as app:
+        w = _layout(title, page.n_cards, building=not loader.ready)
+        _wire_status(app, page, w)
+        _wire_chat(page, w)
+        _wire_cards(page, w)
+        gr.api(page.api_chat, api_name="chat")
+        gr.api(page.api_recommend, api_name="recommend")
+        gr.api(page.api_feedback, api_name="feedback")
+        gr.api(page.api_history, api_name="history")
+    app.encore_loader = loader  # type: ignore[attr-defined]  # tests wait on it
+    return app
+
+
+class _Widgets:
+    """The page's components, by name, for the wiring functions."""
+
+    session: Any
+    recs: Any
+    marks: Any
+    status: Any
+    user: Any
+    new_user: Any
+    summary: Any
+    chatbot: Any
+    msg: Any
+    send: Any
+    restart: Any
+    note: Any
+    feedback_line: Any
+    slots: list[Any]
+    htmls: list[Any]
+    likes: list[Any]
+    dislikes: list[Any]
+    timer: Any
+
+
+def _layout(title: str, n: int, *, building: bool) -> _Widgets:
+    """Place the components (inside the ``gr.Blocks`` context), top to bottom."""
+    import gradio as gr
+
+    w = _Widgets()
+    w.session = gr.State(None)
+    w.recs = gr.State([])
+    w.marks = gr.State({})
+    gr.Markdown(f"# {title}\nConversational recommendations for films, series, music, "
+                "podcasts and audiobooks. Like or dislike a card and ask again.")
+    w.status = gr.HTML(elem_id="encore-status")
+    with gr.Row():
+        w.user = gr.Dropdown(label="User", choices=[], value=None, allow_custom_value=True,
+                             interactive=True, elem_id="user-picker", scale=3)
+        w.new_user = gr.Button("New user", elem_id="new-user", scale=1)
+    w.summary = gr.HTML(elem_id="user-summary")
+    w.chatbot = gr.Chatbot(label="Conversation", elem_id="chat", height=320,
+                           feedback_options=None, sanitize_html=True)
+    with gr.Row():
+        w.msg = gr.Textbox(placeholder="What are you in the mood for?", show_label=False,
+                           elem_id="message", scale=5, lines=1, max_lines=3)
+        w.send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
+        w.restart = gr.Button("New conversation", elem_id="new-chat", scale=1)
+    gr.Examples(EXAMPLES, inputs=[w.msg], label="Try")
+    w.note = gr.HTML(elem_id="backend-note")
+    w.feedback_line = gr.HTML(elem_id="feedback-line")
+    w.slots, w.htmls, w.likes, w.dislikes = [], [], [], []
+    for row_start in range(0, n, 2):
+        with gr.Row(equal_height=False):
+            for i in range(row_start, min(row_start + 2, n)):
+                with gr.Column(visible=False, elem_id=f"card-{i}", elem_classes="card-slot",
+                               variant="panel") as col:
+                    w.htmls.append(gr.HTML(elem_id=f"card-html-{i}"))
+                    with gr.Row():
+                        w.likes.append(gr.Button("Like", size="sm", elem_id=f"like-{i}"))
+                        w.dislikes.append(gr.Button("Dislike", size="sm",
+                                                    elem_id=f"dislike-{i}"))
+                w.slots.append(col)
+    w.timer = gr.Timer(1.0, active=building)
+    return w
+
+
+def _wire_status(app: gr.Blocks, page: ChatPage, w: _Widgets) -> None:
+    """Page status (polled while the assistant is built), the user picker, new user and new
+    conversation."""
+    import gradio as gr
+
+    n = page.n_cards
+
+    def on_status(current):
+        html_, choices, value, summ, building = page.status(current)
+        return (html_, gr.Dropdown(choices=choices, value=value), summ,
+                gr.Timer(active=building))
+
+    status_outputs = [w.status, w.user, w.summary, w.timer]
+    app.load(on_status, [w.user], status_outputs, api_visibility="private")
+    w.timer.tick(on_status, [w.user], status_outputs, api_visibility="private")
+
+    def on_user_change(user_id):
+        return (page.user_summary(user_id), None, [], [], {}, "", "",
+                *[gr.Column(visible=False)] * n)
+
+    w.user.input(on_user_change, [w.user], [w.summary, w.session, w.chatbot, w.recs, w.marks,
+                                            w.note, w.feedback_line, *w.slots],
+                 api_visibility="private")
+    # Same user, fresh conversation: feedback given so far stays in the history.
+    w.restart.click(lambda: (None, [], [], {}, "", "", *[gr.Column(visible=False)] * n), None,
+                    [w.session, w.chatbot, w.recs, w.marks, w.note, w.feedback_line, *w.slots],
+                    api_visibility="private")
+
+    def on_new_user(current):
+        uid, summ = page.new_user()
+        if uid is None:
+            return gr.Dropdown(), summ, None, [], [], {}, *[gr.Column(visible=False)] * n
+        return (gr.Dropdown(value=uid), summ, None, [], [], {},
+                *[gr.Column(visible=False)] * n)
+
+    w.new_user.click(on_new_user, [w.user], [w.user, w.summary, w.session, w.chatbot, w.recs,
+                                             w.marks, *w.slots], api_visibility="private")
+
+
+def _wire_chat(page: ChatPage, w: _Widgets) -> None:
+    """A message (Enter or Send) streams a turn into the chat, the note and the cards."""
+    import gradio as gr
+
+    n = page.n_cards
+
+    def on_message(message, history, user_id, session_id):
+        for frame in page.respond(message, history, user_id, session_id):
+            text, hist, sid, uid, rs, mk, nt, *rest = frame
+            vis, cards = rest[:n], rest[n:]
+            yield (text, hist, sid, gr.Dropdown(value=uid) if uid else gr.Dropdown(),
+                   rs, mk, nt, "", *[gr.Column(visible=v) for v in vis], *cards)
+
+    chat_inputs = [w.msg, w.chatbot, w.user, w.session]
+    chat_outputs = [w.msg, w.chatbot, w.session, w.user, w.recs, w.marks, w.note,
+                    w.feedback_line, *w.slots, *w.htmls]
+    w.msg.submit(on_message, chat_inputs, chat_outputs, api_visibility="private")
+    w.send.click(on_message, chat_inputs, chat_outputs, api_visibility="private")
+
+
+def _wire_cards(page: ChatPage, w: _Widgets) -> None:
+    """Like / Dislike under each card."""
+    for i in range(page.n_cards):
+        for kind, button in (("like", w.likes[i]), ("dislike", w.dislikes[i])):
+            button.click(lambda rs, mk, uid, sid, i=i, kind=kind:
+                         page.feedback(i, kind, rs, mk, uid, sid),
+                         [w.recs, w.marks, w.user, w.session],
+                         [w.feedback_line, w.marks, w.htmls[i]],
+                         api_visibility="private")
+
+
+def parse_auth(auth: str | tuple[str, str] | None) -> tuple[str, str] | None:
+    """``"user:password"`` -> ``("user", "password")``.
+
+    Example:
+        >>> parse_auth("ann:s3cret:x")
+        ('ann', 's3cret:x')
+    """
+    if auth is None or isinstance(auth, tuple):
+        return auth
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("auth must look like 'user:password' (got no ':' or an empty part). "
+                         "Fix: pass --auth user:password or set ENCORE_UI__AUTH")
+    return user, password
+
+
+def launch(assistant_or_factory: Assistant | Callable[[], Assistant], *,
+           host: str = "127.0.0.1", port: int = 7860,
+           auth: str | tuple[str, str] | None = None, prevent_thread_lock: bool = False,
+           quiet: bool = True, **launch_kwargs: Any) -> gr.Blocks:
+    """Build the page and serve it on ``host:port`` (blocks unless ``prevent_thread_lock``).
+
+    Returns the running :class:`gradio.Blocks` (``.close()`` stops it).
+    """
+    app = build_app(assistant_or_factory)
+    app.queue(default_concurrency_limit=4)
+    app.launch(server_name=host, server_port=port, auth=parse_auth(auth),
+               prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False,
+               ssr_mode=False, css=CSS, footer_links=["api"], **launch_kwargs)
+    return app

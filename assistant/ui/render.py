@@ -1,0 +1,142 @@
+"""Cards and notes as HTML: pure functions of the reply, every catalog string escaped."""
+
+from __future__ import annotations
+
+import html
+
+from assistant.errors import EncoreError
+from assistant.reply import Recommendation, Reply, TurnMeta
+
+_MEDIA_LABEL = {"movie": "Film", "series": "Series", "album": "Album", "music_track": "Track",
+                "podcast": "Podcast", "audiobook": "Audiobook"}
+
+
+def _message(exc: BaseException | None) -> str:
+    """One line for the page: the assistant's own errors as they are, anything else without
+    internals (the traceback goes to the server log)."""
+    if isinstance(exc, (EncoreError, FileNotFoundError, PermissionError)):
+        return str(exc)
+    name = type(exc).__name__ if exc is not None else "unknown error"
+    return f"something went wrong on the server ({name}); the details are in its log"
+
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _duration(minutes: float | None) -> str:
+    if minutes is None or minutes <= 0:
+        return ""
+    if minutes < 10 and minutes != int(minutes):
+        secs = round(minutes * 60)
+        return f"{secs // 60}:{secs % 60:02d}"
+    total = round(minutes)
+    if total >= 60:
+        hours, mins = divmod(total, 60)
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{total} min"
+
+
+def render_card(rec: Recommendation, *, mark: str | None = None, turn: int | None = None) -> str:
+    """One recommendation as an HTML card; every catalog string is escaped.
+
+    Args:
+        rec: the recommendation.
+        mark: feedback already given on it this turn ("like" or "dislike"), shown as a badge.
+        turn: the reply's turn number (a data attribute, so a test can tell answers apart).
+    """
+    facts = [_MEDIA_LABEL.get(rec.media_type, rec.media_type)]
+    if rec.year:
+        facts.append(str(rec.year))
+    if (dur := _duration(rec.duration_min)):
+        facts.append(dur)
+    if rec.genres:
+        facts.append(", ".join(rec.genres))
+    badge = {"like": "liked", "dislike": "disliked"}.get(mark or "", "")
+    classes = "encore-card" + (f" {mark}d" if mark in ("like", "dislike") else "")
+    attrs = (f'class="{classes}" data-item-id="{_esc(rec.item_id)}" data-rank="{rec.rank}"'
+             + (f' data-turn="{turn}"' if turn is not None else ""))
+    parts = [
+        f"<article {attrs}>",
+        f'<div><span class="rank">{rec.rank}</span><h3 class="title">{_esc(rec.title)}</h3>'
+        + (f' <span class="year">({rec.year})</span>' if rec.year else "")
+        + (f'<span class="badge">{badge}</span>' if badge else "") + "</div>",
+        f'<p class="facts">{" · ".join(_esc(f) for f in facts)}</p>',
+    ]
+    if rec.explanation:
+        parts.append(f'<p class="explanation">{_esc(rec.explanation)}</p>')
+    evidence = _evidence(rec)
+    if evidence:
+        items = "".join(f"<li><b>{_esc(k)}:</b> {_esc(v)}</li>" for k, v in evidence)
+        parts.append(f'<details class="evidence"><summary>Why this pick</summary>'
+                     f"<ul>{items}</ul></details>")
+    parts.append("</article>")
+    return "".join(parts)
+
+
+def _evidence(rec: Recommendation) -> list[tuple[str, str]]:
+    g = rec.grounds
+    rows: list[tuple[str, str]] = []
+    if g.matched_genres:
+        rows.append(("Genres you asked for", ", ".join(g.matched_genres)))
+    if g.matched_tags:
+        rows.append(("Themes you asked for", ", ".join(g.matched_tags)))
+    if g.constraints:
+        rows.append(("Constraints met", "; ".join(g.constraints)))
+    if g.history:
+        rows.append(("Close to your history", "; ".join(
+            f"{h.title} ({'similar content' if h.kind == 'content' else 'same audience'}, "
+            f"{h.similarity:.2f})" for h in g.history)))
+    if g.signals:
+        rows.append(("Ranker signals", "; ".join(g.signals)))
+    if g.sources:
+        rows.append(("Found by", ", ".join(g.sources)))
+    if rec.creators:
+        rows.append(("By", ", ".join(rec.creators)))
+    if rec.tags:
+        rows.append(("Tags", ", ".join(rec.tags)))
+    if rec.description:
+        rows.append(("About", rec.description))
+    if rec.score is not None:
+        rows.append(("Score", f"{rec.score:.3f}"))
+    return rows
+
+
+def render_note(meta: TurnMeta | None, *, turn: int = 0, done: bool = True,
+                configured: str = "") -> str:
+    """The backend note under the reply: the LLM, or the offline rules fallback (and why)."""
+    if meta is None:
+        body = _esc(configured) if configured else ""
+    else:
+        stages = f"parser: {meta.parser} · explanations: {meta.explainer}"
+        if meta.ranker:
+            stages += f" · ranker: {meta.ranker}"
+        if meta.used_llm:
+            model = f" ({meta.llm_model})" if meta.llm_model else ""
+            head = f"Answered by the LLM{model}"
+        else:
+            head = "Answered offline by the rules fallback" if meta.fallbacks else \
+                "Answered offline (rules)"
+        body = f"{_esc(head)} — {_esc(stages)}"
+        for fb in meta.fallbacks:
+            body += (f'<br><span class="fallback">The {_esc(fb.stage)} fell back from '
+                     f"{_esc(fb.wanted)} to {_esc(fb.used)}: {_esc(fb.reason)}</span>")
+        if meta.replaced_sentences:
+            body += (f"<br>{meta.replaced_sentences} of {meta.explanation_sentences} LLM "
+                     "sentences failed the grounding check and were replaced by the template.")
+        if (total := meta.timings_ms.get("total")) is not None:
+            body += f" · {total:.0f} ms"
+    state = "true" if done else "false"
+    return f'<div class="backend-note" data-turn="{turn}" data-done="{state}">{body}</div>'
+
+
+def _problem(text: str) -> str:
+    return f'<div class="encore-problem">{_esc(text)}</div>'
+
+
+def _reply_markdown(reply: Reply) -> str:
+    text = _esc(reply.text)
+    if reply.notice:
+        text += f"\n\n*{_esc(reply.notice)}*"
+    return text
