@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from retrieval.encoding import item_features, item_positions, user_item_matrix
 from eval.metrics import (
     MetricContext,
     MetricSpec,
@@ -42,6 +41,7 @@ from eval.metrics import (
 from eval.protocols import Split
 from eval.systems import Recommender
 from retrieval.catalog import Catalog
+from retrieval.encoding import item_features, item_positions, user_item_matrix
 from retrieval.interactions import Interactions
 
 if TYPE_CHECKING:

@@ -69,8 +69,9 @@ def _read_csv(path: Path, sep: str, encoding: str) -> pd.DataFrame:
         raise (err or DataError(f"cannot decode the file as {encoding}", path=path,
                                 fix="pass the file's real encoding")) from None
     except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", path=path,
-                        fix="add a header row (user_id,item_id,timestamp,event,value) and rows") from None
+        raise DataError(
+            "the file is empty", path=path,
+            fix="add a header row (user_id,item_id,timestamp,event,value) and rows") from None
     except pd.errors.ParserError as exc:
         line = None
         text = str(exc)
