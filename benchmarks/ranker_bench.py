@@ -38,9 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from eval.protocols import implicit_positives
-    from retrieval.candidates import CandidateGenerator, dense_retriever
-    from retrieval.features import FeatureBuilder, ItemTable, QueryContext
-    from retrieval.train_ranker import RankerTrainingConfig, train_ranker
+    from retrieval.config import PipelineConfig
+    from retrieval.features import FeatureMatrix, QueryContext
+    from retrieval.pipeline import Pipeline
+    from retrieval.train_ranker import train_ranker
 
     if args.data:
         from retrieval.dataset import load_dataset
@@ -66,26 +67,31 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     # The default training settings (those of `encore train-ranker` and the `encore` system),
     # so the model has the trees it has in use.
-    trained = train_ranker(log, catalog, vecs, encoder=enc, config=RankerTrainingConfig(
-        n_candidates=args.candidates, seed=args.seed))
+    config = PipelineConfig(retrieval={"n_candidates": args.candidates},
+                            training={"seed": args.seed})
+    trained = train_ranker(log, catalog, vecs, encoder=enc, config=config)
     train_s = time.perf_counter() - t
-    table = ItemTable(catalog, vecs)
-    builder = FeatureBuilder(table, trained.stats)
-    gen = CandidateGenerator(table, trained.stats, dense_retriever(catalog.ids, vecs, enc),
-                             n=args.candidates, collaborative=trained.config.collaborative)
+    pipe = Pipeline(catalog, vecs, enc, trained.stats, ranker=trained.ranker, config=config)
+    builder = pipe.builder
     from eval.encore import _histories
 
     histories, last = _histories(log)
     users = rng.choice(sorted(histories), size=args.queries, replace=True)
-    cands = [gen.generate(histories[u]) for u in users]
+    cands = [pipe.generator.generate_list(histories[u]) for u in users]
+    names = builder.schema.names
+
+    def features(ctx, cl):
+        x = builder.build_rows(builder.prepare(ctx), cl.rows, cl.dense_scores, cl.from_dense)
+        return FeatureMatrix(x, names)
+
     ranker = trained.ranker
     feat_ms, score_ms, total_ms = [], [], []
     for _ in range(20):  # warm-up
-        m = builder.build(QueryContext(histories[users[0]]), cands[0])
+        m = features(QueryContext(histories[users[0]]), cands[0])
         ranker.score(m)
     for u, c in zip(users, cands, strict=True):
         t0 = time.perf_counter()
-        m = builder.build(QueryContext(histories[u], now=last.get(u)), c)
+        m = features(QueryContext(histories[u], now=last.get(u)), c)
         t1 = time.perf_counter()
         ranker.score(m)
         t2 = time.perf_counter()

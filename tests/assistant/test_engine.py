@@ -11,7 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from assistant.engine import ConstraintMasks, Engine, Playlist, UnknownItem, _fill
+from assistant.engine import Engine, Playlist, UnknownItem
+from assistant.playlist import fill as _fill
+from retrieval.filter import ConstraintMasks
 from retrieval.request import Request, TitleRef, TitleRole
 from assistant.settings import Settings
 from retrieval.diversify import constraint_violations, satisfies
