@@ -330,12 +330,37 @@ class Encore:
                           lambda: stats_from_config(train, catalog, self.config.stats))
         trained = train_ranker(train, catalog, vecs, encoder=enc, config=self.config,
                                lists=lists, stats=stats)
-        self.pipeline = Pipeline(catalog, vecs, enc, trained.stats, ranker=trained.ranker,
-                                 config=self.config)
         self.trained = trained
         self.report = trained.report
-        self.catalog = catalog
-        self._histories, self._last = _histories(train)
+        self._wire(Pipeline(catalog, vecs, enc, trained.stats, ranker=trained.ranker,
+                            config=self.config), train)
+
+    @classmethod
+    def from_bundle(cls, bundle: Any, *, config: PipelineConfig | None = None) -> Encore:
+        """The adapter over a built bundle, fitted already: its encoder, index, statistics,
+        ranker and pipeline configuration (``config`` replaces the latter), its log as the
+        users' histories. What ``Engine.from_bundle`` serves, for the conversational suite.
+        """
+        from retrieval.pipeline import Pipeline
+        from retrieval.train_ranker import stats_from_config
+
+        cfg = config or bundle.pipeline_config
+        system = cls(bundle.encoder, config=cfg, cache_dir=None)
+        catalog = bundle.catalog
+        vectors = bundle.item_vectors
+        if list(bundle.item_ids) != catalog.ids:  # vectors in another order: realign
+            row = {i: k for k, i in enumerate(bundle.item_ids)}
+            vectors = vectors[[row[i] for i in catalog.ids]]
+        stats = bundle.stats or stats_from_config(bundle.interactions, catalog, cfg.stats)
+        system.report = dict((bundle.ranker_training or {}).get("report", {}))
+        system._wire(Pipeline(catalog, vectors, bundle.encoder, stats, index=bundle.index,
+                              ranker=bundle.ranker, config=cfg), bundle.interactions)
+        return system
+
+    def _wire(self, pipeline: Any, log: Interactions) -> None:
+        self.pipeline = pipeline
+        self.catalog = pipeline.catalog
+        self._histories, self._last = _histories(log)
         self._parser: Any = None
         self._fitted = True
 
