@@ -265,6 +265,8 @@ class Engine:
         hist = history if history is not None else History([])
         if k < 1:
             return []
+        if self.items.vectors is None or self.retriever is None:
+            raise ValueError("similar() needs item vectors; build the engine with them")
         filt = self.pipeline.filter(req, exclude=[*seeds, *hist.item_ids, *exclude])
         seed_vec = self.items.vectors[rows].mean(axis=0)
         seed_vec /= max(float(np.linalg.norm(seed_vec)), 1e-9)

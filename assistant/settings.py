@@ -24,6 +24,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from retrieval.config import (
     DEFAULT_ENCODER,
@@ -34,12 +40,6 @@ from retrieval.config import (
     RetrievalConfig,
     StatsConfig,
     TrainingListsConfig,
-)
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 __all__ = ["Settings", "DataSettings", "RetrievalSettings", "RankerSettings", "LLMSettings",

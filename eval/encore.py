@@ -183,9 +183,9 @@ class EncoreRetrieval:
         self.collaborative = int(collaborative)
         self.cache_dir = cache_dir
         self.ease_l2 = float(ease_l2)
-        self.config = PipelineConfig(
-            retrieval={"n_candidates": max(self.n, 2), "collaborative": self.collaborative},
-            stats={"ease_l2": self.ease_l2})
+        self.config = PipelineConfig.model_validate({
+            "retrieval": {"n_candidates": max(self.n, 2), "collaborative": self.collaborative},
+            "stats": {"ease_l2": self.ease_l2}})
         self.pipeline: Any = None
 
     def fit(self, train: Interactions, catalog: Catalog) -> None:

@@ -1,7 +1,7 @@
 """The bundle: one folder holding everything the assistant loads.
 
-``manifest.json`` (format, versions, the pipeline configuration, counts, a sha256 per file), the catalog
-(``catalog.jsonl``), the interactions it was built from (``interactions.parquet``), the
+``manifest.json`` (format, versions, the pipeline configuration, counts, a sha256 per
+file), the catalog (``catalog.jsonl``), the interactions it was built from (``interactions.parquet``), the
 encoder (``encoder/`` when fine-tuned, else the model name in the manifest), the item
 vectors (``item_vectors.npy``), the FAISS index (``index/``) and, when trained, the ranker
 (``ranker/``: ``ranker/ranker/`` the model, ``ranker/stats/`` the statistics its features
@@ -28,11 +28,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from retrieval.catalog import Catalog
+from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
 from retrieval.errors import DataError
 from retrieval.interactions import Interactions
 from retrieval.io import atomic_dir, recover_interrupted_swap
-
-from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
 
 if TYPE_CHECKING:
     from retrieval.dataset import Dataset
@@ -341,6 +340,39 @@ def _prepare_encoder(dataset: Dataset, tmp: Path, config: BuildConfig, encoder: 
     return encoder, enc_meta
 
 
+def _save_data(dataset: Dataset, tmp: Path) -> None:
+    from retrieval.loaders.catalog import save_catalog_jsonl
+
+    save_catalog_jsonl(dataset.catalog, tmp / "catalog.jsonl")
+    frame = dataset.interactions.df.copy()
+    for col in ("user_id", "item_id", "event"):
+        frame[col] = frame[col].astype(str)
+    frame.to_parquet(tmp / "interactions.parquet", index=False)
+
+
+def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
+              index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path
+              ) -> dict[str, Any]:
+    return {
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_VERSION,
+        "created_unix": int(time.time()),
+        "build_seconds": round(time.time() - started, 1),
+        "versions": _versions(),
+        "dataset": {"name": dataset.name, "source": dataset.source,
+                    "synthetic": dataset.synthetic, "items": len(dataset.catalog),
+                    "interactions": len(dataset.interactions),
+                    "users": dataset.interactions.n_users},
+        "encoder": {**enc_meta, "dim": dim},
+        "index": {"factory": index.factory, "count": len(index)},
+        "ranker": ranker_meta,
+        # Only what shapes the recommendations: never the llm, ui or store sections (an
+        # API key must not travel with a bundle).
+        "pipeline": build.pipeline.model_dump(mode="json"),
+        "files": _file_table(tmp),
+    }
+
+
 def build_bundle(
     dataset: Dataset,
     out: str | Path,
@@ -379,7 +411,6 @@ def build_bundle(
     """
     from retrieval.encoder import item_text
     from retrieval.index import FaissIndex
-    from retrieval.loaders.catalog import save_catalog_jsonl
 
     build = config if isinstance(config, BuildConfig) else (
         BuildConfig() if config is None else config.build_config())
@@ -393,11 +424,7 @@ def build_bundle(
                         fix="load a catalog with at least one item")
     with atomic_dir(out) as tmp:
         step(f"saving the catalog ({len(dataset.catalog)} items) and interactions")
-        save_catalog_jsonl(dataset.catalog, tmp / "catalog.jsonl")
-        frame = dataset.interactions.df.copy()
-        for col in ("user_id", "item_id", "event"):
-            frame[col] = frame[col].astype(str)
-        frame.to_parquet(tmp / "interactions.parquet", index=False)
+        _save_data(dataset, tmp)
         encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
                                              epochs=epochs, max_pairs=max_pairs,
                                              progress=progress, step=step)
@@ -420,23 +447,7 @@ def build_bundle(
         else:
             ranker_meta = {"kind": "none", "reason": "not requested (train_ranker=False)"}
 
-        manifest = {
-            "format": BUNDLE_FORMAT,
-            "format_version": BUNDLE_VERSION,
-            "created_unix": int(time.time()),
-            "build_seconds": round(time.time() - started, 1),
-            "versions": _versions(),
-            "dataset": {"name": dataset.name, "source": dataset.source,
-                        "synthetic": dataset.synthetic, "items": len(dataset.catalog),
-                        "interactions": len(dataset.interactions),
-                        "users": dataset.interactions.n_users},
-            "encoder": {**enc_meta, "dim": int(vectors.shape[1])},
-            "index": {"factory": index.factory, "count": len(index)},
-            "ranker": ranker_meta,
-            # Only what shapes the recommendations: never the llm, ui or store sections
-            # (an API key must not travel with a bundle).
-            "pipeline": build.pipeline.model_dump(mode="json"),
-            "files": _file_table(tmp),
-        }
+        manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
+                             ranker_meta, started, tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return out

@@ -45,10 +45,10 @@ from retrieval.retriever import Candidate, History
 if TYPE_CHECKING:
     from retrieval.catalog import Catalog
     from retrieval.config import CandidateConfig, RetrieverConfig
-    from retrieval.index import VectorIndex
     from retrieval.encoder import Encoder
-    from retrieval.filter import TurnFilter
     from retrieval.features import ItemTable
+    from retrieval.filter import TurnFilter
+    from retrieval.index import VectorIndex
     from retrieval.retriever import Retriever
     from retrieval.stats import InteractionStats
 

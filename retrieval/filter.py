@@ -155,9 +155,9 @@ class ConstraintMasks:
         ok = np.ones(self.n, dtype=bool)
         if request is None:
             return ok
-        for wanted, values in ((True, request.media_types), (False, request.exclude_media_types)):
-            if values:
-                codes = [self.media_codes[m.value] for m in values if m.value in self.media_codes]
+        for wanted, media in ((True, request.media_types), (False, request.exclude_media_types)):
+            if media:
+                codes = [self.media_codes[m.value] for m in media if m.value in self.media_codes]
                 ok &= np.isin(self.media, codes) == wanted
         if request.exclude_genres:
             ok &= ~self._labelled(self._genres, self.items.genre_vocab, request.exclude_genres)

@@ -12,7 +12,8 @@ MODULES = ["retrieval.models", "retrieval.errors", "retrieval.catalog", "retriev
            "assistant.errors", "retrieval.request", "assistant.session", "assistant.llm",
            "assistant.parsers", "assistant.parsers.llm", "assistant.commands.vllm",
            "assistant.store", "assistant.ui", "assistant.commands.serve",
-           "assistant.engine", "assistant.explain"]
+           "assistant.engine", "assistant.explain", "assistant.playlist", "retrieval.config",
+           "retrieval.filter", "retrieval.pipeline", "retrieval.feature_schema"]
 
 
 @pytest.mark.parametrize("name", MODULES)

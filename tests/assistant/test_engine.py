@@ -13,12 +13,12 @@ import pytest
 
 from assistant.engine import Engine, Playlist, UnknownItem
 from assistant.playlist import fill as _fill
-from retrieval.filter import ConstraintMasks
-from retrieval.request import Request, TitleRef, TitleRole
 from assistant.settings import Settings
 from retrieval.diversify import constraint_violations, satisfies
+from retrieval.filter import ConstraintMasks
 from retrieval.models import MEDIA_TYPES
 from retrieval.ranker import LightGBMRanker
+from retrieval.request import Request, TitleRef, TitleRole
 
 AUDIO = ["music_track", "album", "podcast"]
 

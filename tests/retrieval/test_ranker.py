@@ -12,8 +12,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from retrieval.request import Request
 from retrieval.catalog import Catalog
+from retrieval.config import PipelineConfig
 from retrieval.errors import DataError
 from retrieval.features import (
     FEATURE_SCHEMA,
@@ -33,9 +33,9 @@ from retrieval.ranker import (
     load_ranker,
     make_ranker,
 )
+from retrieval.request import Request
 from retrieval.rerank import Reranker
 from retrieval.retriever import Candidate, History
-from retrieval.config import PipelineConfig
 from retrieval.train_ranker import make_training_lists, train_ranker
 
 GENRES = ("comedy", "horror", "western")
