@@ -368,3 +368,17 @@ def test_the_manifest_holds_no_secret(tmp_path, tiny_model_path) -> None:
     assert "settings" not in manifest and "llm" not in manifest
     assert set(manifest["pipeline"]) == set(PipelineConfig.model_fields)
     assert manifest["pipeline"]["retrieval"]["n_candidates"] == 30
+
+
+def test_a_bundle_from_before_the_manifest_recorded_it_reads_its_training_settings() -> None:
+    from retrieval.bundle import _legacy_pipeline
+
+    old = {"ranker": "lightgbm", "ranker_params": {"max_rounds": 40}, "drop_groups": [],
+           "n_candidates": 50, "collaborative": 40, "cuts": 3, "horizon": 1, "min_history": 2,
+           "valid_fraction": 0.1, "seed": 0, "min_rating": None, "recent_days": 30.0,
+           "ease_l2": 300.0, "knn_neighbours": 200, "last_k": 5, "dislike_rating": 2.0,
+           "retriever": {"request_weight": 0.7}}
+    cfg = _legacy_pipeline(old)
+    assert (cfg.retrieval.n_candidates, cfg.retrieval.collaborative, cfg.training.cuts,
+            cfg.retrieval.request_weight) == (50, 40, 3, 0.7)
+    assert _legacy_pipeline({}) == PipelineConfig()
