@@ -4,6 +4,12 @@ Values come from (highest first): keyword arguments, ``ENCORE_*`` environment va
 (nested sections with ``__``, e.g. ``ENCORE_LLM__BASE_URL``), a TOML file (``--config``
 or ``ENCORE_CONFIG``), then the defaults below.
 
+The sections ``retrieval``, ``stats``, ``features``, ``ranker`` and ``training`` are the
+pipeline's (:class:`~retrieval.config.PipelineConfig`, e.g. ``ENCORE_RETRIEVAL__N_CANDIDATES``,
+``ENCORE_RANKER__MMR_LAMBDA``, ``ENCORE_FEATURES__LAST_K``). ``encore build`` records them in
+the bundle; serving a bundle uses what it was built with, except the fields set explicitly
+here (keyword, environment or TOML), which win (:meth:`Settings.pipeline_config`).
+
 Example:
     >>> s = Settings(retrieval={"n_candidates": 100})
     >>> s.retrieval.n_candidates, s.llm.parser
@@ -25,8 +31,22 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from retrieval.config import (
+    DEFAULT_ENCODER,
+    BuildConfig,
+    FeatureConfig,
+    PipelineConfig,
+    RankerConfig,
+    RetrievalConfig,
+    StatsConfig,
+    TrainingListsConfig,
+)
+
 __all__ = ["Settings", "DataSettings", "RetrievalSettings", "RankerSettings", "LLMSettings",
            "UISettings", "StoreSettings", "load_settings"]
+
+# The Settings sections that are PipelineConfig sections (the rest never reach a bundle).
+PIPELINE_SECTIONS = tuple(PipelineConfig.model_fields)
 
 
 class _Section(BaseModel):
@@ -46,37 +66,21 @@ class DataSettings(_Section):
     """Seed of every random choice (demo generation, splits, training)."""
 
 
-class RetrievalSettings(_Section):
-    encoder_model: str = "all-MiniLM-L6-v2"
+class RetrievalSettings(RetrievalConfig):
+    """Section ``retrieval``: the encoder, the vector index, the dense query and the
+    candidate set (:class:`~retrieval.config.RetrievalConfig`)."""
+
+    encoder_model: str = DEFAULT_ENCODER
     """Sentence-transformers model: the packaged offline MiniLM by default, or any Hugging Face
     name or local folder."""
     index_factory: str | None = None
     """FAISS factory string ('Flat', 'HNSW32,Flat', 'IVF4096,PQ48'); None picks Flat up to
     50k items and HNSW32,Flat above."""
-    n_candidates: int = Field(default=200, ge=1, le=100_000)
-    """How many candidates retrieval hands to the ranker."""
-    request_weight: float = Field(default=0.6, ge=0.0, le=1.0)
-    """Weight of the request embedding in the query vector when there is also a history."""
-    dislike_weight: float = Field(default=0.2, ge=0.0, le=5.0)
-    """How strongly disliked items push the profile away (chosen on ml-100k's validation split)."""
-    dislike_rating: float = 2.0
-    """Ratings at or below this count as dislikes."""
-    recency_half_life: float = Field(default=5.0, gt=0)
-    """Half-life, in history positions, of the recency weighting of the user profile (chosen
-    on ml-100k's validation split)."""
-    max_history: int = Field(default=200, ge=1)
-    """Only the most recent history entries shape the profile."""
-    popularity_weight: float = Field(default=0.03, ge=0.0)
-    """Weight of the popularity prior added to the cosine: score = cosine + w * log(1 + count).
-    Contrastive fine-tuning learns likelihood given the history, not overall popularity;
-    this puts it back (Recall@200 0.42 -> 0.60 on ml-100k)."""
 
 
-class RankerSettings(_Section):
-    kind: str = "lightgbm"
-    """Ranker implementation: 'lightgbm' (LambdaMART) or 'blend' (untrained weighted blend)."""
-    mmr_lambda: float = Field(default=0.8, ge=0.0, le=1.0)
-    """Relevance weight of maximal-marginal-relevance diversification (1 = no diversity)."""
+class RankerSettings(RankerConfig):
+    """Section ``ranker``: the learned ranker, its LightGBM parameters and MMR
+    (:class:`~retrieval.config.RankerConfig`)."""
 
 
 class LLMSettings(_Section):
@@ -128,14 +132,56 @@ class Settings(BaseSettings):
     """Which data set to load and how."""
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     """Encoder, vector index and candidate retrieval."""
+    stats: StatsConfig = Field(default_factory=StatsConfig)
+    """The interaction statistics the features read (built with the bundle)."""
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    """The ranker's features."""
     ranker: RankerSettings = Field(default_factory=RankerSettings)
     """The learned reranker and diversification."""
+    training: TrainingListsConfig = Field(default_factory=TrainingListsConfig)
+    """How the ranker's training lists are made (encore build, encore train-ranker)."""
     llm: LLMSettings = Field(default_factory=LLMSettings)
     """Request parsing, explanations and the LLM server."""
     ui: UISettings = Field(default_factory=UISettings)
     """The Gradio chat page."""
     store: StoreSettings = Field(default_factory=StoreSettings)
     """Where feedback and history are kept."""
+
+    def pipeline_overrides(self) -> dict[str, dict[str, Any]]:
+        """The pipeline fields set explicitly (keyword, environment or TOML), by section."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, field in PipelineConfig.model_fields.items():
+            if name not in self.model_fields_set:
+                continue
+            section = getattr(self, name)
+            known = field.annotation.model_fields  # type: ignore[union-attr]
+            values = {f: getattr(section, f) for f in section.model_fields_set if f in known}
+            if values:
+                out[name] = values
+        return out
+
+    def pipeline_config(self, base: PipelineConfig | None = None) -> PipelineConfig:
+        """The pipeline configuration these settings describe.
+
+        Args:
+            base: A configuration to start from (a bundle's, as it was built): only the
+                fields set explicitly here replace its values. ``None``: every pipeline
+                field comes from these settings (defaults included), the training seed from
+                ``data.seed`` unless ``training.seed`` is set.
+        """
+        if base is not None:
+            return base.merged(self.pipeline_overrides())
+        data = {name: getattr(self, name).model_dump(include=set(field.annotation.model_fields))  # type: ignore[union-attr]
+                for name, field in PipelineConfig.model_fields.items()}
+        if "seed" not in self.pipeline_overrides().get("training", {}):
+            data["training"]["seed"] = self.data.seed
+        return PipelineConfig.model_validate(data)
+
+    def build_config(self) -> BuildConfig:
+        """What ``encore build`` needs from these settings (no llm, ui or store values)."""
+        return BuildConfig(encoder_model=self.retrieval.encoder_model,
+                           index_factory=self.retrieval.index_factory, seed=self.data.seed,
+                           pipeline=self.pipeline_config())
 
     @classmethod
     def settings_customise_sources(

@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from eval.protocols import implicit_positives
-    from retrieval.candidates import CandidateGenerator, dense_retriever
-    from retrieval.features import FeatureBuilder, ItemTable
-    from retrieval.train_ranker import RankerTrainingConfig, train_ranker
+    from retrieval.config import PipelineConfig
+    from retrieval.pipeline import Pipeline
+    from retrieval.train_ranker import train_ranker
 
     catalog, log, name = _load(args)
     log, _ = implicit_positives(log)
@@ -43,18 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     # The default training settings (those of `encore train-ranker` and the `encore` system),
     # so the model has the trees it has in use.
-    trained = train_ranker(log, catalog, vecs, encoder=enc, config=RankerTrainingConfig(
-        n_candidates=args.candidates, seed=args.seed))
+    config = PipelineConfig(retrieval={"n_candidates": args.candidates},
+                            training={"seed": args.seed})
+    trained = train_ranker(log, catalog, vecs, encoder=enc, config=config)
     train_s = time.perf_counter() - t
-    table = ItemTable(catalog, vecs)
-    builder = FeatureBuilder(table, trained.stats)
-    gen = CandidateGenerator(table, trained.stats, dense_retriever(catalog.ids, vecs, enc),
-                             n=args.candidates, collaborative=trained.config.collaborative)
+    pipe = Pipeline(catalog, vecs, enc, trained.stats, ranker=trained.ranker, config=config)
+    builder = pipe.builder
     from eval.encore import _histories
 
     histories, last = _histories(log)
     users = rng.choice(sorted(histories), size=args.queries, replace=True)
-    cands = [gen.generate(histories[u]) for u in users]
+    cands = [pipe.generator.generate_list(histories[u]) for u in users]
     ranker = trained.ranker
     feat_ms, score_ms, total_ms = _time_queries(builder, ranker, histories, last, users, cands)
     out = {
@@ -119,15 +118,19 @@ def _vectors(args: argparse.Namespace, catalog: Any, rng: Any) -> tuple[Any, Any
 def _time_queries(builder: Any, ranker: Any, histories: dict, last: dict, users: Any,
                   cands: list) -> tuple[list[float], list[float], list[float]]:
     """Milliseconds per query: features, scores and both (after 20 warm-up queries)."""
-    from retrieval.features import QueryContext
+    from retrieval.features import FeatureMatrix, QueryContext
+
+    def features(ctx: Any, cl: Any) -> FeatureMatrix:
+        x = builder.build_rows(builder.prepare(ctx), cl.rows, cl.dense_scores, cl.from_dense)
+        return FeatureMatrix(x, builder.schema.names)
 
     feat_ms, score_ms, total_ms = [], [], []
     for _ in range(20):  # warm-up
-        m = builder.build(QueryContext(histories[users[0]]), cands[0])
+        m = features(QueryContext(histories[users[0]]), cands[0])
         ranker.score(m)
     for u, c in zip(users, cands, strict=True):
         t0 = time.perf_counter()
-        m = builder.build(QueryContext(histories[u], now=last.get(u)), c)
+        m = features(QueryContext(histories[u], now=last.get(u)), c)
         t1 = time.perf_counter()
         ranker.score(m)
         t2 = time.perf_counter()

@@ -62,12 +62,9 @@ CONVERSATIONS = [
 
 
 def _ranker_config():
-    from retrieval.train_ranker import RankerTrainingConfig
+    from tests.bundles import demo_ranker_config
 
-    return RankerTrainingConfig(
-        ranker="lightgbm", n_candidates=50, collaborative=40, cuts=3,
-        ranker_params={"max_rounds": 40, "early_stopping": 10, "min_data_in_leaf": 20,
-                       "num_leaves": 7, "learning_rate": 0.1, "num_threads": 1}, seed=0)
+    return demo_ranker_config()
 
 
 def _synthetic_catalog(n_items: int, seed: int = 0):
@@ -132,7 +129,7 @@ def _assistant_for(name: str, tmp: Path, n_items: int):
     trained = train_ranker(log, catalog, vectors, encoder=encoder, config=_ranker_config())
     train_s = time.perf_counter() - t0
     engine = Engine(catalog, vectors, encoder, log, settings, index=index, stats=trained.stats,
-                    ranker=trained.ranker, training=trained.config)
+                    ranker=trained.ranker, config=trained.config)
     store = open_store(f"sqlite:///{tmp / f'{name}.sqlite3'}")
     bot = Assistant(engine, settings, store)
     info = {"items": len(catalog), "interactions": len(log), "users": log.n_users,

@@ -5,13 +5,16 @@ names ``encore-retrieval`` and ``encore`` through :func:`make_system`).
   is the query, the FAISS index's best ``n`` items are the list, in order. With
   ``collaborative`` > 0, the merged candidate list the ranker sees (dense + EASE +
   popular), in merge order: useful for its recall, not for its order.
-- ``encore``: retrieval + the learned ranker (+ MMR when ``mmr_lambda`` < 1). ``fit`` trains
-  the ranker on the training log only, with an inner time split inside each user's training
-  interactions (:mod:`retrieval.train_ranker`); the held-out items of the split are never
-  seen. Item vectors depend only on the catalog's text and are cached.
+- ``encore``: retrieval + the learned ranker (+ MMR when ``mmr_lambda`` < 1): the
+  :class:`~retrieval.pipeline.Pipeline` the serving engine calls, configured by a
+  :class:`~retrieval.config.PipelineConfig`. ``fit`` trains the ranker on the training log
+  only, with an inner time split inside each user's training interactions
+  (:mod:`retrieval.train_ranker`); the held-out items of the split are never seen. Item
+  vectors depend only on the catalog's text and are cached.
 
 Both score from history alone in the history-only suite; ``encore`` also answers request
-texts (``respond``), which the conversational suite calls.
+texts (``respond``) through ``Pipeline.recommend``, exactly as the assistant serves them,
+which the conversational suite calls.
 
 Example:
     >>> sys = make_system("encore", encoder="all-MiniLM-L6-v2", cuts=2)
@@ -30,9 +33,10 @@ from scipy import sparse
 
 from eval.systems import Recommender, scores_from_lists
 from retrieval.catalog import Catalog
+from retrieval.config import PipelineConfig, flat_names
 from retrieval.interactions import Interactions
 
-__all__ = ["DEFAULT_CACHE_DIR", "Encore", "EncoreRetrieval", "make_system"]
+__all__ = ["DEFAULT_CACHE_DIR", "EVAL_DEFAULTS", "Encore", "EncoreRetrieval", "make_system"]
 
 DEFAULT_CACHE_DIR = ".encore/cache/embeddings"
 # Memos shared by the systems of one process (an ablation fits a dozen variants on the
@@ -160,7 +164,8 @@ def _history_for(user: str, row: Any, ids: Sequence[str], known: dict[str, Any])
 
 
 class EncoreRetrieval:
-    """Retrieval alone (see the module docstring).
+    """Retrieval alone (see the module docstring): the candidates of the
+    :class:`~retrieval.pipeline.Pipeline`, in merge order.
 
     Args:
         encoder: Encoder name or folder (``"all-MiniLM-L6-v2"``, a fine-tuned model) or an
@@ -168,6 +173,7 @@ class EncoreRetrieval:
         n: Candidates per user.
         collaborative: Places given to EASE's picks (0: dense retrieval only).
         cache_dir: Folder of the embedding cache (``None``: in memory).
+        ease_l2: EASE's ridge weight.
     """
 
     def __init__(self, encoder: Any = "all-MiniLM-L6-v2", *, n: int = 200,
@@ -180,143 +186,184 @@ class EncoreRetrieval:
         self.collaborative = int(collaborative)
         self.cache_dir = cache_dir
         self.ease_l2 = float(ease_l2)
-        self._gen: Any = None
+        self.config = PipelineConfig.model_validate({
+            "retrieval": {"n_candidates": max(self.n, 2), "collaborative": self.collaborative},
+            "stats": {"ease_l2": self.ease_l2}})
+        self.pipeline: Any = None
 
     def fit(self, train: Interactions, catalog: Catalog) -> None:
-        from retrieval.candidates import CandidateGenerator, dense_retriever
-        from retrieval.features import ItemTable
-        from retrieval.stats import InteractionStats
+        from retrieval.pipeline import Pipeline
+        from retrieval.train_ranker import stats_from_config
 
         enc, vecs = _item_vectors(self.encoder, catalog, self.cache_dir)
         stats = _remember(("stats", log_fingerprint(train), _catalog_key(catalog),
-                           str(self.ease_l2)),
-                          lambda: InteractionStats.build(train, catalog, ease_l2=self.ease_l2))
-        table = ItemTable(catalog, vecs)
+                           self.config.stats.model_dump_json()),
+                          lambda: stats_from_config(train, catalog, self.config.stats))
         self.catalog = catalog
-        self._gen = CandidateGenerator(table, stats, dense_retriever(catalog.ids, vecs, enc),
-                                       n=self.n, collaborative=self.collaborative)
+        self.pipeline = Pipeline(catalog, vecs, enc, stats, config=self.config)
         self._histories, _ = _histories(train)
 
     def score(self, user_ids: Sequence[str], history: sparse.csr_matrix) -> np.ndarray:
-        if self._gen is None:
+        if self.pipeline is None:
             raise RuntimeError("EncoreRetrieval is not fitted; call fit(train, catalog) first")
         ids = self.catalog.ids
         h = sparse.csr_matrix(history)
         hs = [_history_for(u, h[k], ids, self._histories) for k, u in enumerate(user_ids)]
-        lists = self._gen.batch(hs)
-        return scores_from_lists([cl.rows for cl in lists], len(ids))
+        lists = self.pipeline.generator.batch(hs)
+        return scores_from_lists([cl.rows[: self.n] for cl in lists], len(ids))
 
 
 # -- retrieval + ranker ---------------------------------------------------------------------------
 
+# Encore's keyword arguments that are not the bare name of a PipelineConfig field.
+_RENAMED = {"ranker": ("ranker", "kind"), "seed": ("training", "seed")}
+# What the history-only evaluation uses unless told otherwise: the ranker's order, without
+# MMR (serving diversifies with ranker.mmr_lambda = 0.8).
+EVAL_DEFAULTS: dict[str, Any] = {"mmr_lambda": 1.0}
+
 
 class Encore:
-    """Retrieval, the learned ranker and MMR, trained on the training log only.
+    """Retrieval, the learned ranker and MMR (one :class:`~retrieval.pipeline.Pipeline`),
+    trained on the training log only.
 
     Args:
         encoder: Encoder name or folder, or an encoder object.
-        ranker: ``lightgbm`` or ``blend`` (the untrained blend).
-        n_candidates: Candidates per user.
-        collaborative: Places of the candidates given to EASE's picks.
+        config: The pipeline configuration (default: :class:`~retrieval.config.PipelineConfig`
+            with ``mmr_lambda`` 1, :data:`EVAL_DEFAULTS`); the keyword arguments below
+            replace its fields.
+        ranker: ``lightgbm`` or ``blend`` (the untrained blend): ``ranker.kind``.
+        n_candidates, collaborative: Candidates per user and EASE's places among them.
         cuts, horizon, min_history, valid_fraction, cold_start_fraction, request_fraction:
-            Training lists
-            (:class:`~retrieval.train_ranker.RankerTrainingConfig`).
+            Training lists (:class:`~retrieval.config.TrainingListsConfig`).
         drop_groups: Feature groups left out, comma-separated (ablations).
         mmr_lambda: MMR's relevance weight over the first ``mmr_k`` places (1: off).
-        seed: Seed of the user split and of LightGBM.
+        seed: Seed of the user split and of LightGBM (``training.seed``).
         cache_dir: Folder of the embedding cache (``None``: in memory).
         learning_rate, num_leaves, min_data_in_leaf, max_rounds, num_threads: LightGBM.
         last_k, recent_days, ease_l2: Features and statistics.
+        **settings: Any other field of the configuration by its bare name
+            (``request_weight=0.8``, ``popularity_weight=0.03``).
     """
 
     def __init__(
         self,
         encoder: Any = "all-MiniLM-L6-v2",
         *,
-        ranker: str = "lightgbm",
-        n_candidates: int = 200,
-        collaborative: int = 190,
-        cuts: int = 10,
-        horizon: int = 1,
-        min_history: int = 2,
-        valid_fraction: float = 0.1,
-        cold_start_fraction: float = 0.1,
-        request_fraction: float = 0.3,
-        drop_groups: str | Sequence[str] = "",
-        mmr_lambda: float = 1.0,
-        mmr_k: int = 20,
-        seed: int = 0,
+        config: PipelineConfig | None = None,
+        ranker: str | None = None,
+        n_candidates: int | None = None,
+        collaborative: int | None = None,
+        cuts: int | None = None,
+        horizon: int | None = None,
+        min_history: int | None = None,
+        valid_fraction: float | None = None,
+        cold_start_fraction: float | None = None,
+        request_fraction: float | None = None,
+        drop_groups: str | Sequence[str] | None = None,
+        mmr_lambda: float | None = None,
+        mmr_k: int | None = None,
+        seed: int | None = None,
         cache_dir: str | None = DEFAULT_CACHE_DIR,
-        learning_rate: float = 0.02,
-        num_leaves: int = 15,
-        min_data_in_leaf: int = 50,
-        max_rounds: int = 1000,
-        num_threads: int = 1,
-        last_k: int = 5,
-        recent_days: float = 30.0,
-        ease_l2: float = 300.0,
+        learning_rate: float | None = None,
+        num_leaves: int | None = None,
+        min_data_in_leaf: int | None = None,
+        max_rounds: int | None = None,
+        num_threads: int | None = None,
+        last_k: int | None = None,
+        recent_days: float | None = None,
+        ease_l2: float | None = None,
+        **settings: Any,
     ) -> None:
-        from retrieval.train_ranker import RankerTrainingConfig
-
-        groups = drop_groups.split(",") if isinstance(drop_groups, str) else list(drop_groups)
-        self.drop_groups = ",".join(g.strip() for g in groups if g.strip())
-        if not 0.0 <= mmr_lambda <= 1.0:
-            raise ValueError(f"mmr_lambda must lie in [0, 1], got {mmr_lambda}")
+        given = {k: v for k, v in locals().items()
+                 if k not in ("self", "encoder", "config", "cache_dir", "settings", "given")
+                 and v is not None}
+        unknown = sorted(set(settings) - flat_names())
+        if unknown:
+            raise TypeError(f"Encore() got an unexpected keyword argument {unknown[0]!r}")
+        given.update(settings)
+        if isinstance(given.get("drop_groups"), str):
+            given["drop_groups"] = [g.strip() for g in given["drop_groups"].split(",")
+                                    if g.strip()]
+        base = config if config is not None else PipelineConfig().with_flat(**EVAL_DEFAULTS)
+        renamed = {k: given.pop(k) for k in list(given) if k in _RENAMED}
+        cfg = base.with_flat(**given)
+        if renamed:
+            cfg = cfg.merged({s: {f: renamed[k]} for k, (s, f) in _RENAMED.items()
+                              if k in renamed})
+        self.config = cfg
         self.encoder = encoder
-        self.ranker = ranker
-        self.n_candidates, self.collaborative = int(n_candidates), int(collaborative)
-        self.cuts, self.horizon, self.min_history = int(cuts), int(horizon), int(min_history)
-        self.valid_fraction, self.cold_start_fraction = valid_fraction, cold_start_fraction
-        self.request_fraction = request_fraction
-        self.mmr_lambda, self.mmr_k, self.seed = float(mmr_lambda), int(mmr_k), int(seed)
         self.cache_dir = cache_dir
-        self.learning_rate, self.num_leaves = learning_rate, num_leaves
-        self.min_data_in_leaf, self.max_rounds, self.num_threads = (min_data_in_leaf, max_rounds,
-                                                                    num_threads)
-        self.last_k, self.recent_days, self.ease_l2 = last_k, recent_days, ease_l2
-        lgbm = ranker.strip().lower() in ("lightgbm", "lambdamart", "lgbm")
-        self.config = RankerTrainingConfig(
-            ranker=ranker,
-            ranker_params={"learning_rate": learning_rate, "num_leaves": num_leaves,
-                           "min_data_in_leaf": min_data_in_leaf, "max_rounds": max_rounds,
-                           "num_threads": num_threads} if lgbm else {},
-            drop_groups=[g for g in self.drop_groups.split(",") if g],
-            n_candidates=n_candidates, collaborative=collaborative, cuts=cuts, horizon=horizon,
-            min_history=min_history, valid_fraction=valid_fraction,
-            cold_start_fraction=cold_start_fraction, request_fraction=request_fraction,
-            seed=seed, recent_days=recent_days,
-            ease_l2=ease_l2, last_k=last_k)
+        self._expose(cfg)
         self.report: dict[str, Any] = {}
         self._fitted = False
 
+    def _expose(self, cfg: PipelineConfig) -> None:
+        """The effective values as attributes (reports read the constructor's names)."""
+        r, t, rk = cfg.retrieval, cfg.training, cfg.ranker
+        self.ranker, self.seed = rk.kind, t.seed
+        self.n_candidates, self.collaborative = r.n_candidates, r.collaborative
+        self.cuts, self.horizon, self.min_history = t.cuts, t.horizon, t.min_history
+        self.valid_fraction, self.cold_start_fraction = t.valid_fraction, t.cold_start_fraction
+        self.request_fraction = t.request_fraction
+        self.drop_groups = ",".join(rk.drop_groups)
+        self.mmr_lambda, self.mmr_k = rk.mmr_lambda, rk.mmr_k
+        self.learning_rate, self.num_leaves = rk.learning_rate, rk.num_leaves
+        self.min_data_in_leaf, self.max_rounds = rk.min_data_in_leaf, rk.max_rounds
+        self.num_threads, self.last_k = rk.num_threads, cfg.features.last_k
+        self.recent_days, self.ease_l2 = cfg.stats.recent_days, cfg.stats.ease_l2
+
     def fit(self, train: Interactions, catalog: Catalog) -> None:
-        from retrieval.candidates import CandidateGenerator, dense_retriever
-        from retrieval.features import FeatureBuilder, ItemTable
-        from retrieval.rerank import Reranker
-        from retrieval.stats import InteractionStats
-        from retrieval.train_ranker import make_training_lists, train_ranker
+        """Train the ranker on ``train`` (an inner time split of it) and wire the pipeline.
+        Progress goes to the ``retrieval.train_ranker`` and ``retrieval.ranker`` loggers at
+        INFO."""
+        from retrieval.pipeline import Pipeline
+        from retrieval.train_ranker import (
+            lists_key,
+            make_training_lists,
+            stats_from_config,
+            train_ranker,
+        )
 
         enc, vecs = _item_vectors(self.encoder, catalog, self.cache_dir)
         base = (log_fingerprint(train), _catalog_key(catalog), _encoder(self.encoder)[1])
-        lists = _remember(("lists", *base, self.config.lists_key()),
+        lists = _remember(("lists", *base, lists_key(self.config)),
                           lambda: make_training_lists(train, catalog, vecs, encoder=enc,
                                                       config=self.config)[0])
-        stats = _remember(("stats", base[0], base[1], str(self.ease_l2), str(self.recent_days)),
-                          lambda: InteractionStats.build(train, catalog,
-                                                         **self.config.stats_params()))
+        stats = _remember(("stats", base[0], base[1], self.config.stats.model_dump_json()),
+                          lambda: stats_from_config(train, catalog, self.config.stats))
         trained = train_ranker(train, catalog, vecs, encoder=enc, config=self.config,
                                lists=lists, stats=stats)
-        table = ItemTable(catalog, vecs)
-        self.builder = FeatureBuilder(table, trained.stats, **self.config.feature_params())
-        self.generator = CandidateGenerator(
-            table, trained.stats, dense_retriever(catalog.ids, vecs, enc, catalog=catalog),
-            n=self.n_candidates, collaborative=self.collaborative)
-        self.reranker = Reranker(self.builder, trained.ranker, mmr_lambda=self.mmr_lambda)
         self.trained = trained
         self.report = trained.report
-        self.catalog = catalog
-        self._encoder_obj = enc
-        self._histories, self._last = _histories(train)
+        self._wire(Pipeline(catalog, vecs, enc, trained.stats, ranker=trained.ranker,
+                            config=self.config), train)
+
+    @classmethod
+    def from_bundle(cls, bundle: Any, *, config: PipelineConfig | None = None) -> Encore:
+        """The adapter over a built bundle, fitted already: its encoder, index, statistics,
+        ranker and pipeline configuration (``config`` replaces the latter), its log as the
+        users' histories. What ``Engine.from_bundle`` serves, for the conversational suite.
+        """
+        from retrieval.pipeline import Pipeline
+        from retrieval.train_ranker import stats_from_config
+
+        cfg = config or bundle.pipeline_config
+        system = cls(bundle.encoder, config=cfg, cache_dir=None)
+        catalog = bundle.catalog
+        vectors = bundle.item_vectors
+        if list(bundle.item_ids) != catalog.ids:  # vectors in another order: realign
+            row = {i: k for k, i in enumerate(bundle.item_ids)}
+            vectors = vectors[[row[i] for i in catalog.ids]]
+        stats = bundle.stats or stats_from_config(bundle.interactions, catalog, cfg.stats)
+        system.report = dict((bundle.ranker_training or {}).get("report", {}))
+        system._wire(Pipeline(catalog, vectors, bundle.encoder, stats, index=bundle.index,
+                              ranker=bundle.ranker, config=cfg), bundle.interactions)
+        return system
+
+    def _wire(self, pipeline: Any, log: Interactions) -> None:
+        self.pipeline = pipeline
+        self.catalog = pipeline.catalog
+        self._histories, self._last = _histories(log)
         self._parser: Any = None
         self._fitted = True
 
@@ -325,61 +372,35 @@ class Encore:
             raise RuntimeError("Encore is not fitted; call fit(train, catalog) first")
 
     def rank_lists(self, user_ids: Sequence[str], history: sparse.csr_matrix) -> list[np.ndarray]:
-        """Each user's ranked candidate rows (catalog positions), best first."""
-        from retrieval.diversify import mmr_order
-        from retrieval.features import FeatureMatrix, QueryContext
-
+        """Each user's ranked candidate rows (catalog positions), best first
+        (:meth:`~retrieval.pipeline.Pipeline.rank_lists`, history only, at the moment of
+        the user's last training interaction)."""
         self._check()
         ids = self.catalog.ids
         h = sparse.csr_matrix(history)
         hs = [_history_for(u, h[k], ids, self._histories) for k, u in enumerate(user_ids)]
-        lists = self.generator.batch(hs)
-        ranker = self.trained.ranker
-        vecs = self.builder.items.vectors
-        out = []
-        for u, hist, cl in zip(user_ids, hs, lists, strict=True):
-            if not len(cl.rows):
-                out.append(cl.rows)
-                continue
-            prep = self.builder.prepare(QueryContext(history=hist, now=self._last.get(u)))
-            x = self.builder.build_rows(prep, cl.rows, cl.dense_scores, cl.from_dense)
-            s = ranker.score(FeatureMatrix(x, self.builder.schema.names))
-            order = np.argsort(-s, kind="stable")
-            if self.mmr_lambda < 1.0 and vecs is not None:
-                head = mmr_order(s, vecs[cl.rows], self.mmr_k, self.mmr_lambda)
-                rest = order[~np.isin(order, head)]
-                order = np.concatenate([head, rest])
-            out.append(cl.rows[order])
-        return out
+        return self.pipeline.rank_lists(hs, nows=[self._last.get(u) for u in user_ids])
 
     def score(self, user_ids: Sequence[str], history: sparse.csr_matrix) -> np.ndarray:
         return scores_from_lists(self.rank_lists(user_ids, history), len(self.catalog))
 
     def respond(self, user_id: str, request: str, history_item_ids: list[str], k: int
                 ) -> list[str]:
-        """One conversational turn: parse the text (rules parser), retrieve under its hard
-        constraints, rank against the history, diversify."""
+        """One conversational turn through the serving path: parse the text (rules parser),
+        then :meth:`~retrieval.pipeline.Pipeline.recommend` with the request's filter (hard
+        constraints, rejected titles), its liked titles steering the history, as
+        ``Engine.recommend`` calls it."""
         from assistant.parsers import make_parser
-        from retrieval.diversify import satisfies
-        from retrieval.features import QueryContext
+        from retrieval.request import Request
 
         self._check()
         if self._parser is None:
             self._parser = make_parser("rules", self.catalog)
-        req = self._parser.parse(request)
+        req: Request = self._parser.parse(request)
         pos = {i: n for n, i in enumerate(self.catalog.ids)}
         cols = sorted({pos[i] for i in history_item_ids if i in pos})
         row = sparse.csr_matrix((np.ones(len(cols), np.float32), ([0] * len(cols), cols)),
                                 shape=(1, len(self.catalog)))
         hist = _history_for(user_id, row, self.catalog.ids, self._histories)
-        allowed = None
-        if req.hard_constraints():
-            ok = satisfies(list(self.catalog), req)
-            allowed = [i for i, good in zip(self.catalog.ids, ok, strict=True) if good]
-        text = req.query.strip() or None
-        vec = self._encoder_obj.encode([text])[0] if text else None
-        cands = self.generator.generate(hist, text, allowed=allowed)
-        ctx = QueryContext(history=hist, request=req, request_vector=vec,
-                           now=self._last.get(user_id))
-        picks = self.reranker.rank(ctx, cands, k=k, evidence=False)
+        picks = self.pipeline.recommend(hist, req, self.pipeline.filter(req), k, evidence=False)
         return [p.item_id for p in picks]

@@ -1,7 +1,7 @@
 """The bundle: one folder holding everything the assistant loads.
 
-``manifest.json`` (format, versions, settings, counts, a sha256 per file), the catalog
-(``catalog.jsonl``), the interactions it was built from (``interactions.parquet``), the
+``manifest.json`` (format, versions, the pipeline configuration, counts, a sha256 per
+file), the catalog (``catalog.jsonl``), the interactions it was built from (``interactions.parquet``), the
 encoder (``encoder/`` when fine-tuned, else the model name in the manifest), the item
 vectors (``item_vectors.npy``), the FAISS index (``index/``) and, when trained, the ranker
 (``ranker/``: ``ranker/ranker/`` the model, ``ranker/stats/`` the statistics its features
@@ -23,27 +23,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from retrieval.catalog import Catalog
+from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
 from retrieval.errors import DataError
 from retrieval.interactions import Interactions
 from retrieval.io import atomic_dir, recover_interrupted_swap
 
 if TYPE_CHECKING:
-    from assistant.settings import Settings
     from retrieval.dataset import Dataset
     from retrieval.encoder import Encoder
     from retrieval.index import FaissIndex
     from retrieval.ranker import Ranker
     from retrieval.retriever import Retriever
     from retrieval.stats import InteractionStats
-    from retrieval.train_ranker import RankerTrainingConfig
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "MIN_RANKER_USERS", "Bundle", "build_bundle",
-           "default_ranker_config", "read_manifest"]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "MIN_RANKER_USERS", "Bundle", "SupportsBuildConfig",
+           "build_bundle", "read_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -213,51 +212,72 @@ class Bundle:
             self._encoder = load_encoder(ref, max_seq_length=enc.get("max_seq_length", 128))
         return self._encoder
 
-    def retriever(self, settings: Settings | None = None) -> Retriever:
-        """A :class:`~retrieval.retriever.Retriever` over this bundle's index."""
-        from assistant.settings import Settings
+    @property
+    def pipeline_config(self) -> PipelineConfig:
+        """The pipeline configuration the bundle was built with (``manifest["pipeline"]``;
+        a bundle from before it was recorded: its ranker's training settings where they
+        say, else the defaults)."""
+        recorded = self.manifest.get("pipeline")
+        if recorded is not None:
+            try:
+                return PipelineConfig.model_validate(recorded)
+            except ValueError as exc:
+                raise DataError(f"the pipeline settings in the manifest are invalid ({exc})",
+                                path=self.path / MANIFEST, field="pipeline", fix=_FIX) from None
+        info = self.ranker_training if self.has_ranker else None
+        return _legacy_pipeline((info or {}).get("config") or {})
+
+    def retriever(self, config: RetrieverConfig | None = None) -> Retriever:
+        """A :class:`~retrieval.retriever.Retriever` over this bundle's index, with the
+        weights of ``config`` (default: the bundle's own, :attr:`pipeline_config`)."""
         from retrieval.retriever import Retriever, popularity_counts
 
-        s = (settings or Settings()).retrieval
-        pop_w = s.popularity_weight
-        return Retriever(
-            self.encoder, self.item_ids, self.item_vectors, index=self.index, catalog=self.catalog,
-            n_candidates=s.n_candidates, request_weight=s.request_weight,
-            recency_half_life=s.recency_half_life, dislike_weight=s.dislike_weight,
-            dislike_rating=s.dislike_rating, max_history=s.max_history,
-            item_popularity=popularity_counts(self.interactions, self.item_ids) if pop_w else None,
-            popularity_weight=pop_w,
-        )
+        c = config or self.pipeline_config.retrieval
+        pop = popularity_counts(self.interactions, self.item_ids) if c.popularity_weight else None
+        return Retriever.from_config(self.encoder, self.item_ids, self.item_vectors, c,
+                                     index=self.index, catalog=self.catalog, item_popularity=pop)
+
+
+def _legacy_pipeline(old: dict[str, Any]) -> PipelineConfig:
+    """A :class:`PipelineConfig` from the flat training settings older bundles saved."""
+    sections = {"retrieval": {"n_candidates": old.get("n_candidates"),
+                              "collaborative": old.get("collaborative"),
+                              **(old.get("retriever") or {})},
+                "stats": {k: old.get(k) for k in ("min_rating", "recent_days", "ease_l2",
+                                                  "knn_neighbours")},
+                "features": {k: old.get(k) for k in ("last_k", "dislike_rating")},
+                "ranker": {"kind": old.get("ranker"), "drop_groups": old.get("drop_groups")},
+                "training": {k: old.get(k) for k in ("cuts", "horizon", "min_history",
+                                                     "valid_fraction", "seed")}}
+    fields = PipelineConfig.model_fields
+    clean = {s: {k: v for k, v in vals.items()
+                 if v is not None and k in fields[s].annotation.model_fields}  # type: ignore[union-attr]
+             for s, vals in sections.items()}
+    return PipelineConfig.model_validate(clean)
 
 
 Step = Callable[[str], None]
 
 
-def default_ranker_config(settings: Settings) -> RankerTrainingConfig:
-    """The ranker training settings a build uses unless told otherwise: the kind from
-    ``settings.ranker.kind``, candidates from ``settings.retrieval.n_candidates``, the seed
-    from ``settings.data.seed``, the rest :class:`~retrieval.train_ranker.RankerTrainingConfig`'s
-    defaults (those ``encore train-ranker`` uses)."""
-    from retrieval.train_ranker import RankerTrainingConfig
+class SupportsBuildConfig(Protocol):
+    """Anything that can say what a build needs (``assistant.settings.Settings`` does)."""
 
-    n = max(2, settings.retrieval.n_candidates)
-    return RankerTrainingConfig(ranker=settings.ranker.kind, n_candidates=n,
-                                collaborative=min(190, n), seed=settings.data.seed)
+    def build_config(self) -> BuildConfig: ...
 
 
-def _ranker_skip_reason(dataset: Dataset, config: RankerTrainingConfig) -> str | None:
+def _ranker_skip_reason(dataset: Dataset, config: PipelineConfig) -> str | None:
     n_log = len(dataset.interactions)
     if n_log == 0:
         return "the data set has no interactions to learn from"
     users = dataset.interactions.n_users
     if users < MIN_RANKER_USERS:
         return (f"only {users} users in the interactions; the ranker needs at least "
-                f"{MIN_RANKER_USERS} with more than {config.min_history} items each")
+                f"{MIN_RANKER_USERS} with more than {config.training.min_history} items each")
     return None
 
 
 def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder,
-                         config: RankerTrainingConfig, folder: Path) -> dict[str, Any]:
+                         config: PipelineConfig, folder: Path) -> dict[str, Any]:
     """Train and save the ranker into ``folder``; the manifest's ``ranker`` entry."""
     from retrieval.features import FeatureMismatch
     from retrieval.train_ranker import train_ranker as fit
@@ -276,7 +296,7 @@ def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder
         return {"kind": "none", "reason": reason}
     trained.save(folder)
     rep = trained.report
-    return {"kind": config.ranker, "folder": RANKER_DIR,
+    return {"kind": config.ranker.kind, "folder": RANKER_DIR,
             "rounds": rep.get("rounds", 0), "valid_ndcg@10": rep.get("valid_ndcg@10"),
             "train_queries": rep["counts"].get("train queries", 0),
             "valid_queries": rep["counts"].get("valid queries", 0),
@@ -284,10 +304,79 @@ def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder
             "seconds": rep.get("seconds")}
 
 
+def _prepare_encoder(dataset: Dataset, tmp: Path, config: BuildConfig, encoder: Encoder | None,
+                     *, finetune: bool, epochs: int, max_pairs: int | None, progress: bool,
+                     step: Step) -> tuple[Encoder, dict[str, Any]]:
+    """The encoder the item vectors come from (given, fine-tuned here into ``tmp/encoder``,
+    or the base model) and the manifest's ``encoder`` entry."""
+    from retrieval.encoder import load_encoder
+
+    enc_meta: dict[str, Any] = {"model": config.encoder_model, "folder": None,
+                                "finetuned": False, "max_seq_length": 128}
+    if encoder is not None and hasattr(getattr(encoder, "model", None), "save"):
+        # Save the encoder given, so the bundle loads the model its vectors came from.
+        encoder.model.save(str(tmp / "encoder"), create_model_card=False)  # type: ignore[attr-defined]
+        enc_meta.update(model=str(getattr(encoder, "name", enc_meta["model"])),
+                        folder="encoder",
+                        max_seq_length=int(getattr(encoder, "max_seq_length", 128)))
+    elif encoder is not None:
+        enc_meta.update(model=repr(encoder), saved=False)
+    if encoder is None and finetune and len(dataset.interactions):
+        from retrieval.finetune import MiningConfig, TrainingConfig, finetune_encoder
+
+        step("fine-tuning the encoder on the interactions (contrastive, CPU)")
+        mining = MiningConfig() if max_pairs is None else MiningConfig(max_pairs=max_pairs)
+        result = finetune_encoder(
+            dataset, tmp / "encoder", base_model=config.encoder_model,
+            holdout="none", mining=mining,
+            training=TrainingConfig(epochs=epochs, seed=config.seed),
+            progress=progress,
+        )
+        enc_meta.update(folder="encoder", finetuned=True, steps=result.steps)
+    if encoder is None:
+        ref = tmp / "encoder" if enc_meta["folder"] else config.encoder_model
+        encoder = load_encoder(ref, max_seq_length=enc_meta["max_seq_length"],
+                               show_progress_bar=progress)
+    return encoder, enc_meta
+
+
+def _save_data(dataset: Dataset, tmp: Path) -> None:
+    from retrieval.loaders.catalog import save_catalog_jsonl
+
+    save_catalog_jsonl(dataset.catalog, tmp / "catalog.jsonl")
+    frame = dataset.interactions.df.copy()
+    for col in ("user_id", "item_id", "event"):
+        frame[col] = frame[col].astype(str)
+    frame.to_parquet(tmp / "interactions.parquet", index=False)
+
+
+def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
+              index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path
+              ) -> dict[str, Any]:
+    return {
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_VERSION,
+        "created_unix": int(time.time()),
+        "build_seconds": round(time.time() - started, 1),
+        "versions": _versions(),
+        "dataset": {"name": dataset.name, "source": dataset.source,
+                    "synthetic": dataset.synthetic, "items": len(dataset.catalog),
+                    "interactions": len(dataset.interactions),
+                    "users": dataset.interactions.n_users},
+        "encoder": {**enc_meta, "dim": dim},
+        "index": {"factory": index.factory, "count": len(index)},
+        "ranker": ranker_meta,
+        # Only what shapes the recommendations: never the llm, ui or store sections (an
+        # API key must not travel with a bundle).
+        "pipeline": build.pipeline.model_dump(mode="json"),
+        "files": _file_table(tmp),
+    }
+
+
 def build_bundle(
     dataset: Dataset,
     out: str | Path,
-    settings: Settings,
+    config: BuildConfig | SupportsBuildConfig | None = None,
     *,
     finetune: bool = True,
     epochs: int = 1,
@@ -296,17 +385,20 @@ def build_bundle(
     on_step: Step | None = None,
     encoder: Encoder | None = None,
     train_ranker: bool = True,
-    ranker_config: RankerTrainingConfig | None = None,
+    pipeline: PipelineConfig | None = None,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
     ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
     the whole log (unless ``train_ranker`` is False, or the log is too small: the manifest
-    then says why), and write it all atomically to ``out``.
+    then says why), and write it all atomically to ``out``. The manifest records the
+    pipeline configuration (``"pipeline"``), which serving reads back.
 
     Args:
         dataset: Catalog and interactions.
         out: Bundle folder; replaced whole on success, untouched on failure.
-        settings: Encoder model, index factory and seed come from here.
+        config: Encoder model, index factory, seed and pipeline settings (a
+            :class:`~retrieval.config.BuildConfig`, or an object with ``build_config()``
+            such as ``assistant.settings.Settings``; default: the defaults).
         finetune: Fine-tune the base encoder on the data set's interactions.
         epochs: Fine-tuning epochs.
         max_pairs: Cap on mined training pairs (None: the miner's default).
@@ -315,12 +407,15 @@ def build_bundle(
         encoder: Use this encoder as is (tests pass tiny models); skips fine-tuning. A
             sentence-transformers encoder is saved into the bundle's ``encoder/``.
         train_ranker: Train the learned ranker after encoding.
-        ranker_config: Its settings (default :func:`default_ranker_config`).
+        pipeline: The pipeline settings, over ``config.pipeline``.
     """
-    from retrieval.encoder import item_text, load_encoder
+    from retrieval.encoder import item_text
     from retrieval.index import FaissIndex
-    from retrieval.loaders.catalog import save_catalog_jsonl
 
+    build = config if isinstance(config, BuildConfig) else (
+        BuildConfig() if config is None else config.build_config())
+    if pipeline is not None:
+        build = build.model_copy(update={"pipeline": pipeline})
     step = on_step or (lambda msg: log.info("%s", msg))
     out = Path(out)
     started = time.time()
@@ -329,38 +424,10 @@ def build_bundle(
                         fix="load a catalog with at least one item")
     with atomic_dir(out) as tmp:
         step(f"saving the catalog ({len(dataset.catalog)} items) and interactions")
-        save_catalog_jsonl(dataset.catalog, tmp / "catalog.jsonl")
-        frame = dataset.interactions.df.copy()
-        for col in ("user_id", "item_id", "event"):
-            frame[col] = frame[col].astype(str)
-        frame.to_parquet(tmp / "interactions.parquet", index=False)
-
-        enc_meta: dict[str, Any] = {"model": settings.retrieval.encoder_model, "folder": None,
-                                    "finetuned": False, "max_seq_length": 128}
-        if encoder is not None and hasattr(getattr(encoder, "model", None), "save"):
-            # Save the encoder given, so the bundle loads the model its vectors came from.
-            encoder.model.save(str(tmp / "encoder"), create_model_card=False)
-            enc_meta.update(model=str(getattr(encoder, "name", enc_meta["model"])),
-                            folder="encoder",
-                            max_seq_length=int(getattr(encoder, "max_seq_length", 128)))
-        elif encoder is not None:
-            enc_meta.update(model=repr(encoder), saved=False)
-        if encoder is None and finetune and len(dataset.interactions):
-            from retrieval.finetune import MiningConfig, TrainingConfig, finetune_encoder
-
-            step("fine-tuning the encoder on the interactions (contrastive, CPU)")
-            mining = MiningConfig() if max_pairs is None else MiningConfig(max_pairs=max_pairs)
-            result = finetune_encoder(
-                dataset, tmp / "encoder", base_model=settings.retrieval.encoder_model,
-                holdout="none", mining=mining,
-                training=TrainingConfig(epochs=epochs, seed=settings.data.seed),
-                progress=progress,
-            )
-            enc_meta.update(folder="encoder", finetuned=True, steps=result.steps)
-        if encoder is None:
-            ref = tmp / "encoder" if enc_meta["folder"] else settings.retrieval.encoder_model
-            encoder = load_encoder(ref, max_seq_length=enc_meta["max_seq_length"],
-                                   show_progress_bar=progress)
+        _save_data(dataset, tmp)
+        encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
+                                             epochs=epochs, max_pairs=max_pairs,
+                                             progress=progress, step=step)
         step(f"encoding {len(dataset.catalog)} items")
         ids = dataset.catalog.ids
         vectors = encoder.encode([item_text(it) for it in dataset.catalog])
@@ -368,34 +435,19 @@ def build_bundle(
         (tmp / "item_ids.json").write_text(json.dumps(ids), encoding="utf-8")
 
         step("building the FAISS index")
-        index = FaissIndex(dim=int(vectors.shape[1]), factory=settings.retrieval.index_factory)
+        index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
         index.add(ids, vectors)
         index.save(tmp / "index")
 
         if train_ranker:
-            config = ranker_config or default_ranker_config(settings)
-            step(f"training the {config.ranker} ranker on {len(dataset.interactions)} "
-                 "interactions")
-            ranker_meta = _train_bundle_ranker(dataset, vectors, encoder, config,
+            step(f"training the {build.pipeline.ranker.kind} ranker on "
+                 f"{len(dataset.interactions)} interactions")
+            ranker_meta = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline,
                                                tmp / RANKER_DIR)
         else:
             ranker_meta = {"kind": "none", "reason": "not requested (train_ranker=False)"}
 
-        manifest = {
-            "format": BUNDLE_FORMAT,
-            "format_version": BUNDLE_VERSION,
-            "created_unix": int(time.time()),
-            "build_seconds": round(time.time() - started, 1),
-            "versions": _versions(),
-            "dataset": {"name": dataset.name, "source": dataset.source,
-                        "synthetic": dataset.synthetic, "items": len(dataset.catalog),
-                        "interactions": len(dataset.interactions),
-                        "users": dataset.interactions.n_users},
-            "encoder": {**enc_meta, "dim": int(vectors.shape[1])},
-            "index": {"factory": index.factory, "count": len(index)},
-            "ranker": ranker_meta,
-            "settings": json.loads(settings.model_dump_json()),
-            "files": _file_table(tmp),
-        }
+        manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
+                             ranker_meta, started, tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return out

@@ -12,8 +12,9 @@ far below EASE's). So the list the ranker sees is the union of
    the dense list then carries what was asked for) when there is a request,
 3. the rest of the dense list, then the most popular items, until ``n``.
 
-Training lists are made by the same code (:meth:`CandidateGenerator.batch`), so the ranker
-learns on the candidates it will serve.
+Everything stays arrays (:class:`CandidateList`: rows, dense scores, source flags) from
+retrieval to the ranker. Training lists are made by the same code (through
+:class:`~retrieval.pipeline.Pipeline`), so the ranker learns on the candidates it serves.
 
 Example:
     >>> import numpy as np
@@ -33,17 +34,21 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.retriever import Candidate, History
 
 if TYPE_CHECKING:
+    from retrieval.catalog import Catalog
+    from retrieval.config import CandidateConfig, RetrieverConfig
     from retrieval.encoder import Encoder
     from retrieval.features import ItemTable
+    from retrieval.filter import TurnFilter
+    from retrieval.index import VectorIndex
     from retrieval.retriever import Retriever
     from retrieval.stats import InteractionStats
 
@@ -112,38 +117,50 @@ class CandidateGenerator:
         pop = stats.popularity(stats_row)
         self._popular = np.argsort(-pop, kind="stable")
 
+    @classmethod
+    def from_config(cls, items: ItemTable, stats: InteractionStats, retriever: Retriever | None,
+                    config: CandidateConfig) -> CandidateGenerator:
+        """A generator with the sizes of a :class:`~retrieval.config.CandidateConfig`."""
+        return cls(items, stats, retriever, n=config.n_candidates,
+                   collaborative=config.collaborative_quota(),
+                   collaborative_with_request=config.request_quota())
+
     # -- one query ---------------------------------------------------------------------------
 
-    def generate(self, history: History | None = None, request: str | None = None, *,
-                 allowed: Collection[str] | None = None) -> list[Candidate]:
-        """Candidates for one query (the history's items are never among them).
+    def generate(self, history: History | None = None, request_vector: np.ndarray | None = None,
+                 *, filter: TurnFilter | None = None) -> list[Candidate]:
+        """:meth:`generate_list` as :class:`~retrieval.retriever.Candidate` objects."""
+        return self.generate_list(history, request_vector, filter=filter).to_candidates(
+            self.items.ids)
+
+    def generate_list(self, history: History | None = None,
+                      request_vector: np.ndarray | None = None, *,
+                      filter: TurnFilter | None = None) -> CandidateList:
+        """Candidates for one query, as arrays (the history's items are never among them).
 
         Args:
             history: What the user did (``None`` or empty: cold start).
-            request: The request text for the dense retriever (``None``: history only).
-            allowed: Hard filter: only these ids may come back.
+            request_vector: The request's embedding for the dense retriever (``None``:
+                history only); a query with one gets the smaller collaborative quota.
+            filter: The call's :class:`~retrieval.filter.TurnFilter`: only rows it allows
+                come back (``None``: every row).
         """
-        return self.generate_list(history, request, allowed=allowed).to_candidates(self.items.ids)
-
-    def generate_list(self, history: History | None = None, request: str | None = None, *,
-                      allowed: Collection[str] | None = None) -> CandidateList:
-        """:meth:`generate` as arrays."""
         history = history if history is not None else History([])
         dense = None
-        if self.retriever is not None and (request or len(history)):
-            try:
-                got = self.retriever.retrieve(request or None, history if len(history) else None,
-                                              n=self.n, allowed=allowed)
-                dense = ([c.item_id for c in got], np.array([c.score for c in got], np.float32))
-            except ValueError as exc:  # a history with no catalog item and no request
-                if "nothing to retrieve from" not in str(exc):
-                    raise
-        allowed_rows = None
-        if allowed is not None:
-            allowed_rows = self.items.rows(list(allowed), strict=False)
-            allowed_rows = allowed_rows[allowed_rows >= 0]
-        quota = self.collaborative_with_request if request else self.collaborative
-        return self._merge([history], [dense], allowed_rows, quota)[0]
+        if self.retriever is not None and (request_vector is not None or len(history)):
+            q = self.retriever.query_or_none(None, history if len(history) else None,
+                                             request_vector=request_vector)
+            if q is not None:  # None: no request and no catalog item in the history
+                banned = set(history.item_ids)
+                if filter is not None:
+                    banned |= filter.excluded_ids
+                ids, scores = self.retriever.search(
+                    q[None, :], n=self.n, exclude=[banned],
+                    allowed=filter.allowed if filter is not None else None)
+                dense = (ids[0], np.asarray(scores[0], np.float32))
+        quota = self.collaborative_with_request if request_vector is not None \
+            else self.collaborative
+        return self._merge([history], [dense], filter, quota)[0]
 
     # -- many queries (training lists, offline evaluation) -----------------------------------
 
@@ -158,14 +175,10 @@ class CandidateGenerator:
 
     def _merge(self, histories: Sequence[History],
                dense: Sequence[tuple[list[str], np.ndarray] | None],
-               allowed_rows: np.ndarray | None, quota: int) -> list[CandidateList]:
+               filter: TurnFilter | None, quota: int) -> list[CandidateList]:
         from scipy import sparse
 
         n_items = len(self.items)
-        allowed_mask = None
-        if allowed_rows is not None:
-            allowed_mask = np.zeros(n_items, dtype=bool)
-            allowed_mask[allowed_rows] = True
         exclude = [self.items.rows(list(dict.fromkeys(h.item_ids)), strict=False)
                    for h in histories]
         exclude = [e[e >= 0] for e in exclude]
@@ -184,8 +197,9 @@ class CandidateGenerator:
         for k, h in enumerate(histories):
             taken = np.zeros(n_items, dtype=bool)
             taken[exclude[k]] = True
-            if allowed_mask is not None:
-                taken |= ~allowed_mask
+            if filter is not None:
+                taken |= ~filter.mask
+                taken[filter.excluded] = True
             d_rows = np.zeros(0, dtype=np.int64)
             d_scores = np.zeros(0, dtype=np.float32)
             if dense[k] is not None:
@@ -255,13 +269,18 @@ class _NoTextEncoder:
 
 
 def dense_retriever(item_ids: Sequence[str], vectors: np.ndarray, encoder: Encoder | None = None,
-                    **settings: Any) -> Retriever:
-    """A :class:`~retrieval.retriever.Retriever` over precomputed item vectors; without an
-    ``encoder`` it serves history-only queries."""
+                    config: RetrieverConfig | None = None, *, index: VectorIndex | None = None,
+                    catalog: Catalog | None = None, item_popularity: np.ndarray | None = None
+                    ) -> Retriever:
+    """A :class:`~retrieval.retriever.Retriever` over precomputed item vectors with the
+    weights of ``config`` (default :class:`~retrieval.config.RetrieverConfig`); without an
+    ``encoder`` it serves history-only queries and queries with an encoded request."""
+    from retrieval.config import RetrieverConfig
     from retrieval.retriever import Retriever
 
     enc = encoder if encoder is not None else _NoTextEncoder(np.asarray(vectors).shape[1])
-    return Retriever(enc, list(item_ids), vectors, **settings)
+    return Retriever.from_config(enc, list(item_ids), vectors, config or RetrieverConfig(),
+                                 index=index, catalog=catalog, item_popularity=item_popularity)
 
 
 def _consumed(history: History) -> list[str]:

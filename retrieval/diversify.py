@@ -6,10 +6,11 @@ MMR (Carbonell and Goldstein, 1998) picks, one at a time, the candidate maximisi
 score scaled to [0, 1] within the list and similarity the cosine of item vectors. ``λ = 1``
 keeps the ranker's order.
 
-Hard constraints (``Request.hard_constraints``) were applied by retrieval; they are checked
-again here because candidates also come from other sources, and because a result that
-breaks one must never reach a person. An item whose year or duration is unknown cannot be
-shown to satisfy a year or duration range and is left out.
+Hard constraints (``Request.hard_constraints``) are applied once per call, on arrays, by
+:class:`retrieval.filter.TurnFilter`; :func:`satisfies` and :func:`constraint_violations`
+are the per-item reference (tests compare the filter with them; explanations use the
+words). An item whose year or duration is unknown cannot be shown to satisfy a year or
+duration range and is left out.
 
 Example:
     >>> import numpy as np
@@ -40,6 +41,7 @@ __all__ = [
     "RankedItem",
     "constraint_violations",
     "mmr_order",
+    "mmr_rerank",
     "satisfies",
 ]
 
@@ -128,6 +130,24 @@ def mmr_order(relevance: np.ndarray, vectors: np.ndarray | None, k: int, lambda_
         picked[j] = True
         max_sim = np.maximum(max_sim, v @ v[j])
     return np.asarray(order, dtype=np.int64)
+
+
+def mmr_rerank(relevance: np.ndarray, vectors: np.ndarray | None, head: int, lambda_: float
+               ) -> np.ndarray:
+    """A whole list's order: the first ``head`` places by :func:`mmr_order`, the rest in
+    relevance order (stable). What the pipeline serves and what evaluation measures.
+
+    Example:
+        >>> v = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype="float32")
+        >>> mmr_rerank(np.array([1.0, 0.9, 0.5, 0.4]), v, head=2, lambda_=0.5).tolist()
+        [0, 2, 1, 3]
+    """
+    rel = np.asarray(relevance, dtype=np.float64)
+    order = np.argsort(-rel, kind="stable")
+    if vectors is None or lambda_ >= 1.0 or not len(rel):
+        return order
+    first = mmr_order(rel, vectors, head, lambda_)
+    return np.concatenate([first, order[~np.isin(order, first)]])
 
 
 def constraint_violations(item: Item, request: Request) -> list[str]:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -48,6 +49,10 @@ __all__ = [
 ]
 
 RANKER_FORMAT = "encore-ranker/1"
+log = logging.getLogger(__name__)
+# Scoring reads one query's few hundred rows: threads cost more than they save there.
+_PREDICT_THREADS = 1
+_PROGRESS_EVERY = 50  # boosting rounds between progress messages
 
 
 @dataclass
@@ -143,14 +148,17 @@ class LightGBMRanker:
     validation lists for early stopping.
 
     Training is deterministic for a given seed and thread count (``deterministic=True``):
-    the same lists give the same model, byte for byte.
+    the same lists give the same model, byte for byte. Progress (every 50 rounds, with the
+    validation NDCG@10) goes to :attr:`progress`, by default the ``retrieval.ranker`` logger
+    at INFO.
 
     Args:
         schema: The features it reads (default: all of them).
         seed: Seed of bagging and feature sampling.
         max_rounds: Boosting rounds at most.
         early_stopping: Rounds without a better validation NDCG@10 before stopping.
-        num_threads: Threads for training and scoring (1 for serving on one core).
+        num_threads: Threads for training (0: all cores, OpenMP's default); scoring one
+            query's list uses one.
         params: LightGBM parameters over :data:`DEFAULT_LGBM_PARAMS`.
 
     Example:
@@ -168,11 +176,13 @@ class LightGBMRanker:
         seed: int = 0,
         max_rounds: int = 1000,
         early_stopping: int = 50,
-        num_threads: int = 1,
+        num_threads: int = 0,
         params: Mapping[str, Any] | None = None,
     ) -> None:
-        if max_rounds < 1 or early_stopping < 1 or num_threads < 1:
-            raise ValueError("max_rounds, early_stopping and num_threads must be positive")
+        if max_rounds < 1 or early_stopping < 1 or num_threads < 0:
+            raise ValueError("max_rounds and early_stopping must be positive and num_threads "
+                             f">= 0 (0: all cores), got {max_rounds}, {early_stopping}, "
+                             f"{num_threads}")
         self.schema = schema or FEATURE_SCHEMA
         self.seed = int(seed)
         self.max_rounds = int(max_rounds)
@@ -181,6 +191,7 @@ class LightGBMRanker:
         self.params = {**DEFAULT_LGBM_PARAMS, **dict(params or {})}
         self.booster: Any = None
         self.report: dict[str, Any] = {}
+        self.progress: Callable[[str], None] = lambda msg: log.info("%s", msg)
 
     def _lgb_params(self) -> dict[str, Any]:
         return {
@@ -212,16 +223,21 @@ class LightGBMRanker:
         dtrain = lgb.Dataset(train.features, label=train.labels, group=train.groups,
                              feature_name=names, free_raw_data=True,
                              params={"max_bin": self.params["max_bin"], "verbose": -1})
-        sets, set_names, callbacks = [], [], []
+        sets, set_names = [], []
+        callbacks: list[Any] = [self._progress_callback()]
         evals: dict[str, Any] = {}
         if valid is not None and valid.n_queries:
             valid = valid.select(self.schema)
             dvalid = lgb.Dataset(valid.features, label=valid.labels, group=valid.groups,
                                  reference=dtrain, feature_name=names)
             sets, set_names = [dvalid], ["valid"]
-            callbacks = [lgb.early_stopping(self.early_stopping, first_metric_only=True,
-                                            verbose=False),
-                         lgb.record_evaluation(evals)]
+            callbacks += [lgb.early_stopping(self.early_stopping, first_metric_only=True,
+                                             verbose=False),
+                          lgb.record_evaluation(evals)]
+        self.progress(f"lightgbm: {train.n_queries} training lists, "
+                      f"{valid.n_queries if valid is not None else 0} validation lists, "
+                      f"at most {self.max_rounds} rounds, "
+                      f"{self.num_threads or 'all'} thread(s)")
         booster = lgb.train(self._lgb_params(), dtrain, num_boost_round=self.max_rounds,
                             valid_sets=sets, valid_names=set_names, callbacks=callbacks)
         best = booster.best_iteration or booster.current_iteration()
@@ -237,6 +253,20 @@ class LightGBMRanker:
         }
         return self.report
 
+    def _progress_callback(self) -> Callable[[Any], None]:
+        say = self.progress
+
+        def callback(env: Any) -> None:
+            done = env.iteration + 1
+            if done % _PROGRESS_EVERY and done != env.end_iteration:
+                return
+            scores = ", ".join(f"{name} {metric} {value:.4f}"
+                               for name, metric, value, *_ in env.evaluation_result_list)
+            say(f"lightgbm: round {done} of at most {env.end_iteration}"
+                + (f" ({scores})" if scores else ""))
+
+        return callback
+
     def _check_fitted(self) -> None:
         if self.booster is None:
             raise RuntimeError("LightGBMRanker is not trained; call fit(train, valid) or "
@@ -247,14 +277,14 @@ class LightGBMRanker:
         x = features.select(self.schema)
         if not len(x):
             return np.zeros(0)
-        return np.asarray(self.booster.predict(x, num_threads=self.num_threads), dtype=np.float64)
+        return np.asarray(self.booster.predict(x, num_threads=_PREDICT_THREADS), dtype=np.float64)
 
     def contributions(self, features: FeatureMatrix) -> np.ndarray:
         self._check_fitted()
         x = features.select(self.schema)
         if not len(x):
             return np.zeros((0, len(self.schema.names)))
-        c = self.booster.predict(x, pred_contrib=True, num_threads=self.num_threads)
+        c = self.booster.predict(x, pred_contrib=True, num_threads=_PREDICT_THREADS)
         return np.asarray(c, dtype=np.float64)[:, : len(self.schema.names)]
 
     def importances(self) -> dict[str, float]:

@@ -1,5 +1,10 @@
-"""One query's candidates in, the final list out: features, the ranker's scores, the hard
-constraints checked again, MMR diversification, and the evidence of every pick.
+"""One query's candidates in, the final list out: features, the ranker's scores, MMR
+diversification over the first ``mmr_k`` places, and the evidence of every pick.
+
+Candidates arrive as arrays (:class:`~retrieval.candidates.CandidateList`) already within
+the call's :class:`~retrieval.filter.TurnFilter`; :meth:`Reranker.rank` also takes
+:class:`~retrieval.retriever.Candidate` objects (tests, small tools) and then drops the
+history's items and anything outside the request's hard constraints itself.
 
 Example:
     >>> import numpy as np
@@ -28,13 +33,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from retrieval.candidates import _NAMES, DENSE, CandidateList
 from retrieval.diversify import (
     Evidence,
     FeatureContribution,
     HistoryLink,
     RankedItem,
-    mmr_order,
-    satisfies,
+    mmr_rerank,
 )
 from retrieval.features import FeatureBuilder, FeatureMatrix, PreparedQuery, QueryContext
 from retrieval.ranker import Ranker, top_contributions
@@ -44,68 +49,104 @@ __all__ = ["Reranker"]
 
 
 class Reranker:
-    """Ranks, filters, diversifies and explains one query's candidates.
+    """Ranks, diversifies and explains one query's candidates.
 
     Args:
         builder: Computes the features.
         ranker: Scores them.
         mmr_lambda: Relevance weight of MMR (1 keeps the ranker's order).
+        mmr_k: Places chosen by MMR; the rest follow in the ranker's order.
         n_features: Contributing features kept as evidence per pick.
         n_history: Closest history items kept as evidence per pick.
     """
 
     def __init__(self, builder: FeatureBuilder, ranker: Ranker, *, mmr_lambda: float = 0.8,
-                 n_features: int = 3, n_history: int = 3) -> None:
+                 mmr_k: int = 20, n_features: int = 3, n_history: int = 3) -> None:
         if not 0.0 <= mmr_lambda <= 1.0:
             raise ValueError(f"mmr_lambda must lie in [0, 1], got {mmr_lambda}")
+        if mmr_k < 1:
+            raise ValueError(f"mmr_k must be positive, got {mmr_k}")
         ranker.schema.check_readable_by(builder.schema)
         self.builder = builder
         self.ranker = ranker
         self.mmr_lambda = float(mmr_lambda)
+        self.mmr_k = int(mmr_k)
         self.n_features = int(n_features)
         self.n_history = int(n_history)
+        self._masks = None
+
+    def order(self, prep: PreparedQuery, cands: CandidateList
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The whole list's order: positions into ``cands`` best first, the ranker's score
+        of every candidate, and the feature values (rows in ``cands`` order)."""
+        x = self.builder.build_rows(prep, cands.rows, cands.dense_scores, cands.from_dense)
+        if not len(cands.rows):
+            return np.zeros(0, dtype=np.int64), np.zeros(0), x
+        scores = self.ranker.score(FeatureMatrix(x, self.builder.schema.names))
+        vecs = self.builder.items.vectors
+        order = mmr_rerank(scores, vecs[cands.rows] if vecs is not None else None, self.mmr_k,
+                           self.mmr_lambda)
+        return order, scores, x
+
+    def rank_rows(self, context: QueryContext | PreparedQuery, cands: CandidateList, *,
+                  k: int = 10, evidence: bool = True) -> list[RankedItem]:
+        """The best ``k`` of candidates given as arrays (already filtered), each with its
+        evidence."""
+        prep = context if isinstance(context, PreparedQuery) else self.builder.prepare(context)
+        order, scores, x = self.order(prep, cands)
+        order = order[:max(int(k), 0)]
+        contrib = values = None
+        if evidence and len(order):
+            sub = FeatureMatrix(x[order], self.builder.schema.names)
+            contrib = self.ranker.contributions(sub)
+            values = sub.select(self.ranker.schema)
+        ids = self.builder.items.ids
+        out = []
+        for pos, j in enumerate(order.tolist()):
+            flags = int(cands.sources[j]) if len(cands.sources) else DENSE
+            ev = Evidence(sources=[v for f, v in _NAMES.items() if flags & f])
+            if contrib is not None and values is not None:
+                ev = self._evidence(prep, int(cands.rows[j]), contrib[pos], values[pos], ev)
+            out.append(RankedItem(item_id=ids[int(cands.rows[j])], rank=pos + 1,
+                                  score=float(scores[j]), evidence=ev))
+        return out
+
+    def _evidence(self, prep: PreparedQuery, row: int, contrib: np.ndarray, values: np.ndarray,
+                  ev: Evidence) -> Evidence:
+        names = self.ranker.schema.names
+        feats = [FeatureContribution(name=n, group=self.ranker.schema.group_of(n),
+                                     value=None if v != v else v, contribution=c)
+                 for n, v, c in top_contributions(contrib, values, names, self.n_features)]
+        links = [HistoryLink(item_id=i, similarity=s, kind=kind)  # type: ignore[arg-type]
+                 for i, s, kind in self.builder.closest_history(prep, row, self.n_history)]
+        return Evidence(features=feats, history=links, sources=ev.sources)
 
     def rank(self, context: QueryContext | PreparedQuery, candidates: Sequence[Candidate], *,
              k: int = 10, evidence: bool = True) -> list[RankedItem]:
-        """The best ``k`` candidates, diversified, each with its evidence.
+        """The best ``k`` of candidates given as objects, diversified, each with its evidence.
 
         Candidates already in the history and candidates that break a hard constraint of the
-        request are dropped.
+        request are dropped (:class:`~retrieval.filter.ConstraintMasks`).
         """
         prep = context if isinstance(context, PreparedQuery) else self.builder.prepare(context)
-        items = self.builder.items
         cands = [c for c in candidates if c.item_id not in prep.exclude]
         if not cands:
             return []
-        matrix = self.builder.build(prep, cands)
-        rows = items.rows(list(matrix.item_ids))
-        ok = satisfies([items.items[r] for r in rows], prep.request)
-        keep = np.flatnonzero(ok)
-        if not len(keep):
-            return []
-        scores = self.ranker.score(matrix)[keep]
-        vecs = items.vectors[rows[keep]] if items.vectors is not None else None
-        order = keep[mmr_order(scores, vecs, k, self.mmr_lambda)]
-        all_scores = np.full(len(cands), np.nan)
-        all_scores[keep] = scores
-        contrib = None
-        if evidence and len(order):
-            sub = FeatureMatrix(matrix.values[order], matrix.names)
-            contrib = self.ranker.contributions(sub)
-        out = []
-        for pos, j in enumerate(order.tolist()):
-            ev = Evidence(sources=cands[j].source.split("+"))
-            if contrib is not None:
-                names = self.ranker.schema.names
-                values = sub.select(self.ranker.schema)[pos]
-                feats = [FeatureContribution(name=n, group=self.ranker.schema.group_of(n),
-                                             value=None if v != v else v, contribution=c)
-                         for n, v, c in top_contributions(contrib[pos], values, names,
-                                                          self.n_features)]
-                links = [HistoryLink(item_id=i, similarity=s, kind=kind)  # type: ignore[arg-type]
-                         for i, s, kind in self.builder.closest_history(prep, int(rows[j]),
-                                                                        self.n_history)]
-                ev = Evidence(features=feats, history=links, sources=ev.sources)
-            out.append(RankedItem(item_id=cands[j].item_id, rank=pos + 1,
-                                  score=float(all_scores[j]), evidence=ev))
-        return out
+        items = self.builder.items
+        rows = items.rows([c.item_id for c in cands])
+        if prep.request is not None and prep.request.hard_constraints():
+            if self._masks is None:
+                from retrieval.filter import ConstraintMasks
+
+                self._masks = ConstraintMasks(items)  # type: ignore[assignment]
+            ok = self._masks.mask(prep.request)[rows]  # type: ignore[attr-defined]
+            ok &= ~np.isin(rows, items.rows(prep.request.exclude_ids, strict=False))
+            cands = [c for c, good in zip(cands, ok.tolist(), strict=True) if good]
+            rows = rows[ok]
+        dense = np.array(["dense" in c.source for c in cands], dtype=bool)
+        flags = np.array([sum(f for f, v in _NAMES.items() if v in c.source.split("+"))
+                          for c in cands], dtype=np.int16)
+        scores = np.array([c.score for c in cands], dtype=np.float32)
+        cl = CandidateList(rows.astype(np.int64), np.where(dense, scores, np.nan).astype(
+            np.float32), flags)
+        return self.rank_rows(prep, cl, k=k, evidence=evidence)

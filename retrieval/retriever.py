@@ -36,14 +36,20 @@ from retrieval.models import Interaction
 
 if TYPE_CHECKING:
     from retrieval.catalog import Catalog
+    from retrieval.config import RetrieverConfig
     from retrieval.embedding_cache import EmbeddingCache
     from retrieval.index import VectorIndex
     from retrieval.interactions import Interactions
 
-__all__ = ["Candidate", "History", "Retriever", "histories_from_log", "history_weights",
-           "popularity_counts"]
+__all__ = ["Candidate", "History", "NothingToRetrieve", "Retriever", "histories_from_log",
+           "history_weights", "popularity_counts"]
 
 DEFAULT_N_CANDIDATES = 200
+
+
+class NothingToRetrieve(ValueError):
+    """A query with neither a request nor a history holding a catalog item (the caller
+    decides what to serve instead: collaborative and popular candidates)."""
 
 
 class Candidate(BaseModel):
@@ -303,6 +309,29 @@ class Retriever:
         self.index = index
 
     @classmethod
+    def from_config(
+        cls,
+        encoder: Encoder,
+        item_ids: Sequence[str],
+        item_vectors: Any,
+        config: RetrieverConfig,
+        *,
+        index: VectorIndex | None = None,
+        catalog: Catalog | None = None,
+        item_popularity: Mapping[str, float] | Sequence[float] | np.ndarray | None = None,
+        n_candidates: int = DEFAULT_N_CANDIDATES,
+    ) -> Retriever:
+        """A retriever with the weights of a :class:`~retrieval.config.RetrieverConfig`
+        (``item_popularity`` is needed only when its ``popularity_weight`` > 0)."""
+        pop = item_popularity if config.popularity_weight > 0 else None
+        return cls(encoder, item_ids, item_vectors, index=index, catalog=catalog,
+                   n_candidates=n_candidates, request_weight=config.request_weight,
+                   recency_half_life=config.recency_half_life,
+                   dislike_weight=config.dislike_weight, dislike_rating=config.dislike_rating,
+                   max_history=config.max_history, item_popularity=pop,
+                   popularity_weight=config.popularity_weight)
+
+    @classmethod
     def from_catalog(
         cls,
         catalog: Catalog,
@@ -359,22 +388,39 @@ class Retriever:
         return (vec / n).astype(np.float32)
 
     def query_vector(self, request: str | None = None,
-                     history: History | None = None) -> np.ndarray:
+                     history: History | None = None, *,
+                     request_vector: np.ndarray | None = None) -> np.ndarray:
         """The query: request embedding and profile blended by their weights.
 
+        Args:
+            request: The request text (encoded here).
+            history: The user's history.
+            request_vector: The request already encoded (instead of ``request``).
+
         Raises:
-            ValueError: neither a request nor a usable history.
+            NothingToRetrieve: neither a request nor a usable history.
+            ValueError: an empty request text.
         """
+        q = self.query_or_none(request, history, request_vector=request_vector)
+        if q is None:
+            raise NothingToRetrieve("nothing to retrieve from: give a request text, a history "
+                                    "with at least one catalog item, or both")
+        return q
+
+    def query_or_none(self, request: str | None = None, history: History | None = None, *,
+                      request_vector: np.ndarray | None = None) -> np.ndarray | None:
+        """:meth:`query_vector`, or ``None`` when there is nothing to retrieve from."""
         req = None
-        if request is not None:
+        if request_vector is not None:
+            req = np.asarray(request_vector, dtype=np.float32).ravel()
+        elif request is not None:
             if not request.strip():
                 raise ValueError("the request text is empty or whitespace only; pass None to "
                                  "retrieve from the history alone")
             req = self.encoder.encode([request])[0]
         prof = self.profile(history) if history is not None and len(history) else None
         if req is None and prof is None:
-            raise ValueError("nothing to retrieve from: give a request text, a history with "
-                             "at least one catalog item, or both")
+            return None
         if req is None:
             return prof  # type: ignore[return-value]
         if prof is None:

@@ -20,26 +20,34 @@ evaluation only from the training part):
    that is the candidate recall).
 4. A seeded ``valid_fraction`` of users is held out for early stopping.
 
+Every setting comes from one :class:`~retrieval.config.PipelineConfig` (its ``training``
+section for the lists, ``ranker`` for the model, the others as the pipeline serves them),
+and the candidates and features come from a :class:`~retrieval.pipeline.Pipeline` over the
+statistics without the future, so the ranker learns on what it will serve. Progress goes to
+a ``progress`` callable (default: the ``retrieval.train_ranker`` logger at INFO).
+
 Example:
-    >>> cfg = RankerTrainingConfig(cuts=2, seed=3)
-    >>> cfg.ranker, cfg.n_candidates, cfg.valid_fraction
+    >>> from retrieval.config import PipelineConfig
+    >>> cfg = PipelineConfig(training={"cuts": 2, "seed": 3})
+    >>> cfg.ranker.kind, cfg.retrieval.n_candidates, cfg.training.valid_fraction
     ('lightgbm', 200, 0.1)
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from retrieval.candidates import COLLABORATIVE, DENSE, POPULAR, CandidateGenerator, dense_retriever
-from retrieval.features import FEATURE_SCHEMA, FeatureBuilder, ItemTable, QueryContext
+from retrieval.candidates import COLLABORATIVE, DENSE, POPULAR
+from retrieval.config import PipelineConfig, RankerConfig, StatsConfig, TrainingListsConfig
+from retrieval.features import FEATURE_SCHEMA, FeatureSchema, ItemTable, QueryContext
 from retrieval.io import atomic_dir
 from retrieval.ranker import Ranker, RankingSet, make_ranker
 from retrieval.retriever import History
@@ -51,70 +59,45 @@ if TYPE_CHECKING:
     from retrieval.interactions import Interactions
 
 __all__ = [
-    "RankerTrainingConfig",
     "TrainedRanker",
     "TrainingLists",
     "make_training_lists",
+    "lists_key",
+    "make_ranker_from_config",
+    "stats_from_config",
     "train_ranker",
 ]
 
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
 
-class RankerTrainingConfig(BaseModel):
-    """Everything that decides a trained ranker (with the log and the item vectors)."""
 
-    model_config = ConfigDict(extra="forbid")
+def _say(progress: Progress | None) -> Progress:
+    return progress if progress is not None else (lambda msg: log.info("%s", msg))
 
-    ranker: str = Field(default="lightgbm", description="Ranker kind: lightgbm or blend.")
-    ranker_params: dict[str, Any] = Field(
-        default_factory=dict, description="LightGBM parameters (learning_rate, num_leaves…).")
-    drop_groups: list[str] = Field(default_factory=list,
-                                   description="Feature groups left out (ablations).")
-    n_candidates: int = Field(default=200, ge=2, description="Candidates per query.")
-    collaborative: int = Field(default=190, ge=0,
-                               description="Places of the candidates kept for EASE's picks.")
-    cuts: int = Field(default=10, ge=1, le=50, description="Cut-offs (queries) per user.")
-    horizon: int = Field(default=1, ge=1, le=50,
-                         description="Positives per query: the next consumed items.")
-    min_history: int = Field(default=2, ge=1, description="Consumed items needed before a cut.")
-    valid_fraction: float = Field(default=0.1, gt=0, lt=1,
-                                  description="Share of users held out for early stopping.")
-    cold_start_fraction: float = Field(
-        default=0.1, ge=0, le=1,
-        description="Share of training users who also give a query with their history "
-                    "hidden, so the model learns to rank for people without one.")
-    request_fraction: float = Field(
-        default=0.3, ge=0, le=1,
-        description="Share of queries given a synthetic request (genres and tags of the "
-                    "chosen item), so the model learns to use the request features.")
-    max_users: int | None = Field(default=None, ge=2,
-                                  description="Train on at most this many users (seeded).")
-    seed: int = Field(default=0, description="Seed of the user split and of LightGBM.")
-    min_rating: float | None = Field(default=None,
-                                     description="Ratings below it are not positives.")
-    recent_days: float = Field(default=30.0, gt=0, description="Recent-popularity window.")
-    ease_l2: float = Field(default=300.0, gt=0, description="EASE's ridge weight.")
-    knn_neighbours: int = Field(default=200, ge=1, description="Item-kNN neighbours.")
-    last_k: int = Field(default=5, ge=1, description="History items the recent features see.")
-    dislike_rating: float = Field(default=2.0, description="Ratings at or below are dislikes.")
-    retriever: dict[str, Any] = Field(default_factory=dict,
-                                      description="Settings of the dense Retriever.")
 
-    @field_validator("drop_groups")
-    @classmethod
-    def _groups(cls, v: list[str]) -> list[str]:
-        FEATURE_SCHEMA.without(*v)  # raises on unknown names
-        return v
+def stats_from_config(log_: Interactions, catalog: Catalog, config: StatsConfig
+                      ) -> InteractionStats:
+    """:meth:`InteractionStats.build` with a :class:`~retrieval.config.StatsConfig`."""
+    return InteractionStats.build(log_, catalog, min_rating=config.min_rating,
+                                  recent_days=config.recent_days, ease_l2=config.ease_l2,
+                                  knn_neighbours=config.knn_neighbours)
 
-    def stats_params(self) -> dict[str, Any]:
-        return {"min_rating": self.min_rating, "recent_days": self.recent_days,
-                "ease_l2": self.ease_l2, "knn_neighbours": self.knn_neighbours}
 
-    def feature_params(self) -> dict[str, Any]:
-        return {"last_k": self.last_k, "dislike_rating": self.dislike_rating}
+def lists_key(config: PipelineConfig) -> str:
+    """The settings the training lists depend on (everything but the ranker's)."""
+    return config.model_dump_json(exclude={"ranker"})
 
-    def lists_key(self) -> str:
-        """The settings the training lists depend on (not the ranker's)."""
-        return self.model_dump_json(exclude={"ranker", "ranker_params", "drop_groups"})
+
+def make_ranker_from_config(config: RankerConfig, *, seed: int = 0) -> Ranker:
+    """A fresh, untrained ranker of ``config.kind`` with its parameters."""
+    schema: FeatureSchema = FEATURE_SCHEMA.without(*config.drop_groups)
+    kind = config.kind.strip().lower()
+    if kind in ("lightgbm", "lambdamart", "lgbm"):
+        return make_ranker(kind, schema=schema, seed=seed, params=config.lightgbm_params(),
+                           max_rounds=config.max_rounds, early_stopping=config.early_stopping,
+                           num_threads=config.num_threads)
+    return make_ranker(kind, schema=schema)
 
 
 @dataclass
@@ -141,7 +124,7 @@ class TrainedRanker:
 
     ranker: Ranker
     stats: InteractionStats
-    config: RankerTrainingConfig
+    config: PipelineConfig
     report: dict[str, Any]
 
     def save(self, folder: str | Path) -> Path:
@@ -192,7 +175,7 @@ def _user_sequences(log: Interactions, seed: int = 0
              not unordered[lo]) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _queries(log: Interactions, config: RankerTrainingConfig
+def _queries(log: Interactions, config: TrainingListsConfig, min_rating: float | None
              ) -> tuple[list[_Query], np.ndarray, dict[str, int]]:
     """The queries, and a mask over the log's rows of what the statistics may see. A user
     without timestamps is in random order, so their held-out items are a random pick."""
@@ -211,8 +194,8 @@ def _queries(log: Interactions, config: RankerTrainingConfig
                    "random, recent-item features missing)")
             counts[key] = counts.get(key, 0) + 1
         consumed = np.flatnonzero(~np.isin(events, NEGATIVE_EVENTS)
-                                  & ~((events == "rating") & (values < config.min_rating)
-                                      if config.min_rating is not None else False))
+                                  & ~((events == "rating") & (values < min_rating)
+                                      if min_rating is not None else False))
         m = len(consumed)
         cuts = [j for j in range(1, config.cuts + 1) if m - j >= config.min_history]
         if not cuts:
@@ -240,7 +223,8 @@ def make_training_lists(
     item_vectors: np.ndarray | None,
     *,
     encoder: Encoder | None = None,
-    config: RankerTrainingConfig | None = None,
+    config: PipelineConfig | None = None,
+    progress: Progress | None = None,
 ) -> tuple[TrainingLists, ItemTable]:
     """Training and validation lists from ``log`` (see the module docstring).
 
@@ -251,17 +235,57 @@ def make_training_lists(
             retrieval and no cosine features).
         encoder: The encoder that made them (needed to encode the synthetic requests; without
             one their ``request_cosine`` is missing).
-        config: Settings.
+        config: Settings (default :class:`~retrieval.config.PipelineConfig`).
+        progress: Called with a line of progress now and then (default: logging at INFO).
 
     Raises:
         ValueError: the log gives no usable query.
     """
     from retrieval.interactions import Interactions
+    from retrieval.pipeline import Pipeline
 
-    config = config or RankerTrainingConfig()
+    config = config or PipelineConfig()
+    tc = config.training
+    say = _say(progress)
     started = time.perf_counter()
-    queries, keep, counts = _queries(log, config)
-    rng = np.random.default_rng(config.seed)
+    queries, keep, counts = _queries(log, tc, config.stats.min_rating)
+    rng = np.random.default_rng(tc.seed)
+    users, valid_users, queries = _split_users(queries, tc, rng, counts)
+    stats = stats_from_config(Interactions(log.df[keep].reset_index(drop=True)), catalog,
+                              config.stats)
+    texts = _synthetic_requests(queries, catalog, tc.request_fraction, rng)
+    if texts:
+        counts["queries with a synthetic request"] = len(texts)
+    vectors: dict[str, np.ndarray] = {}
+    if texts and encoder is not None and item_vectors is not None:
+        unique = sorted({t for _, t in texts.values()})
+        vectors = dict(zip(unique, np.asarray(encoder.encode(unique), np.float32), strict=True))
+    say(f"training lists: {len(queries)} queries from {len(users)} users "
+        f"({len(valid_users)} held out for validation, {len(texts)} with a synthetic request), "
+        f"{config.retrieval.n_candidates} candidates each")
+    pipe = Pipeline(catalog, item_vectors, None, stats, config=config)
+    plain = [k for k in range(len(queries)) if k not in texts]
+    lists: list[Any] = [None] * len(queries)
+    for k, cl in zip(plain, pipe.generator.batch([queries[k].history for k in plain]),
+                     strict=True):
+        lists[k] = cl
+    for k, (_, text) in texts.items():
+        lists[k] = pipe.generator.generate_list(queries[k].history, vectors.get(text))
+    say(f"training lists: candidates ready ({time.perf_counter() - started:.0f} s); "
+        "computing features")
+    sets, recall = _assemble(pipe, queries, lists, texts, vectors, valid_users, counts)
+    counts.update({"queries": len(queries), "train queries": sets["train"].n_queries,
+                   "valid queries": sets["valid"].n_queries, "users": len(users)})
+    seconds = time.perf_counter() - started
+    say(f"training lists: {sets['train'].n_queries} training and {sets['valid'].n_queries} "
+        f"validation lists in {seconds:.0f} s; candidate recall {recall.get('any', 0.0):.3f}")
+    return TrainingLists(sets["train"], sets["valid"], counts, recall, seconds), pipe.items
+
+
+def _split_users(queries: list[_Query], config: TrainingListsConfig, rng: np.random.Generator,
+                 counts: dict[str, int]) -> tuple[list[str], set[str], list[_Query]]:
+    """The users (at most ``max_users``), the validation users, and the queries with the
+    cold-start copies added for some training users."""
     users = sorted({q.user for q in queries})
     if config.max_users is not None and len(users) > config.max_users:
         users = sorted(rng.choice(users, size=config.max_users, replace=False).tolist())
@@ -271,10 +295,6 @@ def make_training_lists(
         raise ValueError(f"the log gives training queries for {len(users)} user(s); at least 2 "
                          f"are needed (one for validation). Each user needs more than "
                          f"{config.min_history} consumed items")
-    stats_log = Interactions(log.df[keep].reset_index(drop=True))
-    stats = InteractionStats.build(stats_log, catalog, **config.stats_params())
-    table = ItemTable(catalog, item_vectors)
-    builder = FeatureBuilder(table, stats, **config.feature_params())
     shuffled = rng.permutation(len(users))
     n_valid = max(1, int(round(config.valid_fraction * len(users))))
     valid_users = {users[i] for i in shuffled[:n_valid]}
@@ -290,25 +310,16 @@ def make_training_lists(
                 queries.append(_Query(q.user, History([]), q.positives,
                                       set(q.history.item_ids) | q.later, q.now, cold=True))
         counts["cold-start queries (history hidden)"] = len(seen)
-    texts = _synthetic_requests(queries, catalog, config.request_fraction, rng)
-    if texts:
-        counts["queries with a synthetic request"] = len(texts)
-    vectors: dict[str, np.ndarray] = {}
-    if texts and encoder is not None and item_vectors is not None:
-        unique = sorted({t for _, t in texts.values()})
-        vectors = dict(zip(unique, np.asarray(encoder.encode(unique), np.float32), strict=True))
-    retriever = (dense_retriever(catalog.ids, item_vectors,
-                                 _Memo(vectors, item_vectors.shape[1]) if vectors else None,
-                                 **config.retriever)
-                 if item_vectors is not None else None)
-    gen = CandidateGenerator(table, stats, retriever, n=config.n_candidates,
-                             collaborative=min(config.collaborative, config.n_candidates))
-    plain = [k for k in range(len(queries)) if k not in texts]
-    lists: list[Any] = [None] * len(queries)
-    for k, cl in zip(plain, gen.batch([queries[k].history for k in plain]), strict=True):
-        lists[k] = cl
-    for k, (_, text) in texts.items():
-        lists[k] = gen.generate_list(queries[k].history, text if vectors else None)
+    return users, valid_users, queries
+
+
+def _assemble(pipe: Any, queries: list[_Query], lists: list[Any],
+              texts: dict[int, tuple[Any, str]], vectors: dict[str, np.ndarray],
+              valid_users: set[str], counts: dict[str, int]
+              ) -> tuple[dict[str, RankingSet], dict[str, float]]:
+    """Label each query's candidates, compute their features, and group them into the
+    training and validation sets; the candidate recall of the history-only queries."""
+    table, builder = pipe.items, pipe.builder
     parts: dict[str, tuple[list, list, list, list]] = {"train": ([], [], [], []),
                                                       "valid": ([], [], [], [])}
     found = {"any": 0, "dense": 0, "collaborative": 0, "popular": 0}
@@ -347,22 +358,7 @@ def make_training_lists(
             np.concatenate(xs) if xs else np.zeros((0, width), np.float32),
             np.concatenate(ys) if ys else np.zeros(0, np.float32),
             np.asarray(gs, dtype=np.int64), FEATURE_SCHEMA, list(qs))
-    counts.update({"queries": len(queries), "train queries": sets["train"].n_queries,
-                   "valid queries": sets["valid"].n_queries, "users": len(users)})
-    recall = {k: v / max(n_plain, 1) for k, v in found.items()}
-    return TrainingLists(sets["train"], sets["valid"], counts, recall,
-                         time.perf_counter() - started), table
-
-
-class _Memo:
-    """The request vectors encoded up front, served to the retriever by text."""
-
-    def __init__(self, vectors: dict[str, np.ndarray], dim: int) -> None:
-        self.vectors = vectors
-        self.dim = dim
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self.vectors[t] for t in texts])
+    return sets, {k: v / max(n_plain, 1) for k, v in found.items()}
 
 
 def _synthetic_requests(queries: list[_Query], catalog: Catalog, fraction: float,
@@ -393,9 +389,10 @@ def train_ranker(
     item_vectors: np.ndarray | None,
     *,
     encoder: Encoder | None = None,
-    config: RankerTrainingConfig | None = None,
+    config: PipelineConfig | None = None,
     lists: TrainingLists | None = None,
     stats: InteractionStats | None = None,
+    progress: Progress | None = None,
 ) -> TrainedRanker:
     """Train a ranker on ``log`` and compute the statistics it serves with.
 
@@ -404,40 +401,41 @@ def train_ranker(
         catalog: The items.
         item_vectors: Item embeddings, one row per catalog item (``None``: none).
         encoder: The encoder that made them.
-        config: Settings (default :class:`RankerTrainingConfig`).
+        config: Settings (default :class:`~retrieval.config.PipelineConfig`): the lists
+            follow its ``training`` section and the pipeline's, the model its ``ranker``.
         lists: Training lists already made from the same log and settings (ablations
             reuse them).
         stats: Statistics of the whole ``log`` already computed with the same settings.
+        progress: Called with a line of progress now and then (lists, boosting rounds);
+            default: logging at INFO.
 
     Example:
         >>> trained = train_ranker(log, catalog, vectors)               # doctest: +SKIP
         >>> trained.save("artifacts/ranker")                            # doctest: +SKIP
     """
-    config = config or RankerTrainingConfig()
+    config = config or PipelineConfig()
+    say = _say(progress)
     started = time.perf_counter()
     if lists is None:
-        lists, _ = make_training_lists(log, catalog, item_vectors, encoder=encoder, config=config)
-    schema = FEATURE_SCHEMA.without(*config.drop_groups)
-    kind = config.ranker.strip().lower()
-    if kind in ("lightgbm", "lambdamart", "lgbm"):
-        options = dict(config.ranker_params)
-        top = {k: options.pop(k) for k in ("max_rounds", "early_stopping", "num_threads")
-               if k in options}
-        ranker = make_ranker(kind, schema=schema, seed=config.seed, params=options, **top)
-    else:
-        ranker = make_ranker(kind, schema=schema, **config.ranker_params)
+        lists, _ = make_training_lists(log, catalog, item_vectors, encoder=encoder, config=config,
+                                       progress=progress)
+    ranker = make_ranker_from_config(config.ranker, seed=config.training.seed)
+    if hasattr(ranker, "progress"):
+        ranker.progress = say  # type: ignore[attr-defined]
     t = time.perf_counter()
     fit_report = ranker.fit(lists.train, lists.valid)
     fit_seconds = time.perf_counter() - t
+    say(f"{config.ranker.kind}: fitted in {fit_seconds:.0f} s, {fit_report.get('rounds', 0)} "
+        f"rounds, validation NDCG@10 {fit_report.get('valid_ndcg@10') or 0:.4f}")
     if stats is None:
-        stats = InteractionStats.build(log, catalog, **config.stats_params())
+        stats = stats_from_config(log, catalog, config.stats)
     report = {
         "counts": lists.counts,
         "candidate_recall": lists.candidate_recall,
         "lists_seconds": round(lists.seconds, 2),
         "fit_seconds": round(fit_seconds, 2),
         "seconds": round(time.perf_counter() - started, 2),
-        "schema_fingerprint": schema.fingerprint,
+        "schema_fingerprint": ranker.schema.fingerprint,
         **fit_report,
     }
     return TrainedRanker(ranker, stats, config, report)

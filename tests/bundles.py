@@ -60,16 +60,17 @@ def build_tiny_model(folder: Path, *, seed: int = 0) -> Path:
     return folder
 
 
-def demo_ranker_config():  # -> RankerTrainingConfig (imported lazily)
-    """A small, quick ranker training for test bundles: 3 cut-offs per user, 50 candidates,
+def demo_ranker_config():  # -> PipelineConfig (imported lazily)
+    """A small, quick pipeline for test bundles: 3 cut-offs per user, 50 candidates,
     at most 40 boosting rounds, one thread."""
-    from retrieval.train_ranker import RankerTrainingConfig
+    from retrieval.config import PipelineConfig
 
-    return RankerTrainingConfig(
-        ranker="lightgbm", n_candidates=50, collaborative=40, cuts=3,
-        ranker_params={"max_rounds": 40, "early_stopping": 10, "min_data_in_leaf": 20,
-                       "num_leaves": 7, "learning_rate": 0.1, "num_threads": 1},
-        seed=0)
+    return PipelineConfig(
+        retrieval={"n_candidates": 50, "collaborative": 40},
+        ranker={"kind": "lightgbm", "max_rounds": 40, "early_stopping": 10,
+                "min_data_in_leaf": 20, "num_leaves": 7, "learning_rate": 0.1,
+                "num_threads": 1},
+        training={"cuts": 3, "seed": 0})
 
 
 def build_demo_bundle(folder: str | Path, *, encoder_path: str | Path | None = None,
@@ -96,4 +97,4 @@ def build_demo_bundle(folder: str | Path, *, encoder_path: str | Path | None = N
     encoder = load_encoder(encoder_path)
     dataset = load_dataset(f"demo:{users}")
     return build_bundle(dataset, folder / "bundle", Settings(), encoder=encoder, progress=False,
-                        train_ranker=train_ranker, ranker_config=demo_ranker_config())
+                        train_ranker=train_ranker, pipeline=demo_ranker_config())

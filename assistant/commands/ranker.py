@@ -38,14 +38,17 @@ def register(app: typer.Typer) -> None:
         n_candidates: Annotated[int | None, typer.Option(
             "--n-candidates", min=2, help="Candidates per query (default: "
                                           "retrieval.n_candidates).")] = None,
-        collaborative: Annotated[int, typer.Option(
+        collaborative: Annotated[int | None, typer.Option(
             "--collaborative", min=0, help="Places of the candidates given to EASE "
-                                           "(history-only queries).")] = 190,
-        cuts: Annotated[int, typer.Option(
-            "--cuts", min=1, help="Queries per user: the last CUTS items are positives.")] = 10,
-        valid_fraction: Annotated[float, typer.Option(
+                                           "(history-only queries; default: "
+                                           "retrieval.collaborative).")] = None,
+        cuts: Annotated[int | None, typer.Option(
+            "--cuts", min=1, help="Queries per user: the last CUTS items are positives "
+                                  "(default: training.cuts).")] = None,
+        valid_fraction: Annotated[float | None, typer.Option(
             "--valid-fraction", min=0.01, max=0.9,
-            help="Share of users held out for early stopping.")] = 0.1,
+            help="Share of users held out for early stopping (default: "
+                 "training.valid_fraction).")] = None,
         seed: Annotated[int | None, typer.Option(
             "--seed", help="Seed (default: the data.seed setting).")] = None,
         cache_dir: Annotated[Path | None, typer.Option(
@@ -82,14 +85,15 @@ def register(app: typer.Typer) -> None:
 
 
 def _train(*, out: Path, data: str | None, encoder: str | None, ranker: str | None,
-           n_candidates: int | None, collaborative: int, cuts: int, valid_fraction: float,
-           seed: int | None, cache_dir: Path | None, progress: bool) -> dict:
+           n_candidates: int | None, collaborative: int | None, cuts: int | None,
+           valid_fraction: float | None, seed: int | None, cache_dir: Path | None,
+           progress: bool) -> dict:
     import sys
     import time
 
     from assistant.cli import settings
     from retrieval.dataset import load_dataset
-    from retrieval.train_ranker import RankerTrainingConfig, train_ranker
+    from retrieval.train_ranker import train_ranker
 
     started = time.perf_counter()
     s = settings()
@@ -98,10 +102,12 @@ def _train(*, out: Path, data: str | None, encoder: str | None, ranker: str | No
     if len(ds.interactions) == 0:
         raise ValueError(f"the data set {ds.name!r} has no interactions to learn from; load one "
                          "with an interactions file")
-    n = n_candidates or s.retrieval.n_candidates
-    config = RankerTrainingConfig(
-        ranker=ranker or s.ranker.kind, n_candidates=n, collaborative=min(collaborative, n),
-        cuts=cuts, valid_fraction=valid_fraction, seed=s.data.seed if seed is None else seed)
+    # The options given on the command line replace the settings' pipeline sections.
+    flags = {"retrieval": {"n_candidates": n_candidates, "collaborative": collaborative},
+             "ranker": {"kind": ranker}, "training": {"cuts": cuts, "seed": seed,
+                                                      "valid_fraction": valid_fraction}}
+    config = s.pipeline_config().merged(
+        {sec: {k: v for k, v in vals.items() if v is not None} for sec, vals in flags.items()})
     ref = encoder or s.retrieval.encoder_model
     enc = vecs = None
     if ref.strip().lower() != "none":
@@ -120,14 +126,15 @@ def _train(*, out: Path, data: str | None, encoder: str | None, ranker: str | No
     log = ds.interactions  # dislikes and skips stay: the dislike features read them
     if progress:
         print(f"training on {ds.describe()}…", file=sys.stderr)
-    trained = train_ranker(log, ds.catalog, vecs, encoder=enc, config=config)
+    say = (lambda msg: print(msg, file=sys.stderr)) if progress else (lambda msg: None)
+    trained = train_ranker(log, ds.catalog, vecs, encoder=enc, config=config, progress=say)
     trained.save(out)
     rep = trained.report
     return {
         "out": str(out),
         "data": ds.name + (" [SYNTHETIC interactions]"
                            if ds.synthetic and "SYNTHETIC" not in ds.name else ""),
-        "ranker": config.ranker,
+        "ranker": config.ranker.kind,
         "encoder": None if enc is None else ref,
         "train_queries": rep["counts"].get("train queries", 0),
         "valid_queries": rep["counts"].get("valid queries", 0),

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.config import RetrieverConfig
 from retrieval.finetune import MiningConfig, TrainingConfig
 
 METRICS = ("recall@50", "recall@100", "recall@200", "ndcg@10")
@@ -41,26 +42,25 @@ DEFAULTS = {"recency_half_life": 5.0, "dislike_weight": 0.2, "popularity_weight"
 class RetrievalSystem:
     """Retrieval alone as an ``eval`` :class:`~eval.systems.Recommender`: the profile of the
     user's training history is the query, the top ``n`` of the FAISS index (re-scored with
-    the popularity prior when ``popularity_weight`` > 0, merged with co-occurrence
+    the popularity prior when ``config.popularity_weight`` > 0, merged with co-occurrence
     candidates when ``cooccurrence_quota`` > 0) are the candidates, in order; everything
-    else scores ``-inf``.
+    else scores ``-inf``. The retriever is the pipeline's
+    (:meth:`~retrieval.retriever.Retriever.from_config`).
 
     Args:
         encoder: The encoder for item texts.
         n: Candidates per user.
-        popularity_weight: Prior weight (:class:`~retrieval.retriever.Retriever`); the
-            counts come from the training log given to :meth:`fit`.
+        config: The retriever's weights (:class:`~retrieval.config.RetrieverConfig`); the
+            popularity counts come from the training log given to :meth:`fit`.
         cooccurrence_quota: Places of the ``n`` given to co-occurrence candidates.
-        retriever_settings: Other keyword arguments of the Retriever.
     """
 
-    def __init__(self, encoder: Any, *, n: int = 200, popularity_weight: float = 0.0,
-                 cooccurrence_quota: int = 0, **retriever_settings: Any) -> None:
+    def __init__(self, encoder: Any, *, n: int = 200, config: RetrieverConfig | None = None,
+                 cooccurrence_quota: int = 0) -> None:
         self.encoder = encoder
         self.n = n
-        self.popularity_weight = popularity_weight
+        self.config = config or RetrieverConfig()
         self.cooccurrence_quota = cooccurrence_quota
-        self.settings = retriever_settings
         self._vectors: Any = None
 
     def fit(self, train: Any, catalog: Any) -> None:
@@ -71,10 +71,10 @@ class RetrievalSystem:
         self.catalog = catalog
         if self._vectors is None:  # item texts do not depend on the log: encode once
             self._vectors = self.encoder.encode([item_text(it) for it in catalog])
-        pop = popularity_counts(train) if self.popularity_weight > 0 else None
-        self.retriever = Retriever(self.encoder, catalog.ids, self._vectors, catalog=catalog,
-                                   n_candidates=self.n, item_popularity=pop,
-                                   popularity_weight=self.popularity_weight, **self.settings)
+        pop = popularity_counts(train) if self.config.popularity_weight > 0 else None
+        self.retriever = Retriever.from_config(self.encoder, catalog.ids, self._vectors,
+                                               self.config, catalog=catalog,
+                                               item_popularity=pop, n_candidates=self.n)
         self.cooc = (CooccurrenceSource(catalog.ids, train) if self.cooccurrence_quota else None)
         self.histories = histories_from_log(train)
         self._pos = {i: k for k, i in enumerate(catalog.ids)}
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     fit_log = split.fit_data("test")
     print(f"{ds.describe()}\nprotocol: {split.description}; full catalog, history only; "
           f"{len(split.test)} test users; {args.n} candidates per user", flush=True)
-    settings = {"recency_half_life": args.recency_half_life, "dislike_weight": args.dislike_weight}
+    settings = RetrieverConfig(recency_half_life=args.recency_half_life,
+                               dislike_weight=args.dislike_weight)
     prior = args.popularity_weight
 
     def run(name: str, system: Any) -> dict[str, float]:
@@ -167,9 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         return {m: res.systems[name].metrics[m].mean for m in METRICS}
 
     def variants(label: str, encoder: Any, note: str, *, cooc: bool = False) -> None:
-        system = RetrievalSystem(encoder, n=args.n, **settings)
+        system = RetrievalSystem(encoder, n=args.n, config=settings)
         rows.append((f"{label}: cosine", run(label, system), note))
-        system.popularity_weight = prior  # same item vectors, now with the prior
+        # Same item vectors, now with the prior.
+        system.config = settings.model_copy(update={"popularity_weight": prior})
         rows.append((f"{label}: cosine + popularity", run(label, system),
                      f"prior weight {prior:g}"))
         if cooc and args.cooccurrence_quota:
@@ -238,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_table(rows))
     wall = time.time() - started
-    print(f"\nretriever settings: {settings}, popularity weight {prior:g}")
+    print(f"\nretriever settings: {settings.model_dump()}, popularity weight {prior:g}")
     print("wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
           + f"; total {wall:.0f} s ({wall / 60:.1f} min)")
     if args.json:

@@ -11,9 +11,11 @@ import time
 import numpy as np
 import pytest
 
-from assistant.engine import ConstraintMasks, Engine, Playlist, UnknownItem, _fill
+from assistant.engine import Engine, Playlist, UnknownItem
+from assistant.playlist import fill as _fill
 from assistant.settings import Settings
 from retrieval.diversify import constraint_violations, satisfies
+from retrieval.filter import ConstraintMasks
 from retrieval.models import MEDIA_TYPES
 from retrieval.ranker import LightGBMRanker
 from retrieval.request import Request, TitleRef, TitleRole

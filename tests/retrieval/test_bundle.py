@@ -109,11 +109,11 @@ def test_build_command_json_and_errors(tmp_path, tiny_model_path) -> None:
 
 
 def _quick_ranker_config():
-    from retrieval.train_ranker import RankerTrainingConfig
+    from retrieval.config import PipelineConfig
 
-    return RankerTrainingConfig(n_candidates=40, collaborative=30, cuts=2,
-                                ranker_params={"max_rounds": 15, "min_data_in_leaf": 10,
-                                               "num_threads": 1})
+    return PipelineConfig(retrieval={"n_candidates": 40, "collaborative": 30},
+                          training={"cuts": 2},
+                          ranker={"max_rounds": 15, "min_data_in_leaf": 10, "num_threads": 1})
 
 
 def test_bundle_round_trip_with_a_trained_ranker(tmp_path, encoder) -> None:
@@ -124,7 +124,7 @@ def test_bundle_round_trip_with_a_trained_ranker(tmp_path, encoder) -> None:
     steps: list[str] = []
     ds = load_dataset("demo:60")
     out = build_bundle(ds, tmp_path / "bundle", Settings(), encoder=encoder, progress=False,
-                       ranker_config=_quick_ranker_config(), on_step=steps.append)
+                       pipeline=_quick_ranker_config(), on_step=steps.append)
     manifest = read_manifest(out)
     assert manifest["ranker"]["kind"] == "lightgbm" and manifest["ranker"]["rounds"] >= 1
     assert {"ranker/ranker/model.txt", "ranker/ranker/manifest.json", "ranker/stats/arrays.npz",
@@ -134,7 +134,8 @@ def test_bundle_round_trip_with_a_trained_ranker(tmp_path, encoder) -> None:
     assert b.has_ranker and isinstance(b.ranker, LightGBMRanker)
     assert b.stats is not None and b.stats.item_ids == ds.catalog.ids
     assert b.stats.popularity(b.stats.rows(ds.catalog.ids)).sum() > 0
-    assert b.ranker_training["config"]["cuts"] == 2
+    assert b.ranker_training["config"]["training"]["cuts"] == 2
+    assert b.pipeline_config == _quick_ranker_config()
     x = np.zeros((2, len(FEATURE_SCHEMA.names)), dtype="float32")
     assert b.ranker.score(FeatureMatrix(x, FEATURE_SCHEMA.names)).shape == (2,)
     # The encoder given to the build is saved with it: the bundle loads the same model.

@@ -13,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from retrieval.catalog import Catalog
+from retrieval.config import PipelineConfig
 from retrieval.errors import DataError
 from retrieval.features import (
     FEATURE_SCHEMA,
@@ -35,7 +36,7 @@ from retrieval.ranker import (
 from retrieval.request import Request
 from retrieval.rerank import Reranker
 from retrieval.retriever import Candidate, History
-from retrieval.train_ranker import RankerTrainingConfig, make_training_lists, train_ranker
+from retrieval.train_ranker import make_training_lists, train_ranker
 
 GENRES = ("comedy", "horror", "western")
 
@@ -87,14 +88,21 @@ def data():
 
 
 CFG = dict(n_candidates=20, collaborative=10, cuts=3, valid_fraction=0.25, seed=3,
-           cold_start_fraction=0.3,
-           ranker_params={"min_data_in_leaf": 5, "max_rounds": 60, "early_stopping": 20})
+           cold_start_fraction=0.3, min_data_in_leaf=5, max_rounds=60, early_stopping=20,
+           num_threads=1)
+
+
+def _config(**flat):  # a PipelineConfig from bare field names
+    seed = flat.pop("seed", 0)
+    kind = flat.pop("ranker", "lightgbm")
+    return PipelineConfig().with_flat(**flat).merged({"training": {"seed": seed},
+                                                      "ranker": {"kind": kind}})
 
 
 @pytest.fixture(scope="module")
 def trained(data):
     cat, log, enc, vecs = data
-    return train_ranker(log, cat, vecs, encoder=enc, config=RankerTrainingConfig(**CFG))
+    return train_ranker(log, cat, vecs, encoder=enc, config=_config(**CFG))
 
 
 def test_registry_names_and_errors() -> None:
@@ -122,7 +130,7 @@ def test_training_learns_and_reports(trained) -> None:
 
 def test_training_is_reproducible_with_a_seed(data, trained) -> None:
     cat, log, enc, vecs = data
-    again = train_ranker(log, cat, vecs, encoder=enc, config=RankerTrainingConfig(**CFG))
+    again = train_ranker(log, cat, vecs, encoder=enc, config=_config(**CFG))
     assert again.ranker.booster.model_to_string() == trained.ranker.booster.model_to_string()
 
 
@@ -135,7 +143,7 @@ def test_positives_never_leak_into_their_own_features(data) -> None:
                                   genres=["comedy"]) for u in users)])
     rows = [Interaction(user_id=u, item_id=f"only-{u}", timestamp=10**6) for u in users]
     log2 = log.concat(Interactions.from_records(rows))
-    cfg = RankerTrainingConfig(**{**CFG, "cuts": 1, "collaborative": 0, "n_candidates": 200,
+    cfg = _config(**{**CFG, "cuts": 1, "collaborative": 0, "n_candidates": 200,
                                   "request_fraction": 0.0})
     lists, _ = make_training_lists(log2, extra, None, config=cfg)
     both = [lists.train, lists.valid]
@@ -189,8 +197,8 @@ def test_missing_features_are_named(trained) -> None:
 
 def test_ablation_trains_on_fewer_groups(data, trained) -> None:
     cat, log, enc, vecs = data
-    cfg = RankerTrainingConfig(**CFG, drop_groups=["collaborative"])
-    lists, _ = make_training_lists(log, cat, vecs, encoder=enc, config=RankerTrainingConfig(**CFG))
+    cfg = _config(**CFG, drop_groups=["collaborative"])
+    lists, _ = make_training_lists(log, cat, vecs, encoder=enc, config=_config(**CFG))
     small = train_ranker(log, cat, vecs, encoder=enc, config=cfg, lists=lists)
     assert "ease_score" not in small.ranker.schema.names
     assert "ease_score" not in small.report["importance_gain"]
