@@ -14,7 +14,8 @@ from retrieval.interactions import Interactions
 from retrieval.models import Interaction, Item
 from retrieval.retriever import History, histories_from_log, history_weights
 from retrieval.stats import InteractionStats, sequence_order, unordered_rows
-from retrieval.train_ranker import RankerTrainingConfig, _queries, make_training_lists
+from retrieval.config import PipelineConfig, TrainingListsConfig
+from retrieval.train_ranker import _queries, make_training_lists
 
 RECENT = ("recent_max_cosine", "recent_mean_cosine", "knn_recent_max", "knn_recent_mean")
 UNORDERED_KEY = ("users without timestamps (treated as unordered: held-out items picked at "
@@ -114,8 +115,8 @@ def test_recent_item_features_are_missing_for_an_unordered_history() -> None:
 
 def test_inner_split_of_an_unordered_log_is_random_and_reported() -> None:
     log = _log(timed=False)
-    cfg = RankerTrainingConfig(cuts=1, min_history=3, seed=0)
-    queries, keep, counts = _queries(log, cfg)
+    cfg = TrainingListsConfig(cuts=1, min_history=3, seed=0)
+    queries, keep, counts = _queries(log, cfg, None)
     assert counts[UNORDERED_KEY] == log.n_users
     assert queries and all(not q.history.ordered and q.now is None for q in queries)
     # The held-out item is the user's highest id for about 1 user in 12, not for all.
@@ -124,15 +125,15 @@ def test_inner_split_of_an_unordered_log_is_random_and_reported() -> None:
     highest = sum(int(q.positives[0]) == top[q.user] for q in queries)
     assert highest < len(queries) / 3
     # Another seed picks other items; the statistics never see the held-out rows.
-    other, _, _ = _queries(log, cfg.model_copy(update={"seed": 1}))
+    other, _, _ = _queries(log, cfg.model_copy(update={"seed": 1}), None)
     assert [q.positives for q in other] != [q.positives for q in queries]
     assert int((~keep).sum()) == len(queries)
 
 
 def test_timed_log_queries_do_not_change() -> None:
     log = _log(timed=True)
-    cfg = RankerTrainingConfig(cuts=2, min_history=3, seed=0)
-    queries, _, counts = _queries(log, cfg)
+    cfg = TrainingListsConfig(cuts=2, min_history=3, seed=0)
+    queries, _, counts = _queries(log, cfg, None)
     assert UNORDERED_KEY not in counts
     df = log.df.iloc[_old_sequence_order(log.df)]
     for q in queries[:6]:
@@ -145,8 +146,8 @@ def test_training_lists_of_an_unordered_log_have_no_recent_features() -> None:
     cat = _catalog()
     log = _log(timed=False)
     vecs = np.random.default_rng(0).normal(size=(len(cat), 8)).astype(np.float32)
-    cfg = RankerTrainingConfig(n_candidates=15, collaborative=8, cuts=2, seed=0,
-                               cold_start_fraction=0.0, request_fraction=0.0)
+    cfg = PipelineConfig().with_flat(n_candidates=15, collaborative=8, cuts=2, seed=0,
+                                     cold_start_fraction=0.0, request_fraction=0.0)
     lists, _ = make_training_lists(log, cat, vecs, config=cfg)
     names = list(lists.train.schema.names)
     x = np.concatenate([lists.train.features, lists.valid.features])
