@@ -117,7 +117,7 @@ class Reranker:
         feats = [FeatureContribution(name=n, group=self.ranker.schema.group_of(n),
                                      value=None if v != v else v, contribution=c)
                  for n, v, c in top_contributions(contrib, values, names, self.n_features)]
-        links = [HistoryLink(item_id=i, similarity=s, kind=kind)  # type: ignore[arg-type]
+        links = [HistoryLink(item_id=i, similarity=s, kind=kind)
                  for i, s, kind in self.builder.closest_history(prep, row, self.n_history)]
         return Evidence(features=feats, history=links, sources=ev.sources)
 

@@ -63,7 +63,7 @@ def build_app(assistant: Assistant | Callable[[], Assistant], *,
         gr.api(page.api_recommend, api_name="recommend")
         gr.api(page.api_feedback, api_name="feedback")
         gr.api(page.api_history, api_name="history")
-    app.encore_loader = loader  # type: ignore[attr-defined]  # tests wait on it
+    app.encore_loader = loader  # tests wait on it
     return app
 
 
