@@ -29,8 +29,8 @@ from retrieval.catalog import Catalog
 from retrieval.models import Item  # noqa: F401  (used by the docstring examples)
 from retrieval.request import Mood, Request
 
-__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "SYNONYMS",
-           "TitleMatch", "TitleMatcher", "Vocabulary", "title_key"]
+__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "RECENT_SHARE",
+           "SYNONYMS", "TitleMatch", "TitleMatcher", "Vocabulary", "recent_from", "title_key"]
 
 # Mood -> (tags it asks for, tags it rules out). Only the tags the catalog has are used.
 MOODS: dict[Mood, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -200,12 +200,17 @@ class Vocabulary:
     genres: frozenset[str]
     tags: frozenset[str]
     newest_year: int | None = None
+    recent_from: int | None = None
+    """The first year "recent" covers: where the catalog's newest tenth of dated items begins,
+    within 2 to 9 years before its newest year. Relative to the catalog, not to today (a
+    catalog of 1998 has its own "recent"), and to how its items spread over the years rather
+    than a fixed span: "recent" always leaves about a tenth of the catalog to choose from."""
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Vocabulary:
-        years = [it.year for it in catalog if it.year is not None]
+        years = sorted(it.year for it in catalog if it.year is not None)
         return cls(genres=frozenset(catalog.genre_counts()), tags=frozenset(catalog.tag_counts()),
-                   newest_year=max(years) if years else None)
+                   newest_year=years[-1] if years else None, recent_from=recent_from(years))
 
     def keep_genres(self, labels: list[str]) -> list[str]:
         """The labels that are genres of the catalog, in order, without repeats."""
@@ -232,6 +237,27 @@ class Vocabulary:
             "tags": self.keep_tags(request.tags),
             "exclude_tags": self.keep_tags(request.exclude_tags),
         })
+
+
+RECENT_SHARE = 0.1
+"""The share of a catalog's dated items that "recent" covers (see :func:`recent_from`)."""
+
+
+def recent_from(years: list[int]) -> int | None:
+    """The first year "recent" covers for a catalog whose items' years are ``years`` (sorted):
+    the year where its newest :data:`RECENT_SHARE` of items begins, kept within 2 to 9 years
+    before the newest year.
+
+    >>> recent_from([1990] * 50 + [2015] * 40 + [2020] * 8 + [2022] * 2)
+    2020
+    >>> recent_from([2010, 2022]), recent_from([])
+    (2020, None)
+    """
+    if not years:
+        return None
+    newest = years[-1]
+    quantile = years[min(len(years) - 1, int(len(years) * (1 - RECENT_SHARE)))]
+    return max(newest - 9, min(newest - 2, quantile))
 
 
 # --- Titles ---------------------------------------------------------------------------

@@ -79,7 +79,7 @@ class RulesParser:
             state.issues.append(InputIssue.unsupported_language)
             return assemble(state, [], context, self.vocabulary, self._catalog, foreign=True)
         read_durations(state, self.lexicon)
-        read_years(state, self.lexicon, self.vocabulary.newest_year)
+        read_years(state, self.lexicon, self.vocabulary.recent_from)
         read_counts(state)
         tokens, hits = read_words(state, self.lexicon)
         count_from_tokens(state, tokens, hits)
