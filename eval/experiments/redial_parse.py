@@ -17,8 +17,8 @@ requests gets wrong on human text:
   fuzzy (typo) look-up, with examples, to check them by eye.
 
 ReDial movies are mapped onto MovieLens ids by title and year (the title with its article
-moved back, lower case, punctuation dropped); pairs whose movie has no MovieLens match are
-left out of recall and counted.
+moved back, lower case, punctuation dropped; the year, else one year off); pairs whose movie
+has no MovieLens match are left out of recall and counted.
 
 Run (a minute or two; about 4,000 messages against 86,537 titles)::
 
@@ -71,20 +71,33 @@ def _name_key(title: str, year: int | None) -> tuple[str, int | None]:
 
 def movie_index(catalog: Catalog) -> dict[tuple[str, int | None], list[str]]:
     """(title key, year) -> MovieLens ids; also under the title before a parenthesis (the
-    MovieLens list adds original titles in parentheses: "Amelie (Fabuleux destin...)")."""
+    MovieLens list adds original titles in parentheses: "Amelie (Fabuleux destin...)"), and
+    under ``"main:"`` + the title before a subtitle."""
     index: dict[tuple[str, int | None], list[str]] = defaultdict(list)
     for item in catalog:
         index[_name_key(item.title, item.year)].append(item.id)
         main = item.title.split(" (")[0]
         if main != item.title:
             index[_name_key(main, item.year)].append(item.id)
+        head = re.split(r":| - ", main)[0]
+        if head != main:  # "Jumanji: Welcome to the Jungle" under "main:jumanji"
+            index[("main:" + title_key(head), item.year)].append(item.id)
     return index
 
 
 def redial_to_ml(name: str, index: dict[tuple[str, int | None], list[str]]) -> set[str]:
-    """The MovieLens ids of a ReDial movie name ("Spider-Man  (2002)"); empty if none."""
+    """The MovieLens ids of a ReDial movie name ("Spider-Man  (2002)"); empty if none.
+
+    By title and year in ``index``, else one year off (release years differ between
+    sources), else by the name before a subtitle, with the year ("Jumanji (2017)" is
+    MovieLens' "Jumanji: Welcome to the Jungle (2017)")."""
     title, year = split_movielens_title(" ".join(name.split()))
     ids = index.get(_name_key(title, year)) or []
+    if not ids and year is not None:
+        ids = (index.get(_name_key(title, year - 1)) or []) + (
+            index.get(_name_key(title, year + 1)) or [])
+    if not ids and year is not None:
+        ids = index.get(("main:" + title_key(title), year)) or []
     return set(ids)
 
 

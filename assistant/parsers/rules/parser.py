@@ -68,7 +68,7 @@ class RulesParser:
         if context is not None and not isinstance(context, ParseContext):
             context = ParseContext.model_validate(context)
         text, issues = self.clean(message)
-        state = State(text=text, work=lower_same_length(text), issues=issues)
+        state = State(text=text, work=lower_same_length(text), issues=issues, matcher=self.titles)
         if not text:
             if InputIssue.instructions_ignored not in issues:
                 issues.append(InputIssue.empty)
