@@ -13,8 +13,8 @@ requests gets wrong on human text:
   the dialogue's ``movieMentions`` (a movie somebody in the dialogue named);
 - **title recall**: of the (message, movie) pairs where the seeker's message names a movie,
   the share whose movie the parser resolved in that message;
-- **typo and genre words**: genres read from the messages, and words matched only by the
-  fuzzy (typo) look-up, with examples, to check them by eye.
+- **typo and genre words**: genres read from the messages, and the words the parser's
+  speller corrected, with examples, to check them by eye.
 
 ReDial movies are mapped onto MovieLens ids by title and year (the title with its article
 moved back, lower case, punctuation dropped; the year, else one year off); pairs whose movie
@@ -170,6 +170,9 @@ def tally(messages: Sequence[Message], parser) -> Tally:
         if r.exclude_genres:
             t.note("exclude_genres", f"{m.text!r} -> {r.exclude_genres}")
         t.genres.update(r.genres)
+        speller = getattr(parser, "speller", None)  # the rules parser's typo corrector
+        if speller is not None and (fixed := speller(m.text)[1]):
+            t.note("typo", f"{m.text!r}: " + ", ".join(f"{a}->{b}" for a, b in fixed))
         ids = {tr.item_id for tr in r.titles if tr.item_id}
         for tr in r.titles:
             if tr.item_id and tr.item_id not in m.dialogue:
@@ -194,6 +197,7 @@ def report(t: Tally, show: int, seconds: float) -> str:
         f"  marked not English (spurious)   {t.share('foreign'):.3f}  ({t.counts['foreign']})",
         f"  with excluded genres            {t.share('exclude_genres'):.3f}  "
         f"({t.counts['exclude_genres']})",
+        f"  with a word read as a typo      {t.share('typo'):.3f}  ({t.counts['typo']})",
         f"title precision (resolved ids in the dialogue's mentions)  "
         f"{t.resolved_in_dialogue / max(1, t.resolved):.3f}  "
         f"({t.resolved_in_dialogue}/{t.resolved})",
@@ -203,8 +207,8 @@ def report(t: Tally, show: int, seconds: float) -> str:
         "genres read (top 12): " + ", ".join(f"{g} {n}" for g, n in t.genres.most_common(12)),
     ]
     if show:
-        for kind in ("duration", "years", "count", "foreign", "exclude_genres", "wrong_title",
-                     "missed_title"):
+        for kind in ("duration", "years", "count", "foreign", "exclude_genres", "typo",
+                     "wrong_title", "missed_title"):
             if t.examples[kind]:
                 lines.append(f"-- {kind} (first {show} of {len(t.examples[kind])})")
                 lines.extend("   " + e for e in t.examples[kind][:show])
