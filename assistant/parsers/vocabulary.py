@@ -424,10 +424,9 @@ class TitleMatcher:
         if lo >= hi:
             return None
         if year is not None:
-            for found in process.extract(key, keys[lo:hi], scorer=fuzz.ratio, score_cutoff=cutoff,
-                                         limit=5):
-                match = self._pick(TitleMatch(self._keys[found[0]], found[0], float(found[1])),
-                                   year)
+            for near in process.extract(key, keys[lo:hi], scorer=fuzz.ratio, score_cutoff=cutoff,
+                                        limit=5):
+                match = self._pick(TitleMatch(self._keys[near[0]], near[0], float(near[1])), year)
                 if match is not None:
                     return match
             return None

@@ -37,6 +37,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from assistant.parsers import make_parser
@@ -101,6 +102,10 @@ def redial_to_ml(name: str, index: dict[tuple[str, int | None], list[str]]) -> s
     return set(ids)
 
 
+def _name_of(names: dict[str, str], m: re.Match[str]) -> str:
+    return names.get(m.group(1), m.group(0))
+
+
 @dataclass
 class Message:
     """One seeker message, its text as a replay shows it, and what the dialogue names."""
@@ -125,7 +130,7 @@ def seeker_messages(path: Path, index: dict[tuple[str, int | None], list[str]]
                 if msg["senderWorkerId"] != d["initiatorWorkerId"]:
                     continue
                 ids = _MENTION.findall(msg["text"])
-                text = _MENTION.sub(lambda m: names.get(m.group(1), m.group(0)), msg["text"])
+                text = _MENTION.sub(partial(_name_of, names), msg["text"])
                 named = set().union(*(ml.get(i, set()) for i in ids)) if ids else set()
                 unmapped = sum(1 for i in ids if not ml.get(i))
                 yield Message(text, named, unmapped, dialogue)

@@ -31,6 +31,7 @@ _BOUND_FILLERS = frozenset(
 _NEG_SINGLE = frozenset("no not without avoid avoiding skip except excluding exclude minus nothing "
                         "none never hate hated dislike disliked less nor neither don't dont "
                         "doesn't isn't aren't".split())
+_NEG_VERBS = frozenset("hate hated dislike disliked".split())
 _NEG_MULTI: tuple[tuple[str, ...], ...] = (
     ("not", "in", "the", "mood", "for"), ("not", "really", "into"), ("not", "into"),
     ("not", "a", "fan", "of"), ("don't", "feel", "like"), ("no", "more"), ("do", "not"),
@@ -100,6 +101,8 @@ def _cue_length(tokens: list[Token], words: list[int], pos: int) -> int:
             return len(multi)
     if tokens[idx][0] not in _NEG_SINGLE:
         return 0
+    if pos and tokens[idx][0] in _NEG_VERBS and tokens[words[pos - 1]][0] in _NEG_SINGLE:
+        return 0  # "I don't hate horror": two negations, no refusal
     nxt = [tokens[j][0] for j in words[pos + 1:pos + 3]]
     if nxt[:1] in (["mind"], ["hate"], ["dislike"]) or nxt == ["have", "to"] or nxt == ["really",
                                                                                        "mind"]:

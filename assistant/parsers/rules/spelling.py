@@ -115,7 +115,7 @@ class Speller:
             return None
         if word[:1].isupper() and not _SENTENCE_END.search(before):
             return None  # a capital inside a sentence: a name or a title
-        if before.count('"') % 2:
+        if before.count('"') % 2 or (before.endswith("'") and not before[-2:-1].isalnum()):
             return None  # inside quotes
         from rapidfuzz.distance import OSA
 

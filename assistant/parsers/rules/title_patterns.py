@@ -11,8 +11,8 @@ import re
 AVAILABLE = (r"(?:available|on\s+here|here|in\s+(?:the|your)\s+(?:catalog(?:ue)?|library"
               r"|collection|app)|on\s+(?:encore|the\s+app|this\s+app|your\s+app|this\s+service))\b")
 # "I haven't seen Airplane!", "never heard of it": a title neither liked nor disliked
-UNSEEN = (r"(?:(?:have|has|had)n'?t|(?:have|has|had)\s+not|never|not)\s+(?:yet\s+|actually\s+|ever\s+)?"
-          r"(?:seen|watched|heard\s+of)|(?:didn'?t|did\s+not|never)\s+(?:see|watch)|never\s+saw")
+UNSEEN = (r"(?:(?:have|has|had)n'?t|(?:have|has|had)\s+not|never|not)\s+"
+          r"(?:yet\s+|actually\s+|ever\s+)?(?:seen|watched|heard\s+of)|(?:didn'?t|did\s+not|never)\s+(?:see|watch)|never\s+saw")
 TITLE_CUE = re.compile(
     r"\b(?:(?P<unseen>(?:i\s+|we\s+)?(?:" + UNSEEN + r"))"
     r"|(?P<not>not\s+like|nothing\s+like|unlike|not\s+as|hated|hate|didn'?t\s+(?:like|enjoy|love)|"

@@ -29,7 +29,8 @@ from retrieval.request import TitleRef, TitleRole
 __all__ = ["add_title", "looks_like_title", "only_vocabulary", "role_before", "year_after"]
 
 # "Cocoon (1985)", "Ghostbusters 1984": the year a title is given with
-_YEAR_AFTER = re.compile(r"\s*(?:\(\s*(?P<p>1[89]\d\d|20\d\d)\s*\)|(?P<b>1[89]\d\d|20\d\d)(?![\w']))")
+_YEAR_AFTER = re.compile(
+    r"\s*(?:\(\s*(?P<p>1[89]\d\d|20\d\d)\s*\)|(?P<b>1[89]\d\d|20\d\d)(?![\w']))")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]|\b(?:hi|hello|hey|ok|okay|yes|yeah|no|oh|well|so|and"
                              r"|but|lol|haha)[,!])\W*$", re.IGNORECASE)
 _PUNCT = "\"'()[].,;:!?*"
