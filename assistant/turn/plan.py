@@ -2,7 +2,9 @@
 
 - :func:`plan_turn`: a feedback message first stores what it says (``feedback``), then every
   turn calls one main tool chosen by its intent: ``chitchat``, ``details``, ``similar``
-  (when it has items to start from), ``trending``, ``playlist``, else ``recommend``.
+  (when it has items to start from), ``trending``, ``playlist``, else ``recommend``; a
+  message in a language the parser cannot read (issue ``unsupported_language``) and naming no
+  title calls ``chitchat``, whose lead says so.
 - :func:`relax`: when the main tool found nothing, the constraints carried over from earlier
   turns are dropped (what the person said in this message stays) and the main tool runs
   again; never for chit-chat or details.
@@ -27,7 +29,7 @@ from assistant import session as sessions
 from assistant.session import Merged
 from assistant.turn.registry import ToolCall
 from assistant.validation import DEFAULT_K
-from retrieval.request import Intent, Request
+from retrieval.request import InputIssue, Intent, Request
 
 __all__ = ["Plan", "Step", "plan_main", "plan_turn", "relax"]
 
@@ -86,6 +88,8 @@ def plan_main(merged: Merged, catalog: Container[str]) -> Step:
     tool = _TOOL_OF_INTENT.get(req.intent, "recommend")
     if req.intent == Intent.similar and refs:
         tool = "similar"
+    elif InputIssue.unsupported_language in req.issues and not refs:
+        tool = "chitchat"  # nothing was read: the turn says so instead of an unrelated list
     about: tuple[str, ...] = refs
     if tool == "details":
         about = tuple(i for i in (*req.about_ids, *refs) if i in catalog)

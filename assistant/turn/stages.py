@@ -33,6 +33,7 @@ from assistant.turn.context import ToolContext
 from assistant.turn.explain import explain_cards, explain_stream
 from assistant.turn.plan import Plan, plan_main, plan_turn, relax
 from assistant.turn.toolbox import TOOLS
+from retrieval.request import InputIssue
 
 if TYPE_CHECKING:
     from assistant.session import Merged, Session
@@ -42,7 +43,12 @@ if TYPE_CHECKING:
     from assistant.turn.registry import ToolCall, ToolResult
     from retrieval.request import Request
 
-__all__ = ["Ran", "Turn", "answer"]
+__all__ = ["OTHER_LANGUAGE", "Ran", "Turn", "answer"]
+
+OTHER_LANGUAGE = ("Sorry, the offline parser reads English only, so I did not understand "
+                  "that message. Please ask in English, or switch to the LLM parser "
+                  "(ENCORE_LLM__PARSER=llm), which reads more languages.")
+"""The reply to a message the parser could not read (issue ``unsupported_language``)."""
 
 
 def answer(ctx: ToolContext, tool: str, call: ToolCall, *, explain: bool = True
@@ -177,6 +183,8 @@ class Turn:
             cards = details_cards(cards)
         lead = "".join(words.lead_text(tool, request, res, len(cards) if res is result else 0)
                        for tool, res in ran.results)
+        if ran.tool == "chitchat" and InputIssue.unsupported_language in request.issues:
+            lead = OTHER_LANGUAGE
         sessions.record(session, [c.item_id for c in cards], ran.merged)
         self.cache.save(session)
         reply = Reply(session_id=self.session_id, user_id=self.user_id, turn=session.turn,
