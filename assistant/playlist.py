@@ -330,8 +330,9 @@ def _top_up(tier: Sequence[Pick], total: float, target: float, lo: float, hi: fl
 
 def assemble(pool: Pool, *, target: int, tolerance: float, catalog: Catalog) -> Playlist:
     """The playlist from ``pool``: the kept items (cut from the end when they run past the
-    target), then matching items, then close matches only while the target is not reached;
-    each added tier in :func:`flow` order.
+    target; when the cut leaves it short, later kept items that fit come back, in order),
+    then matching items, then close matches only while the target is not reached; each
+    added tier in :func:`flow` order.
 
     Example:
         >>> from retrieval.catalog import Catalog
@@ -358,6 +359,11 @@ def assemble(pool: Pool, *, target: int, tolerance: float, catalog: Catalog) -> 
             break
         kept.append(p)
         total += p.minutes
+    if total < lo and len(kept) < len(pool.kept):
+        # Cut too much: the rest of the old playlist (still in order) fills before new items.
+        more = _top_up(pool.kept[len(kept):], total, target, lo, hi)
+        kept += more
+        total += sum(p.minutes for p in more)
     added: list[list[Pick]] = []
     for tier in (pool.matches, pool.close):
         if total >= lo:
@@ -467,8 +473,7 @@ def _kept_words(pl: Playlist) -> str:
         return ""
     added = len(pl.items) - pl.kept
     if pl.dropped:
-        words = f"Kept the first {pl.kept} items of your playlist and dropped the last " \
-                f"{pl.dropped}"
+        words = f"Kept {pl.kept} of your playlist's {pl.kept + pl.dropped} items in order"
     else:
         words = f"Kept your playlist's {pl.kept} items"
     return words + (f" and added {added}" if added else "") + ". "
