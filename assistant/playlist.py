@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from retrieval.diversify import RankedItem
 
 __all__ = ["CLOSE_GENRES", "Pick", "Playlist", "Pool", "Wanted", "assemble", "describe", "fill",
-           "flow", "playlist_reply", "span", "title"]
+           "clock", "flow", "playlist_reply", "span", "title"]
 
 _DURATION_UNIT = 100  # playlist sums are exact to 1/100 of a minute
 
@@ -416,6 +416,21 @@ def span(minutes: float) -> str:
         return f"{total} min"
     hours, mins = divmod(total, 60)
     return f"{hours} h {mins} min" if mins else f"{hours} h"
+
+
+def clock(minutes: float | None) -> str:
+    """A length as a player shows it: ``m:ss`` or ``h:mm:ss`` (``?`` when unknown).
+
+    Example:
+        >>> clock(3.87), clock(120), clock(None)
+        ('3:52', '2:00:00', '?')
+    """
+    if minutes is None:
+        return "?"
+    secs = round(minutes * 60)
+    h, rest = divmod(secs, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _media(request: Request) -> str:

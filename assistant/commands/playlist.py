@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from assistant.commands.assist import BundleOpt, UserOpt, open_assistant
+from assistant.playlist import clock
 
 if TYPE_CHECKING:
     from assistant.reply import PlaylistReply
@@ -51,22 +52,12 @@ def render_table(pl: PlaylistReply) -> str:
     for e in pl.items:
         who = f" ({', '.join(e.creators)})" if e.creators else ""
         note = f"  {e.note}" if e.note else ""
-        lines.append(f"{e.position:3d}. {e.title}{who}  {_clock(e.duration_min)}  "
+        lines.append(f"{e.position:3d}. {e.title}{who}  {clock(e.duration_min)}  "
                      f"[{e.item_id}]{note}")
     n = len(pl.items)
-    lines.append(f"Total: {_clock(pl.total_minutes)} of {_clock(pl.target_minutes)} asked for "
+    lines.append(f"Total: {clock(pl.total_minutes)} of {clock(pl.target_minutes)} asked for "
                  f"({n} item{'s' if n != 1 else ''})")
     return "\n".join(lines)
-
-
-def _clock(minutes: float | None) -> str:
-    """``h:mm:ss`` or ``m:ss``."""
-    if minutes is None:
-        return "?"
-    secs = round(minutes * 60)
-    h, rest = divmod(secs, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def playlist(
@@ -101,5 +92,5 @@ def playlist(
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {out} ({len(pl.items)} items, {_clock(pl.total_minutes)} of "
-               f"{_clock(pl.target_minutes)} asked for)")
+    typer.echo(f"wrote {out} ({len(pl.items)} items, {clock(pl.total_minutes)} of "
+               f"{clock(pl.target_minutes)} asked for)")
