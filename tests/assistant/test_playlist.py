@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.engine import Engine
-from assistant.playlist import CLOSE_GENRES, Pick, Pool, Wanted, assemble, describe, fill
+from assistant.playlist import CLOSE_GENRES, Pick, Pool, Wanted, assemble, describe
 from assistant.reply import PlaylistReply
 from assistant.settings import Settings
 from retrieval.catalog import Catalog
