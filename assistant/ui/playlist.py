@@ -49,10 +49,10 @@ def _esc(value: object) -> str:
 
 
 def render_playlist(pl: PlaylistReply | None) -> str:
-    """The playlist as an HTML block (empty when there is none): title, summary, every item
-    numbered with its creators, its length and (for close matches) its label, then the
-    total against the target."""
-    if pl is None:
+    """The playlist as an HTML block: title, summary, every item numbered with its creators,
+    its length and (for close matches) its label, then the total against the target. Empty
+    when there is no playlist or it has no item (the chat's text says why)."""
+    if pl is None or not pl.items:
         return ""
     rows = []
     for e in pl.items:

@@ -39,6 +39,7 @@ def test_block_is_numbered_with_lengths_total_and_labels() -> None:
     assert '<li class="close" data-item-id="tr-b"' in html
     assert "close match: punk, not rock" in html
     assert 'data-within="false"' in html and render_playlist(None) == ""
+    assert render_playlist(_sample().model_copy(update={"items": []})) == ""
 
 
 def test_files_are_m3u_and_json(tmp_path: Path) -> None:
