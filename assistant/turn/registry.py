@@ -48,6 +48,8 @@ class ToolCall:
         item_ids: The items it is about: the seeds of ``similar``, the item of ``details``.
         exclude: Ids never to show (shown before, rejected, ruled out).
         feedback: ``(item_id, kind)`` pairs for ``feedback`` to store.
+        keep_ids: ``playlist``: the previous playlist, in order, to keep (cut from its end
+            or extended with the next best items to reach the new target).
     """
 
     request: Request = field(default_factory=Request)
@@ -55,15 +57,25 @@ class ToolCall:
     item_ids: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     feedback: tuple[tuple[str, str], ...] = ()
+    keep_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PlaylistInfo:
-    """How long a playlist came out against the length asked for."""
+    """How long a playlist came out against the length asked for, and in words
+    (``summary``: the lead), a name for it (``title``), which items are close matches
+    (``levels``, ``notes``) and how many at the start were kept from the previous
+    playlist."""
 
     target_minutes: int
     total_minutes: float
     within_tolerance: bool
+    tolerance: float = 0.05
+    summary: str = ""
+    title: str = ""
+    levels: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    kept: int = 0
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from assistant import session as sessions
-from assistant.reply import Recommendation, Reply, TurnMeta
+from assistant.reply import PlaylistReply, Recommendation, Reply, TurnMeta
 from assistant.turn import lead as words
 from assistant.turn.cards import details_cards, make_cards
 from assistant.turn.context import ToolContext
@@ -189,8 +189,20 @@ class Turn:
         self.cache.save(session)
         reply = Reply(session_id=self.session_id, user_id=self.user_id, turn=session.turn,
                       text=lead, intent=request.intent.value, recommendations=cards,
-                      request=request, notice="; ".join(self.notices) or None, meta=self.meta)
+                      request=request, notice="; ".join(self.notices) or None, meta=self.meta,
+                      playlist=_playlist(result, cards, self.text, self.user_id))
         return reply, cards
+
+
+def _playlist(result: ToolResult, cards: list[Recommendation], text: str, user_id: str
+              ) -> PlaylistReply | None:
+    """The whole playlist of a playlist turn (its cards are the reply's own)."""
+    if result.playlist is None:
+        return None
+    from assistant.playlist import playlist_reply
+
+    return playlist_reply(result.playlist, cards, query=text, user_id=user_id,
+                          with_cards=False)
 
 
 def _ms(t: float) -> float:
