@@ -145,6 +145,8 @@ def constraint_phrases(item: Item | None, request: Request | None) -> list[str]:
         ['a podcast', 'episodes under 40 minutes', 'no horror', 'in Korean']
         >>> constraint_phrases(None, req)
         ['podcasts or series', 'under 40 minutes', 'no horror', 'in Korean']
+        >>> constraint_phrases(None, Request(year_min=1960, year_max=1969, media_types=["album"]))
+        ['albums', 'from the 1960s']
     """
     if request is None:
         return []
@@ -162,7 +164,12 @@ def constraint_phrases(item: Item | None, request: Request | None) -> list[str]:
     if (lo is not None or hi is not None) and (item is None or (
             year is not None and (lo is None or year >= lo) and (hi is None or year <= hi))):
         if lo is not None and hi is not None:
-            out.append(f"from {lo}" if lo == hi else f"from {lo} to {hi}")
+            if lo == hi:
+                out.append(f"from {lo}")
+            elif lo % 10 == 0 and hi == lo + 9:
+                out.append(f"from the {lo}s")  # a decade, as people say it
+            else:
+                out.append(f"from {lo} to {hi}")
         elif lo is not None:
             out.append(f"from {lo} or later")
         else:

@@ -54,18 +54,34 @@ def _choose(grounds: Grounds, options: Sequence[str]) -> str:
     return options[zlib.crc32(grounds.title.encode("utf-8")) % len(options)]
 
 
-def _cited(grounds: Grounds, kind: str) -> list[str]:
-    return [h.title for h in grounds.history if h.kind == kind][:2]
+def _close_titles(grounds: Grounds, kind: str, label: str | None) -> list[str]:
+    """Up to two cited titles of ``kind`` that share ``label`` with the pick (any, if None)."""
+    return [h.title for h in grounds.history
+            if h.kind == kind and (label is None or label in h.shared)][:2]
 
 
-def _history_sentence(grounds: Grounds, head: str) -> str:
-    """With the history the grounds cite (may be empty)."""
-    content, collab = _cited(grounds, "content"), _cited(grounds, "collaborative")
+def _with_history(grounds: Grounds, labels: list[str]) -> str:
+    """Why, when the grounds cite history: the labels asked for (or else those shared with
+    the closest cited item), and the cited titles that truly share them."""
+    first = grounds.history[0]
+    common = [x for x in labels if any(x in h.shared for h in grounds.history)]
+    if labels and not common:
+        # The history shares something else with the pick ("narrative"): say so apart, so
+        # that "Space, like In the Dark" never claims In the Dark is about space.
+        head = f"{capitalize(join_words(labels))}, as you asked"
+        if first.kind == "content" and first.shared:
+            return f"{head}, and {first.shared[0]} like {first.title}, which you liked."
+        if first.kind == "content":
+            return f"{head}; close to {first.title}, which you liked."
+        return f"{head}; people who liked {first.title} liked this too."
+    head_labels = labels if common else first.shared[:2]
+    key = common[0] if common else (head_labels[0] if head_labels else None)
+    head = capitalize(join_words(head_labels)) or "Close to what you chose before"
+    content = _close_titles(grounds, "content", key)
     if content:
         return f"{head}, like {join_words(content)} that you liked."
-    if collab:
-        return f"{head}, liked by people who also liked {join_words(collab)}."
-    return ""
+    collab = _close_titles(grounds, "collaborative", key)
+    return f"{head}, liked by people who also liked {join_words(collab or [first.title])}."
 
 
 def template_sentence(grounds: Grounds) -> str:
@@ -73,17 +89,12 @@ def template_sentence(grounds: Grounds) -> str:
     generated sentence that fails the grounding check)."""
     labels = [*grounds.matched_genres, *grounds.matched_tags][:3]
     signals = grounds.signals
+    if grounds.history:
+        return _with_history(grounds, labels)
     if labels:
         head = capitalize(join_words(labels))
         other = [p for p in signals if p not in ASKED_PHRASES]
-        return (_history_sentence(grounds, head)
-                or (f"{head}, as you asked; {other[0]}." if other else f"{head}, as you asked."))
-    if grounds.history:
-        first = grounds.history[0]
-        shared = capitalize(join_words(first.shared[:2]))
-        if shared:
-            return _history_sentence(grounds, shared)
-        return _history_sentence(grounds, "Close to what you chose before")
+        return f"{head}, as you asked; {other[0]}." if other else f"{head}, as you asked."
     # The kind ("an album") is said by the facts sentence that follows.
     kind = with_article(media_noun(grounds.media_type)) if grounds.media_type else ""
     asked = [c for c in grounds.constraints

@@ -109,7 +109,7 @@ def test_grounds_from_request_and_evidence(catalog: Catalog) -> None:
     assert (g.title, g.year, g.duration_min, g.media_type) == ("Arrival", 2016, 116.0, "movie")
     assert g.matched_genres == ["science fiction"]
     assert g.matched_tags == ["slow-burn"]
-    assert g.constraints == ["a film", "from 2010 to 2019", "under 120 minutes", "no horror",
+    assert g.constraints == ["a film", "from the 2010s", "under 120 minutes", "no horror",
                              "in English"]
     assert [(h.title, h.kind, h.similarity, h.cosine, h.note) for h in g.history] == [
         ("Contact", "content", 0.9, 0.8, ""), ("Interstellar", "collaborative", 0.6, 0.8, "")]
@@ -212,7 +212,7 @@ def test_template_wording_follows_the_grounds(catalog: Catalog) -> None:
     full = Grounds(title="Arrival", year=2016, duration_min=116, media_type="movie",
                    matched_genres=["science fiction"], matched_tags=["slow-burn"],
                    history=[HistoryReason(item_id="c", title="Contact", kind="content",
-                                          similarity=0.8)],
+                                          similarity=0.8, shared=["science fiction"])],
                    constraints=["under 120 minutes", "no horror"])
     assert template_text(full) == ("Science fiction and slow-burn, like Contact that you liked. "
                                    "A film from 2016, 116 minutes long, no horror.")

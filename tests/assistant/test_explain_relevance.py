@@ -250,3 +250,15 @@ def test_llm_sees_only_close_history_and_may_not_cite_the_rest(catalog: Catalog)
     problems = check_sentence("Jazz, like Casefile True Crime that you liked.", g,
                               TitleIndex([]))
     assert problems == ["uncited history: Casefile True Crime"]
+
+
+def test_request_labels_are_never_claimed_for_history_that_lacks_them() -> None:
+    in_the_dark = HistoryReason(item_id="d", title="In the Dark", kind="content",
+                                similarity=0.38, cosine=0.38, shared=["narrative"])
+    g = Grounds(title="The Habitat", media_type="podcast", matched_tags=["space"],
+                history=[in_the_dark])
+    assert template_text(g).startswith(
+        "Space, as you asked, and narrative like In the Dark, which you liked.")
+    serial = in_the_dark.model_copy(update={"title": "Serial", "shared": ["space"]})
+    both = g.model_copy(update={"history": [in_the_dark, serial]})
+    assert template_text(both).startswith("Space, like Serial that you liked.")
