@@ -50,6 +50,11 @@ class HistoryReason(BaseModel):
     kind: Literal["content", "collaborative"] = Field(
         description="content: close in text embedding; collaborative: watched by the same people.")
     similarity: float
+    cosine: float | None = Field(default=None,
+                                 description="Cosine of the two items' vectors (None: unknown).")
+    shared: list[str] = Field(default_factory=list,
+                              description="Genres and themes the pick shares with it.")
+    note: str = Field(default="", description="Why it was not cited (empty when it is).")
 
 
 class Grounds(BaseModel):
@@ -71,13 +76,27 @@ class Grounds(BaseModel):
     matched_tags: list[str] = Field(default_factory=list)
     """Tags of the pick that the request asked for (themes and moods)."""
     history: list[HistoryReason] = Field(default_factory=list)
-    """History items behind the pick, strongest first."""
+    """History items genuinely close to the pick (same media family, a shared genre or theme,
+    similar content: :mod:`assistant.explain.relevance`), strongest first: the only history
+    an explanation may name."""
+    uncited_history: list[HistoryReason] = Field(default_factory=list)
+    """The ranker's other closest history items, each with why it is not cited (for
+    developers; never named to the person)."""
+    creators: list[str] = Field(default_factory=list)
+    """The pick's creators (directors, artists, hosts), as the catalog names them."""
     constraints: list[str] = Field(default_factory=list)
     """Hard constraints of the request the pick satisfies, in words ("under 120 minutes")."""
+    asked: bool = False
+    """Whether the request asked for anything (a list from history alone does not)."""
     signals: list[str] = Field(default_factory=list)
     """Ranker signals that raised the pick, in words ("popular lately")."""
     sources: list[str] = Field(default_factory=list)
-    """Candidate sources that proposed it (dense, collaborative, popular, similar...)."""
+    """Candidate sources that proposed it (dense, collaborative, popular, similar...): for
+    developers, never shown as such."""
+    evidence_text: list[str] = Field(default_factory=list)
+    """Why this pick, in plain sentences for the page's evidence view ("You liked Kind of
+    Blue, also jazz."; "Matches what you asked for: jazz, from 1960 to 1969."): no source
+    names, no scores."""
 
 
 class Recommendation(BaseModel):
