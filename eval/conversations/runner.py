@@ -152,15 +152,19 @@ def cited_history(text: str, pick: Item, history: Sequence[Item]) -> list[Item]:
         >>> [it.title for it in cited_history("Dune: Part Two, like Dune. Up next", pick, hist)]
         ['Dune']
     """
-    rest = text.replace(pick.title, " ")
+    own = [m.span() for m in re.finditer(re.escape(pick.title), text)]
     out: list[Item] = []
     for item in history:
         title = item.title
         if item.id == pick.id or item in out:
             continue
-        pattern = re.escape(title) if len(title) >= 4 else r"[\"'“‘]" + re.escape(title) + r"[\"'”’]"
-        if re.search(r"(?<![\w])" + pattern + r"(?![\w])", rest):
-            out.append(item)
+        core = re.escape(title)
+        pattern = core if len(title) >= 4 else r"[\"'“‘]" + core + r"[\"'”’]"
+        for m in re.finditer(r"(?<![\w])" + pattern + r"(?![\w])", text):
+            # "Dune" inside the pick's own "Dune: Part Two" cites nothing.
+            if not any(a <= m.start() and m.end() <= b for a, b in own):
+                out.append(item)
+                break
     return out
 
 

@@ -8,7 +8,8 @@ bundle of the demo catalog. See ``eval/conversations/README.md`` for the full fo
 Example:
     >>> conv = Conversation.model_validate({
     ...     "id": "jazz-upbeat", "user": "fan:true crime",
-    ...     "turns": [{"say": "jazz albums", "expect": {"media_types": ["album"], "want": ["jazz"]}},
+    ...     "turns": [{"say": "jazz albums",
+    ...                "expect": {"media_types": ["album"], "want": ["jazz"]}},
     ...               {"say": "more upbeat", "follow": ["type_kept", "topic_kept"],
     ...                "expect": {"want": [["jazz"], ["upbeat", "danceable"]]}}]})
     >>> effective_expects(conv)[1].want
