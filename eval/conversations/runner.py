@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,30 +126,35 @@ def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: object,
     shown = [catalog[r.item_id] for r in reply.recommendations if r.item_id in catalog]
     history = [catalog[e.item_id] for e in bot.history(user, limit=100_000)
                if e.item_id in catalog]
-    explanations = [r.explanation for r in reply.recommendations if r.item_id in catalog]
+    cards = [r for r in reply.recommendations if r.item_id in catalog]
+    explanations = [r.explanation for r in cards]
     return TurnView(
         expect=expect, shown=shown, catalog=list(catalog), lead=reply.text,
         notice=reply.notice or "", explanations=explanations,
-        cited=[cited_history(text, item, history) for text, item in zip(explanations, shown,
-                                                                        strict=True)],
+        cited=[cited_history(card.explanation, item, history,
+                             grounded={h.item_id for h in card.grounds.history})
+               for card, item in zip(cards, shown, strict=True)],
         unavailable=frozenset({it.id for it in history} | state.shown_before),
         previous=state.previous, previous_expect=state.previous_expect, liked=state.liked,
         relations=getattr(turn, "follow", ()), unreadable=bool(getattr(turn, "unreadable", False)),
         intent=reply.intent)
 
 
-def cited_history(text: str, pick: Item, history: Sequence[Item]) -> list[Item]:
+def cited_history(text: str, pick: Item, history: Sequence[Item],
+                  grounded: Collection[str] = ()) -> list[Item]:
     """History items whose titles ``text`` names, apart from the pick's own title.
 
-    Titles are matched whole and case-sensitively; titles under four characters count only
-    when quoted, since "Up" or "Her" may be plain words.
+    Titles are matched whole and case-sensitively. A one-word title ("Up", "Sleep") may be
+    a plain word: it counts when quoted, or when the pick's grounds list that history item
+    (``grounded`` ids, what the explainer was given to cite).
 
     Example:
         >>> from retrieval.models import Item
         >>> pick = Item(id="p", title="Dune: Part Two", media_type="movie")
         >>> hist = [Item(id="d", title="Dune", media_type="movie"),
         ...         Item(id="u", title="Up", media_type="movie")]
-        >>> [it.title for it in cited_history("Dune: Part Two, like Dune. Up next", pick, hist)]
+        >>> text = "Dune: Part Two, like Dune. Up next"
+        >>> [it.title for it in cited_history(text, pick, hist, grounded={"d"})]
         ['Dune']
     """
     own = [m.span() for m in re.finditer(re.escape(pick.title), text)]
@@ -159,7 +164,8 @@ def cited_history(text: str, pick: Item, history: Sequence[Item]) -> list[Item]:
         if item.id == pick.id or item in out:
             continue
         core = re.escape(title)
-        pattern = core if len(title) >= 4 else r"[\"'“‘]" + core + r"[\"'”’]"
+        plain = " " in title.strip() or item.id in grounded
+        pattern = core if plain else r"[\"'“‘]" + core + r"[\"'”’]"
         for m in re.finditer(r"(?<![\w])" + pattern + r"(?![\w])", text):
             # "Dune" inside the pick's own "Dune: Part Two" cites nothing.
             if not any(a <= m.start() and m.end() <= b for a, b in own):

@@ -230,6 +230,8 @@ def test_cited_history_skips_the_pick_and_short_words() -> None:
     hist[0] = hist[0].model_copy(update={"title": "Up"})
     assert cited_history("Like Pick Two. Up next.", pick, hist) == [hist[1]]
     assert cited_history('Like "Up" that you liked.', pick, hist) == [hist[0]]
+    assert cited_history("Like Up that you liked.", pick, hist, grounded={"up"}) == [hist[0]]
+    assert cited_history("Pick, like Pick Two", pick, hist) == [hist[1]]  # not its own title
 
 
 # -- the whole suite on the test demo bundle ----------------------------------------------
