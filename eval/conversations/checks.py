@@ -72,7 +72,8 @@ class TurnView:
         notice: The reply's notice (a problem handled this turn), if any.
         explanations: Each shown item's explanation, in order.
         cited: For each shown item, the history items whose titles its explanation names.
-        unavailable: Ids that could not be shown (the user's history, items shown before).
+        unavailable: Ids that could not be shown: the user's history, and for a fresh
+            suggestion (not a follow-up) the items shown earlier in the conversation.
         previous: The list shown by the last turn that showed one (None: no such turn).
         previous_expect: That turn's expectations.
         liked: The item the person last said they liked.
@@ -154,8 +155,7 @@ def match_score(view: TurnView, want: list[list[str]] | None) -> tuple[float, in
     hard constraints; None when nothing in the catalog could match.
 
     Available items are those within the constraints, the bounds the follow-up implies
-    (:func:`implied`) and ``want``, leaving out the user's history and what was shown
-    before; shown items count as matches when they answer ``want`` within the stated
+    (:func:`implied`) and ``want``, leaving out ``view.unavailable``; shown items count as matches when they answer ``want`` within the stated
     constraints.
     """
     expect = view.expect.model_copy(update={"want": want})

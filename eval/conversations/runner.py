@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from eval.conversations.checks import CHECKS, TurnView
 from eval.conversations.facts import labels
 from eval.conversations.report import SuiteReport, TurnResult
-from eval.conversations.suite import Conversation, Expect, effective_expects
+from eval.conversations.suite import Conversation, Expect, SuiteTurn, effective_expects
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
@@ -120,13 +120,17 @@ class _State:
             self.shown_before |= {it.id for it in shown}
 
 
-def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: object,
+def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: SuiteTurn,
           state: _State) -> TurnView:
     catalog = bot.catalog
     shown = [catalog[r.item_id] for r in reply.recommendations if r.item_id in catalog]
     history = [catalog[e.item_id] for e in bot.history(user, limit=100_000)
                if e.item_id in catalog]
     cards = [r for r in reply.recommendations if r.item_id in catalog]
+    # "Never twice" is for fresh suggestions: a follow-up (or feedback) may show again what
+    # the conversation showed, so those items stay available to it.
+    refines = bool(turn.follow) or turn.likes is not None
+    shown_before = set() if refines else state.shown_before
     explanations = [r.explanation for r in cards]
     return TurnView(
         expect=expect, shown=shown, catalog=list(catalog), lead=reply.text,
@@ -134,9 +138,9 @@ def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: object,
         cited=[cited_history(card.explanation, item, history,
                              grounded={h.item_id for h in card.grounds.history})
                for card, item in zip(cards, shown, strict=True)],
-        unavailable=frozenset({it.id for it in history} | state.shown_before),
+        unavailable=frozenset({it.id for it in history} | shown_before),
         previous=state.previous, previous_expect=state.previous_expect, liked=state.liked,
-        relations=getattr(turn, "follow", ()), unreadable=bool(getattr(turn, "unreadable", False)),
+        relations=turn.follow, unreadable=turn.unreadable,
         intent=reply.intent)
 
 
