@@ -155,8 +155,8 @@ def match_score(view: TurnView, want: list[list[str]] | None) -> tuple[float, in
     hard constraints; None when nothing in the catalog could match.
 
     Available items are those within the constraints, the bounds the follow-up implies
-    (:func:`implied`) and ``want``, leaving out ``view.unavailable``; shown items count as matches when they answer ``want`` within the stated
-    constraints.
+    (:func:`implied`) and ``want``, leaving out ``view.unavailable``; shown items count as
+    matches when they answer ``want`` within the stated constraints.
     """
     expect = view.expect.model_copy(update={"want": want})
     pool = available(view.catalog, implied(view).model_copy(update={"want": want}),
