@@ -8,6 +8,7 @@ Examples::
     encore eval --data catalog.jsonl --train train.csv --test test.csv --systems pop,ease
     encore eval --data movielens:~/data/ml-100k --valid --on valid --systems ease \
         --param ease.l2=200
+    encore eval --conversations eval/data/conversations.jsonl --bundle .encore/bundle
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
 
 # The command's options, one alias each, so that its signature reads as a list.
 _Data = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--data",
         help="Data set: movielens:PATH, demo, or a path (with --train/--test, "
@@ -176,6 +177,21 @@ _AsJson = Annotated[
 _Progress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")
 ]
+_Conversations = Annotated[
+    Path | None,
+    typer.Option(
+        "--conversations",
+        help="Conversation suite (JSONL, eval/conversations/README.md) to run through "
+        "Assistant.chat on --bundle; prints pass rates per check.",
+    ),
+]
+_Bundle = Annotated[
+    Path | None, typer.Option("--bundle", help="The bundle --conversations runs on.")
+]
+_Verbose = Annotated[
+    bool, typer.Option("--verbose", help="With --conversations: list the failing turns "
+                       "(--json always lists them).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -184,7 +200,7 @@ def register(app: typer.Typer) -> None:
 
 
 def eval_command(
-    data: _Data,
+    data: _Data = None,
     protocol: _Protocol = None,
     systems: _Systems = "pop,itemknn,ease",
     metrics: _Metrics = None,
@@ -206,12 +222,20 @@ def eval_command(
     out: _Out = None,
     as_json: _AsJson = False,
     progress: _Progress = True,
+    conversations: _Conversations = None,
+    bundle: _Bundle = None,
+    verbose: _Verbose = False,
 ) -> None:
     """Evaluate recommenders offline: full ranking, means with standard errors."""
     import json
     import time
 
+    if conversations is not None:
+        _conversations(conversations, bundle, out, as_json, verbose, progress)
+        return
     try:
+        if data is None:
+            raise ValueError("give --data (or --conversations FILE --bundle DIR)")
         from eval.report import summary_json, write_report
         from eval.run import run_eval
 
@@ -255,6 +279,36 @@ def eval_command(
         typer.echo(json.dumps(summary_json(result), allow_nan=False))
         return
     _print_table(result, wall, files)
+
+
+def _conversations(suite: Path, bundle: Path | None, out: Path | None, as_json: bool,
+                   verbose: bool, progress: bool) -> None:
+    """``--conversations``: run the suite on the bundle and print its pass rates."""
+    import json
+
+    from assistant.errors import EncoreError
+    from eval.conversations import format_report, load_suite, run_suite, write_report
+
+    try:
+        if bundle is None:
+            raise ValueError("--conversations needs --bundle DIR (a built bundle, e.g. "
+                             ".encore/bundle after `encore demo`)")
+        report = run_suite(bundle, load_suite(suite), suite_name=suite.name,
+                           progress=_tick if progress else None)
+        files = write_report(report, out) if out is not None else {}
+    except (ValueError, OSError, EncoreError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(report.summary(), allow_nan=False))
+        return
+    typer.echo(format_report(report, verbose=verbose))
+    if files:
+        typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
+
+
+def _tick(done: int, total: int) -> None:
+    typer.echo(f"\r{done}/{total} conversations", err=True, nl=done == total)
 
 
 def _eval_config(options: dict[str, Any]) -> Any:
