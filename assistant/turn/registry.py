@@ -48,6 +48,8 @@ class ToolCall:
         item_ids: The items it is about: the seeds of ``similar``, the item of ``details``.
         exclude: Ids never to show (shown before, rejected, ruled out).
         feedback: ``(item_id, kind)`` pairs for ``feedback`` to store.
+        keep_ids: ``playlist``: the previous playlist, in order, to keep (cut from its end
+            or extended with the next best items to reach the new target).
     """
 
     request: Request = field(default_factory=Request)
@@ -55,6 +57,7 @@ class ToolCall:
     item_ids: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     feedback: tuple[tuple[str, str], ...] = ()
+    keep_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from assistant.turn import lead as words
 from assistant.turn.cards import details_cards, make_cards
 from assistant.turn.context import ToolContext
 from assistant.turn.explain import explain_cards, explain_stream
-from assistant.turn.plan import Plan, plan_main, plan_turn, relax
+from assistant.turn.plan import Plan, plan_main, plan_turn, relax, splice, swap_notice
 from assistant.turn.toolbox import TOOLS
 
 if TYPE_CHECKING:
@@ -154,7 +154,14 @@ class Turn:
         results = [(step.tool, TOOLS[step.tool].run(ctx, step.call)) for step in plan.before]
         main = plan.main
         result = TOOLS[main.tool].run(ctx, main.call)
-        if not result.items:
+        if merged.in_place and main.tool != "playlist":  # "not the second one": swap in place
+            items = splice(merged, result.items)
+            catalog = self.services.catalog
+            notice = swap_notice(merged, merged.in_place, [r.item_id for r in items],
+                                 lambda i: catalog[i].title if i in catalog else i)
+            self.notices.extend([notice] if notice else [])
+            result = replace(result, items=items)
+        elif not result.items:
             relaxed, dropped = relax(merged)
             if dropped:
                 merged = relaxed
