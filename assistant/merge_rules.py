@@ -169,7 +169,7 @@ def topic(st: MergeState, keeps_topic: bool, similar_ids: list[str],
                moods=list(new.moods), topic=topic_)
     if prev is None:
         return titles, set()
-    if names_topic(prev):
+    if names_topic(prev) and not similar_ids:  # "more like the first one" says so itself
         st.notes.append("new topic: the previous one is set aside (what you ruled out still is)")
     # the tags a previous mood ruled out belong to that topic, and go with it
     return titles, _mood_exclusions(prev.moods) - set(new.exclude_tags)

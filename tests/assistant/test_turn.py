@@ -203,7 +203,10 @@ def test_relax_runs_the_main_tool_again_without_carried_constraints(bot, monkeyp
     assert [r.max_minutes for r in calls] == [120, None]
     # every carried constraint goes (the media type too), what was said this turn stays
     assert second.meta.relaxed == ["media_types", "max_minutes"] and second.recommendations
-    assert "so I dropped: media_types, max_minutes" in second.notice
+    # in words a person understands, never the slots' names
+    assert "so I dropped the kind of item and the length limit" in second.notice
+    assert "media_types" not in second.notice and "max_minutes" not in second.notice
+    assert second.request.genres == ["science fiction"]  # "darker" shifted the mood only
     assert second.request.max_minutes is None and not second.request.media_types
     assert second.text.startswith(f"Here are {len(second.recommendations)} picks")
     third = bot.chat("r", user, "more")  # the session kept the relaxed request
