@@ -69,7 +69,7 @@ The merge rules, in the order they are applied:
    and a feedback turn show only items not shown before; a refinement of the topic in force
    (``refine``: shorter, older, only podcasts, no horror; ``mood``; ``playlist``) answers the
    refined request and may show items already shown (the short films of the last list are
-   the right answer to "shorter"); ``replace`` keeps the rest of the last list and fills the
+   the right answer to "shorter"); ``swap`` keeps the rest of the last list and fills the
    rejected places with items not shown before. ``Merged.exclude_ids`` always holds the
    rejected ids, the "not" titles and the request's own ``exclude_ids``, and, unless the kind
    is a refinement, everything shown this session. A details question ("tell me about the
@@ -93,7 +93,7 @@ Example:
     (['drama'], ['horror'], 105, 'refine')
     >>> m = merge(s, Request(exclude_positions=[1], topic="refine"), cat)
     >>> m.followup.value, m.in_place, m.rejected_ids
-    ('replace', ['m1', 'm2'], ['m1'])
+    ('swap', ['m1', 'm2'], ['m1'])
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class FollowUp(StrEnum):
     mood = "mood"
     """The topic kept, its mood changed ("darker", "something more upbeat"): may show items
     already shown."""
-    replace = "replace"
+    swap = "swap"
     """Items of the last list turned down ("not the second one"): the rest stay in place,
     the turned-down ones are swapped for the next best (``Merged.in_place``)."""
     similar = "similar"
@@ -280,7 +280,7 @@ class Merged(BaseModel):
     followup: FollowUp = FollowUp.fresh
     """What the turn does to the conversation (what it may show again: module rule 8)."""
     in_place: list[str] = Field(default_factory=list)
-    """``replace``: the last list, in order; the turn shows it again with each item turned
+    """``swap``: the last list, in order; the turn shows it again with each item turned
     down (``rejected_ids``) swapped for the next best one, the rest in their places."""
     playlist_ids: list[str] = Field(default_factory=list)
     """``playlist``: the previous playlist, in order, without the items turned down; the
@@ -352,7 +352,7 @@ def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
     request = Request.model_validate(request.model_dump())  # re-check ranges and limits
     kind = _kind(st, intent, keeps_topic, similar_refs, rejection_only, mood_shift, rejected)
     exclude_ids = _never_twice(session, request, kind, ref_ids, rejected, not_ids, st)
-    in_place = list(st.last_ids) if kind is FollowUp.replace else []
+    in_place = list(st.last_ids) if kind is FollowUp.swap else []
     playlist_ids = ([i for i in session.last_playlist_ids
                      if i not in rejected and i not in session.rejected_ids]
                     if kind is FollowUp.playlist else [])
@@ -393,7 +393,7 @@ def _kind(st: MergeState, intent: Intent, keeps_topic: bool, similar_refs: bool,
         if playlist_again:
             return FollowUp.playlist
         in_list = any(i in st.last_ids for i in rejected)
-        return FollowUp.replace if in_list else FollowUp.more
+        return FollowUp.swap if in_list else FollowUp.more
     if playlist_again and (new.playlist_minutes is not None
                            or new.relative_duration is not None):
         return FollowUp.playlist

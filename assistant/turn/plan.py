@@ -5,7 +5,7 @@
   then every turn calls one main tool chosen by its intent: ``chitchat``, ``details``,
   ``similar`` (when it has items to start from), ``trending``, ``playlist``, else
   ``recommend``.
-- Follow-ups (:class:`~assistant.session.FollowUp`): "not the second one" (``replace``) asks
+- Follow-ups (:class:`~assistant.session.FollowUp`): "not the second one" (``swap``) asks
   the main tool for as many items as the last list held, with the rest of that list allowed
   again, and :func:`splice` puts the next best into each turned-down place; a playlist
   changed in place ("make it an hour") hands the previous playlist to the tool as
@@ -23,7 +23,7 @@ Example:
     >>> relaxed, dropped = relax(Merged(request=req, carried=["max_minutes"]))
     >>> relaxed.request.max_minutes, dropped
     (None, ['max_minutes'])
-    >>> m = Merged(request=Request(), followup="replace", in_place=["a", "b", "c"],
+    >>> m = Merged(request=Request(), followup="swap", in_place=["a", "b", "c"],
     ...            rejected_ids=["b"], exclude_ids=["a", "b", "c"])
     >>> call = plan_main(m, catalog=set()).call
     >>> call.k, call.exclude

@@ -126,13 +126,13 @@ def test_a_mood_said_plainly_is_a_new_topic(talk):
 def test_not_the_nth_one_replaces_it_in_place(talk):
     first = talk("sci-fi films under 2 hours", FILMS)
     m = talk("not the second one")
-    assert m.followup is FollowUp.replace and m.in_place == FILMS
+    assert m.followup is FollowUp.swap and m.in_place == FILMS
     assert m.rejected_ids == [FILMS[1]]
     same = {"query", "genres", "media_types", "max_minutes", "intent"}
     assert m.request.model_dump(include=same) == first.request.model_dump(include=same)
     assert set(FILMS) <= set(m.exclude_ids)  # the replacement is one not shown yet
     m = talk("I didn't like the last one", FILMS)
-    assert m.followup is FollowUp.replace and m.rejected_ids == [FILMS[-1]]
+    assert m.followup is FollowUp.swap and m.rejected_ids == [FILMS[-1]]
 
 
 def test_more_like_the_nth_one(talk):

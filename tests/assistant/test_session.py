@@ -106,7 +106,7 @@ def test_arrival_conversation(talk, catalog):
     assert PODCASTS[1] in m.request.exclude_ids and PODCASTS[1] in m.exclude_ids
     assert "media_types" in m.carried
     # replaced in place: the last list again, the rejected one swapped for one not shown yet
-    assert m.followup is FollowUp.replace and m.in_place == PODCASTS
+    assert m.followup is FollowUp.swap and m.in_place == PODCASTS
     assert set(FILMS + SHORTER_FILMS + PODCASTS) <= set(m.exclude_ids)
     assert talk.session.rejected_ids == [PODCASTS[1]]
 

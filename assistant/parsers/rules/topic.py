@@ -91,7 +91,8 @@ pls plz thx ty u ur k kinda sorta gimme wanna gonna lemme think thinking guess s
 liked loved enjoyed hated disliked love hate enjoy dislike adore adored
 make turn cut trim stretch extend shorten lengthen keep same enough whole way far tad
 playlist playlists mix mixtape
-don't dont didn't didnt doesn't doesnt isn't isnt wasn't wasnt aren't won't wont can't cant couldn't wouldn't
+don't dont didn't didnt doesn't doesnt isn't isnt wasn't wasnt aren't won't wont
+can't cant couldn't wouldn't
 first second third fourth fifth sixth seventh eighth ninth tenth last final top number no.
 episode episodes season seasons released made came out
 start over afresh anew fresh scratch reset clean slate completely totally entirely
