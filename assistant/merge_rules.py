@@ -16,6 +16,8 @@ Example:
     >>> _ = topic(st, keeps_topic=True, similar_ids=[], mood_shift=True)
     >>> st.upd["genres"], st.upd["moods"], st.upd["tags"], st.upd["query"]
     (['jazz'], [<Mood.upbeat: 'upbeat'>], ['upbeat', 'danceable'], 'jazz albums, upbeat')
+    >>> _retype_query("90s crime films, no horror", ["series"])
+    '90s crime series, no horror'
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.parsers.vocabulary import MOOD_WORDS, MOODS
+from assistant.parsers.vocabulary import MEDIA_WORDS, MOOD_WORDS, MOODS
 from retrieval.catalog import Catalog
 from retrieval.request import (
     Intent,
@@ -52,7 +54,12 @@ TOPIC_INTENTS = (Intent.recommend, Intent.similar, Intent.search, Intent.playlis
 _TYPE_WORDS = {"movie": "films", "series": "series", "episode": "episodes",
                "music_track": "tracks", "album": "albums", "podcast": "podcasts",
                "audiobook": "audiobooks"}
-_WORD = re.compile(r"[a-z][a-z'-]*")
+# Words that only name a kind of item ("films", not "k-drama" nor "watch")
+_MEDIA_WORD = re.compile(r"\b(?:" + "|".join(sorted(
+    (re.escape(w) for w, senses in MEDIA_WORDS.items()
+     if " " not in w and len(senses) == 1 and senses[0].startswith("media:")
+     and w not in ("binge", "binge-watch", "record", "cinema")),
+    key=len, reverse=True)) + r")s?\b", re.IGNORECASE)
 
 
 @dataclass
@@ -127,6 +134,19 @@ def names_topic(req: Request) -> bool:
     return req.topic is Topic.new
 
 
+def _retype_query(query: str, media: Iterable[object]) -> str:
+    """The topic's query for another kind of item: "crime films" -> "crime series"."""
+    found = list(_MEDIA_WORD.finditer(query))
+    if not found:
+        return query
+    out, last = [], 0
+    for n, m in enumerate(found):
+        out.append(query[last:m.start()] + (type_words(media).replace(" or ", "/") if n == 0
+                                            else ""))
+        last = m.end()
+    return " ".join(("".join(out) + query[last:]).split())[:500]
+
+
 def _shift_query(query: str, old: Iterable[Mood], new: Iterable[Mood]) -> str:
     """The topic's query with the old moods' words out and the new moods' names in."""
     old_moods = set(old)
@@ -146,6 +166,8 @@ def topic(st: MergeState, keeps_topic: bool, similar_ids: list[str],
         upd.update(query=prev.query, genres=list(prev.genres), tags=list(prev.tags),
                    moods=list(prev.moods), topic=prev.topic)
         st.carried.extend(s for s in TOPIC_SLOTS if getattr(prev, s))
+        if new.media_types and set(new.media_types) != set(prev.media_types):
+            upd["query"] = _retype_query(prev.query, new.media_types)
         if not mood_shift:
             return like_titles(prev), set()
         old_tags = _mood_tags(prev.moods) - set(new.tags)

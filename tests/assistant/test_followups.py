@@ -334,3 +334,11 @@ def test_chat_anything_older(bot, user):
     bound = math.ceil(statistics.median(r.year for r in first.recommendations)) - 1
     assert reply.request.year_max == bound and reply.request.genres == ["crime"]
     assert all(r.year <= bound for r in reply.recommendations)
+
+
+def test_a_type_change_rewrites_the_kind_in_the_query(talk):
+    talk("90s crime films, no horror", FILMS)
+    m = talk("as a series instead")
+    assert m.request.query == "90s crime series, no horror"
+    talk("stories about lighthouse keepers", FILMS)
+    assert talk("only podcasts now").request.query == "stories about lighthouse keepers"
