@@ -109,8 +109,8 @@ from assistant.merge_rules import TOPIC_SLOTS, MergeState, like_titles, tail
 from retrieval.catalog import Catalog
 from retrieval.request import Intent, ParseContext, Request, Topic
 
-__all__ = ["CONSTRAINT_SLOTS", "MAX_REJECTED", "MAX_SHOWN", "FollowUp", "Merged", "Session",
-           "TOPIC_SLOTS", "merge", "record", "relax", "relaxed_words"]
+__all__ = ["CONSTRAINT_SLOTS", "MAX_REJECTED", "MAX_SHOWN", "RELAXABLE", "FollowUp", "Merged",
+           "Session", "TOPIC_SLOTS", "merge", "record", "relax", "relaxed_words"]
 
 MAX_SHOWN = 500
 """Ids of shown items a session remembers (the oldest are forgotten first)."""
@@ -121,8 +121,10 @@ CONSTRAINT_SLOTS: tuple[str, ...] = (
     "media_types", "exclude_media_types", "year_min", "year_max", "min_minutes", "max_minutes",
     "language", "count", "playlist_minutes")
 """Overridden slot by slot; what is inherited can be relaxed."""
-_RELAXABLE = ("media_types", "exclude_media_types", "year_min", "year_max", "min_minutes",
-              "max_minutes", "language")
+RELAXABLE: tuple[str, ...] = (
+    "media_types", "exclude_media_types", "year_min", "year_max", "min_minutes",
+    "max_minutes", "language")
+"""The carried constraints :func:`relax` may drop."""
 # What a dropped constraint was, in the words of a person (never the slot's name).
 _RELAXED_WORDS = {"media_types": "the kind of item", "exclude_media_types":
                   "the kinds of item you ruled out", "year_min": "the years",
@@ -480,11 +482,11 @@ def relax(merged: Merged, slots: Iterable[str] | None = None) -> tuple[Request, 
         >>> r.genres, r.max_minutes, dropped
         (['drama'], None, ['max_minutes'])
     """
-    wanted = set(_RELAXABLE if slots is None else slots)
-    unknown = wanted - set(_RELAXABLE)
+    wanted = set(RELAXABLE if slots is None else slots)
+    unknown = wanted - set(RELAXABLE)
     if unknown:
         raise ValueError(f"cannot relax {sorted(unknown)}; relaxable slots: "
-                         f"{', '.join(_RELAXABLE)}")
+                         f"{', '.join(RELAXABLE)}")
     dropped = [s for s in merged.carried if s in wanted]
     empty: dict[str, Any] = {
         s: [] if isinstance(getattr(merged.request, s), list) else None for s in dropped}

@@ -11,11 +11,11 @@
   changed in place ("make it an hour") hands the previous playlist to the tool as
   ``ToolCall.keep_ids`` (``Merged.playlist_ids``, from ``Session.last_playlist_ids``).
 - :func:`relax`: when the main tool found nothing, the constraints carried over from earlier
-  turns are dropped (what the person said in this message stays) and the main tool runs
-  again; never for chit-chat or details.
+  turns are dropped (what the person said in this message stays; a follow-up keeps the kind
+  of item it refines) and the main tool runs again; never for chit-chat or details.
 
 Example:
-    >>> from assistant.session import Merged
+    >>> from assistant.session import FollowUp, Merged
     >>> req = Request(intent=Intent.playlist, playlist_minutes=90, max_minutes=5)
     >>> plan = plan_turn(req, Merged(request=req, carried=["max_minutes"]), catalog=set())
     >>> [s.tool for s in plan.steps], plan.main.call.request.playlist_minutes
@@ -39,7 +39,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 from assistant import session as sessions
-from assistant.session import Merged
+from assistant.session import FollowUp, Merged
 from assistant.turn.registry import ToolCall
 from assistant.validation import DEFAULT_K, MAX_K
 from retrieval.diversify import RankedItem
@@ -49,6 +49,7 @@ __all__ = ["Plan", "Step", "plan_main", "plan_turn", "relax", "splice", "swap_no
 
 _NOT_RELAXED = (Intent.chitchat, Intent.details)
 _LIST_TOOLS = ("recommend", "similar", "trending")
+_KIND_SLOTS = ("media_types", "exclude_media_types")
 _TOOL_OF_INTENT = {Intent.chitchat: "chitchat", Intent.details: "details",
                    Intent.trending: "trending", Intent.playlist: "playlist"}
 
@@ -150,10 +151,17 @@ def swap_notice(merged: Merged, before: Sequence[str], after: Sequence[str],
 
 def relax(merged: Merged) -> tuple[Merged, list[str]]:
     """``merged`` without the constraints carried over from earlier turns, and the names of
-    those dropped (empty: nothing may be relaxed, and ``merged`` comes back unchanged)."""
+    those dropped (empty: nothing may be relaxed, and ``merged`` comes back unchanged).
+
+    A follow-up keeps the kind of item it refines ("shorter" after films means shorter
+    films, never podcasts); only a fresh request drops a carried kind.
+    """
     if not merged.carried or merged.request.intent in _NOT_RELAXED:
         return merged, []
-    request, dropped = sessions.relax(merged)
+    slots = None
+    if merged.followup is not FollowUp.fresh:
+        slots = [s for s in sessions.RELAXABLE if s not in _KIND_SLOTS]
+    request, dropped = sessions.relax(merged, slots)
     if not dropped:
         return merged, []
     return merged.model_copy(update={"request": request}), list(dropped)
