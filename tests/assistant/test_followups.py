@@ -173,7 +173,8 @@ def test_a_like_said_by_title_is_the_focus(talk):
 
 
 @pytest.mark.parametrize(("message", "media"), [("as a series instead", "series"),
-                                                ("only podcasts now", "podcast")])
+                                                ("only podcasts now", "podcast"),
+                                                ("what about podcasts?", "podcast")])
 def test_a_type_change_keeps_the_topic_and_drops_the_length(talk, message, media):
     talk("crime films under 2 hours, no horror", FILMS)
     m = talk(message)
@@ -207,7 +208,7 @@ def test_a_length_of_songs_after_a_playlist_stays_a_length_of_songs(talk):
 
 
 @pytest.mark.parametrize("message", ["can you think of anything else?", "anything else?",
-                                     "more please"])
+                                     "more please", "another one", "nah, something else"])
 def test_content_free_follow_ups_keep_the_topic_and_show_fresh_items(talk, message):
     talk("sci-fi films", FILMS)
     m = talk(message)

@@ -79,6 +79,7 @@ even still now instead anymore any some something anything nothing everything st
 thing one ones other others another else more most less least much many few lot lots bit
 little kind sort type like similar same different not no nope yes yeah yep ok okay oh ooh
 hmm well please thanks thank cheers hi hello hey maybe perhaps actually honestly basically
+nah meh yeah yup uh um
 give show find get got want wanted need needs needed looking look see try trying go going
 recommend recommendation recommendations suggest suggestion suggestions pick picks option
 options result results title titles list play put watch watching listen listening hear
