@@ -8,8 +8,10 @@ A turn (:class:`Turn`) runs::
 - **merge**: with the session (:func:`assistant.session.merge`): carried constraints, what
   not to show again, what "the second one" means.
 - **plan**: which registered tools to call (:mod:`assistant.turn.plan`).
-- **run tools**: through the registry; when the main tool finds nothing, the relax policy
-  drops constraints carried from earlier turns and runs it again.
+- **run tools**: through the registry; "not the second one" puts the next best in the
+  turned-down place and keeps the rest of the list (:func:`~assistant.turn.plan.splice`);
+  otherwise, when the main tool finds nothing, the relax policy drops constraints carried
+  from earlier turns and runs it again.
 - **cards**: picks -> :class:`~assistant.reply.Recommendation` with their grounds.
 - **lead**: the sentence above the cards, from what is shown (:mod:`assistant.turn.lead`).
 - **explain**: one reason per card, streamed into the reply.

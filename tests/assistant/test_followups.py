@@ -343,3 +343,13 @@ def test_a_type_change_rewrites_the_kind_in_the_query(talk):
     assert m.request.query == "90s crime series for tonight"
     talk("stories about lighthouse keepers", FILMS)
     assert talk("only podcasts now").request.query == "stories about lighthouse keepers"
+
+
+def test_the_last_playlist_lasts_while_it_is_the_last_list(talk):
+    talk("a 2-hour playlist of rock", ["mu-bohemian-rhapsody-1975"])
+    talk("thanks!")  # nothing shown: the playlist is still the last list
+    assert talk.session.last_playlist_ids == ["mu-bohemian-rhapsody-1975"]
+    talk("jazz albums", ["al-kind-of-blue-1959"])
+    assert talk.session.last_playlist_ids == []
+    restored = Session.from_state({"session_id": "s", "user_id": "u"})  # older states
+    assert restored.last_playlist_ids == [] and restored.focus_id is None
