@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from assistant.errors import BundleError, EncoreError
-from assistant.reply import FeedbackKind, HistoryEntry, Recommendation, Reply
+from assistant.playlist import playlist_reply
+from assistant.reply import FeedbackKind, HistoryEntry, PlaylistReply, Recommendation, Reply
 from assistant.sessions_cache import SessionCache
 from assistant.settings import Settings
 from assistant.turn import TOOLS, Backends, Services, ToolArgs, ToolCall, ToolContext, Turn, answer
@@ -238,6 +239,47 @@ class Assistant:
         ctx = ToolContext(self.services, check_user(user_id) if user_id else None)
         call = ToolCall(request=Request(intent=Intent.similar), k=k, item_ids=(item_id,))
         return answer(ctx, "similar", call)[1]
+
+    def playlist(self, user_id: str, query: str | None = None, minutes: int | None = None, *,
+                 keep_ids: Sequence[str] = (), media_types: Sequence[str] = ()
+                 ) -> PlaylistReply:
+        """An ordered playlist for ``user_id``: every item in play order with its length,
+        the total and the target, exportable with ``.to_m3u()`` and ``.to_json()``.
+
+        Items that match the request's genres and moods come first; close matches
+        (labelled) follow only when the matching ones cannot reach the target; when even
+        they cannot, the playlist is shorter and ``summary`` says how close and why.
+
+        Args:
+            user_id: Any id (an unknown one is a new user).
+            query: What it should sound like ("indie rock for a road trip"); a length in it
+                ("a 2-hour playlist") is the target when ``minutes`` is not given.
+            minutes: Target length (1 to 1440; default: the query's, else 60).
+            keep_ids: A previous playlist's ids, in order (``reply.ids``): kept, cut from
+                the end or extended with the next best items to the new target.
+            media_types: Only these media types (default: what the query names, else
+                music tracks).
+
+        Raises:
+            EncoreError: ``minutes`` out of range or an unknown media type.
+            UnknownItem: a ``keep_ids`` entry is not in the catalog.
+
+        Example:
+            >>> pl = bot.playlist("u1", "rock", minutes=20)
+            >>> abs(pl.total_minutes - 20) <= 1, pl.to_m3u().splitlines()[0]
+            (True, '#EXTM3U')
+            >>> shorter = bot.playlist("u1", "rock", minutes=10, keep_ids=pl.ids)
+            >>> kept = [e.item_id for e in shorter.items if e.kept]  # the same, in order
+            >>> kept == [i for i in pl.ids if i in kept] and len(kept) >= 1
+            True
+        """
+        user_id = check_user(user_id)
+        args = {"query": query or "", "minutes": minutes, "keep_ids": list(keep_ids),
+                "media_types": list(media_types)}
+        result, cards = self.run_tool("playlist", user_id, args)
+        if result.playlist is None:  # the playlist tool always reports its figures
+            raise EncoreError("the playlist tool returned no playlist")
+        return playlist_reply(result.playlist, cards, query=query or "", user_id=user_id)
 
     def run_tool(self, name: str, user_id: str, arguments: Mapping[str, Any] | ToolArgs
                  ) -> tuple[ToolResult, list[Recommendation]]:

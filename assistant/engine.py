@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.errors import UnknownItem as _UnknownItem
-from assistant.playlist import Playlist, fill, flow
+from assistant.playlist import Pick, Playlist, Pool, Wanted, assemble
 from retrieval.candidates import DENSE, CandidateList
 from retrieval.diversify import Evidence, FeatureContribution, RankedItem
 from retrieval.features import QueryContext
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from retrieval.stats import InteractionStats
 
 __all__ = ["ConstraintMasks", "Engine", "Playlist", "UnknownItem"]
+
+_PLAYLIST_POOL = 200
+"""Candidates per tier a playlist ranks at least (all of them on a catalog this small)."""
 
 
 class UnknownItem(_UnknownItem):
@@ -315,17 +318,23 @@ class Engine:
         return out
 
     def playlist(self, history: History, request: Request | None, *, target_minutes: int,
-                 exclude: Collection[str] = (), tolerance: float = 0.05) -> Playlist:
+                 exclude: Collection[str] = (), tolerance: float = 0.05,
+                 keep_ids: Sequence[str] = (), close_matches: bool = True) -> Playlist:
         """An ordered list whose total ``duration_min`` is within ``tolerance`` of
-        ``target_minutes``, drawn from the most relevant candidates.
+        ``target_minutes`` where the catalog allows it, of items that answer the request.
 
-        The pool is :meth:`recommend`'s ranking (items without a duration, or longer than
-        the target, are skipped); a bounded subset sum over its durations
-        (:func:`assistant.playlist.fill`) picks the subset closest to the target among the
-        fewest top-ranked candidates that can reach it, so higher-ranked items are
-        preferred. The picks play in relevance order, the same creator never twice in a row
-        when avoidable. When no subset reaches the tolerance (too few or too long
-        candidates), the closest is returned with ``within_tolerance=False``.
+        Candidates are every item within the hard constraints that matches the request's
+        genres and moods, or comes close (:class:`assistant.playlist.Wanted`), found by
+        exact lookup (not only what retrieval proposes; on a large catalog the best
+        ``pool`` of each by request similarity), ranked for the history. The person's own
+        likes may play (a playlist is for listening); disliked and skipped items, ``exclude``
+        and what the request rejects never do. :func:`assistant.playlist.assemble` then
+        keeps ``keep_ids`` (a previous playlist, in order, cut from its end when it runs
+        past the target), adds the best matching items, and close matches only when the
+        matching ones cannot reach the target (``close_matches=False``: never); a bounded
+        subset sum (:func:`assistant.playlist.fill`) picks the lengths. When nothing reaches
+        the tolerance the closest is returned with ``within_tolerance=False`` and its
+        ``shortfall`` says why.
 
         Raises:
             ValueError: a target below one minute or a tolerance outside [0, 1).
@@ -335,31 +344,97 @@ class Engine:
         if not 0.0 <= tolerance < 1.0:
             raise ValueError(f"tolerance must lie in [0, 1), got {tolerance}")
         req = request or Request()
-        lo, hi = target_minutes * (1 - tolerance), target_minutes * (1 + tolerance)
+        pool = self._playlist_pool(history, req, target_minutes * (1 + tolerance),
+                                   exclude=exclude, keep_ids=keep_ids,
+                                   close_matches=close_matches)
+        return assemble(pool, target=target_minutes, tolerance=tolerance, catalog=self.catalog)
+
+    def _playlist_levels(self, want: Wanted) -> tuple[np.ndarray, np.ndarray]:
+        """``bool[n_items]`` masks: rows that match ``want`` and rows that come close."""
+        items, n = self.items, len(self.items)
+
+        def labelled(matrix: object, vocab: dict[str, int], labels: Collection[str]
+                     ) -> np.ndarray:
+            cols = [vocab[x] for x in labels if x in vocab]
+            if not cols:
+                return np.zeros(n, dtype=bool)
+            return np.asarray(matrix[:, cols].sum(axis=1)).ravel() > 0  # type: ignore[index]
+
+        genre_ok = (labelled(items.genres, items.genre_vocab, want.genres) if want.genres
+                    else np.ones(n, dtype=bool))
+        mood_ok = (labelled(items.tags, items.tag_vocab, want.mood_tags) if want.moods
+                   else np.ones(n, dtype=bool))
+        close = np.zeros(n, dtype=bool)
+        if want.genres:
+            near = labelled(items.genres, items.genre_vocab, want.close) & ~genre_ok
+            close = (genre_ok & ~mood_ok) | (near & mood_ok)
+        return genre_ok & mood_ok, close
+
+    def _playlist_pool(self, history: History, req: Request, hi: float, *,
+                       exclude: Collection[str], keep_ids: Sequence[str],
+                       close_matches: bool) -> Pool:
+        """The candidates of :meth:`playlist`, ranked, in tiers (see there)."""
+        want = Wanted.of(req)
+        match, close = self._playlist_levels(want)
+        if not close_matches:
+            close = np.zeros_like(close)
         durations = self.items.duration
-        fits = self.allowed_mask(req) & np.isfinite(durations) & (durations <= hi)
-        if not fits.any():
-            return Playlist([], 0.0, target_minutes, False, tolerance)
-        typical = float(np.median(durations[fits]))
-        pool_k = int(min(self.generator.n, max(20, math.ceil(3 * target_minutes / typical))))
-        best: tuple[list[RankedItem], float] = ([], 0.0)
-        for size in dict.fromkeys((pool_k, self.generator.n)):
-            ranked = self.recommend(history, req, k=size, exclude=exclude)
-            minutes = durations[self.items.rows([p.item_id for p in ranked])] if ranked \
-                else np.zeros(0)
-            ok = np.isfinite(minutes) & (minutes <= hi)
-            pool = [p for p, good in zip(ranked, ok.tolist(), strict=True) if good]
-            mins = minutes[ok].astype(float).tolist()
-            chosen = fill(mins, target_minutes, lo, hi)
-            total = float(sum(mins[j] for j in chosen))
-            if abs(total - target_minutes) < abs(best[1] - target_minutes) or not best[0]:
-                best = ([pool[j] for j in chosen], total)
-            if lo <= total <= hi or len(ranked) < size:
-                break
-        picks = flow(best[0], self.catalog)
-        items = [p.model_copy(update={"rank": pos + 1}) for pos, p in enumerate(picks)]
-        return Playlist(items, round(best[1], 2), target_minutes,
-                        bool(items) and lo <= best[1] <= hi, tolerance)
+        never = [i for i, e in zip(history.item_ids, history.events, strict=True)
+                 if e in ("dislike", "skip")]
+        timed = self.pipeline.filter(req, exclude=never).row_mask() & np.isfinite(durations)
+        keep = [i for i in dict.fromkeys(str(i) for i in keep_ids) if i in self.catalog]
+        keep_rows = self.items.rows(keep)
+        keep_rows = keep_rows[timed[keep_rows] & (match | close)[keep_rows]
+                              & (durations[keep_rows] <= hi)]
+        fresh = self.pipeline.filter(req, exclude=[*exclude, *never, *keep]).row_mask()
+        fresh &= timed & (durations <= hi)
+        available = fresh.copy()
+        available[keep_rows] = True
+        vec = self.pipeline.encode_request(req)
+        new_rows = np.concatenate([self._best_rows(fresh & m, vec, hi) for m in (match, close)])
+        rows = np.concatenate([keep_rows, new_rows])
+        ctx = QueryContext(history=self.pipeline.steered_history(history, req), request=req,
+                           request_vector=vec)
+        dense = (self.items.vectors[rows] @ vec if vec is not None and self.items.vectors
+                 is not None else np.full(len(rows), np.nan)).astype(np.float32)
+        ranked = self.pipeline.rank(ctx, CandidateList(rows, dense, np.full(
+            len(rows), DENSE, dtype=np.int16)), len(rows)) if len(rows) else []
+        by_id = {p.item_id: p for p in ranked}
+        kept_ids = [self.items.ids[r] for r in keep_rows.tolist()]
+        kept_set = set(kept_ids)
+        tiers: dict[str, list[Pick]] = {"kept": [], "match": [], "close": []}
+        for tier, item_id in [*(("kept", i) for i in kept_ids),
+                              *((None, p.item_id) for p in ranked if p.item_id not in kept_set)]:
+            item = self.catalog[item_id]
+            level, note = want.level(item.genres, item.tags)
+            if level is not None:
+                tiers[tier or level].append(Pick(by_id[item_id], float(item.duration_min or 0),
+                                                 level, note))
+        too_long = timed & match & (durations > hi)
+        return Pool(tiers["kept"], tiers["match"], tiers["close"],
+                    n_match=int((available & match).sum()),
+                    match_minutes=float(durations[available & match].sum()),
+                    n_close=int((available & close).sum()),
+                    close_minutes=float(durations[available & close].sum()),
+                    too_long=int(too_long.sum()))
+
+    def _best_rows(self, mask: np.ndarray, vec: np.ndarray | None, hi: float) -> np.ndarray:
+        """The rows of ``mask``: all of them on a small catalog, else the ones closest to
+        the request (by popularity without a request text), enough to fill ``hi`` minutes a
+        few times over."""
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            return rows
+        typical = max(float(np.median(self.items.duration[rows])), 0.5)
+        cap = max(_PLAYLIST_POOL, math.ceil(4 * hi / typical))
+        if len(rows) <= cap:
+            return rows
+        if vec is not None and self.items.vectors is not None:
+            score = self.items.vectors[rows] @ vec
+        else:
+            score = self.stats.popularity(self.builder.stats_row[rows]).astype(np.float64)
+        top = np.argpartition(-score, cap - 1)[:cap]
+        return rows[np.sort(top)]
 
     # -- internals -----------------------------------------------------------------------
 

@@ -167,7 +167,7 @@ def canonical_name(name: str) -> str:
     return _ALIASES.get(key, key)
 
 
-def scores_from_lists(lists: Sequence[Sequence[int]], n_items: int) -> np.ndarray:
+def scores_from_lists(lists: Sequence[Sequence[int] | np.ndarray], n_items: int) -> np.ndarray:
     """Scores that reproduce given candidate lists: the first item scores highest, items
     off the list score ``-inf`` (the harness never ranks them above listed items).
 
@@ -176,8 +176,8 @@ def scores_from_lists(lists: Sequence[Sequence[int]], n_items: int) -> np.ndarra
         [[1.0, -inf, 2.0]]
     """
     out = np.full((len(lists), n_items), -np.inf, dtype=np.float32)
-    for row, items in enumerate(lists):
-        items = np.asarray(items, dtype=np.int64)
+    for row, listed in enumerate(lists):
+        items = np.asarray(listed, dtype=np.int64)
         if items.size:
             out[row, items] = np.arange(items.size, 0, -1, dtype=np.float32)
     return out

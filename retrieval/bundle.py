@@ -1,12 +1,13 @@
 """The bundle: one folder holding everything the assistant loads.
 
 ``manifest.json`` (format, versions, the pipeline configuration, counts, a sha256 per
-file), the catalog (``catalog.jsonl``), the interactions it was built from (``interactions.parquet``), the
-encoder (``encoder/`` when fine-tuned, else the model name in the manifest), the item
-vectors (``item_vectors.npy``), the FAISS index (``index/``) and, when trained, the ranker
-(``ranker/``: ``ranker/ranker/`` the model, ``ranker/stats/`` the statistics its features
-read, ``ranker/training.json`` its settings and report). A bundle without a ranker (a log too
-small to learn from, or ``train_ranker=False``) says why in its manifest
+file), the catalog (``catalog.jsonl``), the interactions it was built from
+(``interactions.parquet``), the encoder (``encoder/`` when fine-tuned, else the model name
+in the manifest), the item vectors (``item_vectors.npy``), the FAISS index (``index/``)
+and, when trained, the ranker (``ranker/``: ``ranker/ranker/`` the model,
+``ranker/stats/`` the statistics its features read, ``ranker/training.json`` its settings
+and report). A bundle without a ranker (a log too small to learn from, or
+``train_ranker=False``) says why in its manifest
 (``"ranker": {"kind": "none", "reason": ...}``) and serves with the untrained blend.
 
 A build writes into a temporary folder and swaps it in whole (:func:`retrieval.io.atomic_dir`),

@@ -202,8 +202,9 @@ class CandidateGenerator:
                 taken[filter.excluded] = True
             d_rows = np.zeros(0, dtype=np.int64)
             d_scores = np.zeros(0, dtype=np.float32)
-            if dense[k] is not None:
-                ids, scores = dense[k]
+            got = dense[k]
+            if got is not None:
+                ids, scores = got
                 d_rows = self.items.rows(ids, strict=False)
                 ok = d_rows >= 0
                 d_rows, d_scores = d_rows[ok], np.asarray(scores, dtype=np.float32)[ok]

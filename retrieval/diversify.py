@@ -66,6 +66,10 @@ class HistoryLink(BaseModel):
     similarity: float = Field(description="Cosine (content) or item-kNN similarity.")
     kind: Literal["content", "collaborative"] = Field(
         description="content: close in text embedding; collaborative: watched by the same people.")
+    cosine: float | None = Field(default=None,
+                                 description="Cosine of the two items' vectors, whatever the "
+                                             "kind (None: no vectors); explanations cite a "
+                                             "history item only when it is high enough.")
 
 
 class Evidence(BaseModel):

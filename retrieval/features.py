@@ -95,7 +95,7 @@ class ItemTable:
         self._row = {i: k for k, i in enumerate(self.ids)}
         n = len(items)
         if vectors is not None:
-            v = np.asarray(vectors, dtype=np.float32)
+            v: np.ndarray = np.asarray(vectors, dtype=np.float32)
             if v.ndim != 2 or len(v) != n:
                 raise ValueError(f"item vectors have shape {v.shape}; expected one row per "
                                  f"catalog item ({n})")

@@ -127,6 +127,10 @@ class Ranker(Protocol):
         score (SHAP values for trees, weight x value for the blend)."""
         ...
 
+    def save(self, folder: str | Path, *, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write the model and its feature schema into ``folder`` (a bundle ships it)."""
+        ...
+
 
 # -- LightGBM LambdaMART -----------------------------------------------------------------------
 
@@ -453,7 +457,8 @@ class BlendRanker:
 
 # -- registry ----------------------------------------------------------------------------------
 
-_REGISTRY: dict[str, type] = {"lightgbm": LightGBMRanker, "blend": BlendRanker}
+_REGISTRY: dict[str, type[LightGBMRanker] | type[BlendRanker]] = {
+    "lightgbm": LightGBMRanker, "blend": BlendRanker}
 _ALIASES = {"lambdamart": "lightgbm", "lgbm": "lightgbm", "weighted": "blend"}
 
 

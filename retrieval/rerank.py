@@ -117,8 +117,14 @@ class Reranker:
         feats = [FeatureContribution(name=n, group=self.ranker.schema.group_of(n),
                                      value=None if v != v else v, contribution=c)
                  for n, v, c in top_contributions(contrib, values, names, self.n_features)]
-        links = [HistoryLink(item_id=i, similarity=s, kind=kind)  # type: ignore[arg-type]
-                 for i, s, kind in self.builder.closest_history(prep, row, self.n_history)]
+        closest = self.builder.closest_history(prep, row, self.n_history)
+        vecs = self.builder.items.vectors
+        cos: list[float | None] = [None] * len(closest)
+        if vecs is not None and closest:
+            rows = self.builder.items.rows([i for i, _, _ in closest])
+            cos = [float(c) for c in vecs[rows] @ vecs[row]]
+        links = [HistoryLink(item_id=i, similarity=s, kind=kind, cosine=c)
+                 for (i, s, kind), c in zip(closest, cos, strict=True)]
         return Evidence(features=feats, history=links, sources=ev.sources)
 
     def rank(self, context: QueryContext | PreparedQuery, candidates: Sequence[Candidate], *,

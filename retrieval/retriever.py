@@ -422,7 +422,7 @@ class Retriever:
         if req is None and prof is None:
             return None
         if req is None:
-            return prof  # type: ignore[return-value]
+            return prof
         if prof is None:
             return req
         q = self.request_weight * req + (1.0 - self.request_weight) * prof
@@ -463,7 +463,7 @@ class Retriever:
         return self._search_with_prior(q, n, exclude, extra, allowed)
 
     def _search_with_prior(
-        self, q: np.ndarray, n: int, exclude: list[set[str]], extra: int,
+        self, q: np.ndarray, n: int, exclude: list[Collection[str]], extra: int,
         allowed: Collection[str] | None,
     ) -> tuple[list[list[str]], list[np.ndarray]]:
         """Exact top ``n`` of cosine + prior: fetch by cosine, re-score, and fetch deeper

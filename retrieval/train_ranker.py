@@ -421,7 +421,7 @@ def train_ranker(
                                        progress=progress)
     ranker = make_ranker_from_config(config.ranker, seed=config.training.seed)
     if hasattr(ranker, "progress"):
-        ranker.progress = say  # type: ignore[attr-defined]
+        ranker.progress = say
     t = time.perf_counter()
     fit_report = ranker.fit(lists.train, lists.valid)
     fit_seconds = time.perf_counter() - t

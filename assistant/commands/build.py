@@ -11,14 +11,46 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def build(
-        data: Annotated[str | None, typer.Option("--data", "-d", help="Data set: demo, movielens:PATH, or a catalog file / data folder.")] = None,
-        out: Annotated[Path | None, typer.Option("--out", help="Bundle folder (default: the bundle_dir setting).")] = None,
-        finetune: Annotated[bool, typer.Option("--finetune/--no-finetune", help="Fine-tune the encoder on the interactions.")] = True,
-        epochs: Annotated[int, typer.Option("--epochs", min=1, max=50, help="Fine-tuning epochs.")] = 1,
-        max_pairs: Annotated[int | None, typer.Option("--max-pairs", min=64, help="Cap on mined training pairs.")] = None,
-        skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Load the good rows and report the bad ones.")] = False,
-        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the manifest summary as JSON.")] = False,
+        data: Annotated[
+            str | None,
+            typer.Option("--data", "-d",
+                         help="Data set: demo, movielens:PATH, or a catalog file / data folder."),
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option("--out",
+                         help="Bundle folder (default: the bundle_dir setting)."),
+        ] = None,
+        finetune: Annotated[
+            bool,
+            typer.Option("--finetune/--no-finetune",
+                         help="Fine-tune the encoder on the interactions."),
+        ] = True,
+        epochs: Annotated[
+            int,
+            typer.Option("--epochs", min=1, max=50,
+                         help="Fine-tuning epochs."),
+        ] = 1,
+        max_pairs: Annotated[
+            int | None,
+            typer.Option("--max-pairs", min=64,
+                         help="Cap on mined training pairs."),
+        ] = None,
+        skip_bad_rows: Annotated[
+            bool,
+            typer.Option("--skip-bad-rows",
+                         help="Load the good rows and report the bad ones."),
+        ] = False,
+        progress: Annotated[
+            bool,
+            typer.Option("--progress/--no-progress",
+                         help="Show progress bars."),
+        ] = True,
+        as_json: Annotated[
+            bool,
+            typer.Option("--json",
+                         help="Print the manifest summary as JSON."),
+        ] = False,
     ) -> None:
         """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index."""
         from assistant.cli import emit_json, settings

@@ -13,7 +13,7 @@ importances), ``stats/`` (the statistics the features read at serving time) and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -103,9 +103,10 @@ def _train(*, out: Path, data: str | None, encoder: str | None, ranker: str | No
         raise ValueError(f"the data set {ds.name!r} has no interactions to learn from; load one "
                          "with an interactions file")
     # The options given on the command line replace the settings' pipeline sections.
-    flags = {"retrieval": {"n_candidates": n_candidates, "collaborative": collaborative},
-             "ranker": {"kind": ranker}, "training": {"cuts": cuts, "seed": seed,
-                                                      "valid_fraction": valid_fraction}}
+    flags: dict[str, dict[str, Any]] = {
+        "retrieval": {"n_candidates": n_candidates, "collaborative": collaborative},
+        "ranker": {"kind": ranker},
+        "training": {"cuts": cuts, "seed": seed, "valid_fraction": valid_fraction}}
     config = s.pipeline_config().merged(
         {sec: {k: v for k, v in vals.items() if v is not None} for sec, vals in flags.items()})
     ref = encoder or s.retrieval.encoder_model

@@ -1,7 +1,11 @@
 """Explainers: a short reason per pick that cites only that pick's grounds.
 
 - :func:`grounds_for` (:mod:`assistant.explain.grounds`): the facts an explanation may
-  cite, from the item, the request and the ranker's evidence.
+  cite, from the item, the request and the ranker's evidence; a history item only when it
+  is genuinely close to the pick (:mod:`assistant.explain.relevance`).
+- :func:`evidence_sentences` (:mod:`assistant.explain.evidence`): the same, in plain
+  sentences for the page (``Grounds.evidence_text``).
+- :mod:`assistant.explain.words`: "a"/"an" by sound, lists "A, B and C", plurals.
 - :class:`Explainer` (:mod:`assistant.explain.base`): the seam; ``explain`` and ``stream``.
 - ``template`` (:mod:`assistant.explain.template`): offline and deterministic. The default.
 - ``llm`` (:mod:`assistant.explain.llm`): a LangChain chat model, checked sentence by
@@ -14,7 +18,7 @@ Example:
     >>> item = cat["mv-arrival-2016"]
     >>> g = grounds_for(item, Request(genres=["science fiction"], max_minutes=120), None, cat)
     >>> make_explainer("template").explain([(item, g)], None).texts
-    ['Science fiction, as you asked. Under 120 minutes.']
+    ['Science fiction, as you asked. A film by Denis Villeneuve from 2016, 116 minutes long.']
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.explain.base import Explainer, ExplainEvent, ExplainResult, Pick
+from assistant.explain.evidence import evidence_sentences
 from assistant.explain.grounds import grounds_for
 from assistant.explain.template import TemplateExplainer, template_sentence, template_text
 
 __all__ = ["ExplainEvent", "ExplainResult", "Explainer", "LLMExplainer", "Pick",
-           "TemplateExplainer", "available_explainers", "grounds_for", "make_explainer",
-           "template_sentence", "template_text"]
+           "TemplateExplainer", "available_explainers", "evidence_sentences", "grounds_for",
+           "make_explainer", "template_sentence", "template_text"]
 
 _NAMES = ("llm", "template")
 

@@ -2,17 +2,20 @@
 
 A sentence fails the check when it
 
-- names a catalog title that is not the pick's own title nor one of its history titles
-  (exact, case-insensitive, on word boundaries; titles under four characters are too
-  common to check: "Up", "Her"; titles of digits alone, "1917", are numbers), or
+- names a catalog title that is not the pick's own title nor one of the history titles
+  given as close to it (exact, case-insensitive, on word boundaries; titles under four
+  characters are too common to check: "Up", "Her"; titles of digits alone, "1917", are
+  numbers). A history item the ranker found but that is not close enough to cite
+  (``Grounds.uncited_history``) fails as ``"uncited history: X"``, even without a catalog;
 - contains a number that the grounds do not hold: digits, and the words two to twenty
   ("one" only before a unit such as "hour" or "season", since it is mostly a pronoun).
   The grounds hold the year, the duration (and whole hours of it) and the numbers in the
   constraint phrases.
 
-Grounded phrases (the pick's titles, its genres and tags, the constraint and signal
-phrases) are blanked out before the search, so a catalog title that is also a grounded
-word ("1989", a genre-like title) does not fail a sentence that cites the grounds.
+Grounded phrases (the pick's titles, its genres and tags, its creators, the constraint and
+signal phrases, the labels it shares with cited history) are blanked out before the search,
+so a catalog title that is also a grounded word ("1989", a genre-like title) does not fail
+a sentence that cites the grounds.
 
 Example:
     >>> from assistant.reply import Grounds
@@ -24,6 +27,12 @@ Example:
     []
     >>> check_sentence("Three hours of awe.", g, titles)
     ['number: three']
+    >>> from assistant.reply import HistoryReason
+    >>> far = HistoryReason(item_id="u", title="Interstellar", kind="content", similarity=0.2,
+    ...                     note="not close enough in content")
+    >>> check_sentence("Like Interstellar, which you liked.",
+    ...                g.model_copy(update={"uncited_history": [far]}), titles)
+    ['uncited history: Interstellar']
 
 Why an LLM call failed is classified by :func:`assistant.llm.failure_reason`, shared by
 every LLM-backed stage.
@@ -68,6 +77,7 @@ _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # Dots that end no sentence.
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "vol",
                             "feat", "ft", "pt", "ep", "mt", "prof", "e.g", "i.e", "etc"})
+_INITIALS_RE = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
 _BOUNDARY_RE = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=\S)")
 
 
@@ -167,16 +177,23 @@ def _phrase_spans(text: str, phrases: Iterable[str]) -> list[tuple[int, int]]:
 
 
 def check_sentence(sentence: str, grounds: Grounds, titles: TitleIndex) -> list[str]:
-    """Why ``sentence`` is not grounded in ``grounds`` (empty: it is): ``"title: X"`` for a
-    catalog title the grounds lack, ``"number: N"`` for a number they lack."""
+    """Why ``sentence`` is not grounded in ``grounds`` (empty: it is): ``"uncited history:
+    X"`` for a history title not given as close, ``"title: X"`` for another catalog title
+    the grounds lack, ``"number: N"`` for a number they lack."""
     own = [grounds.title, *(h.title for h in grounds.history)]
     # Titles first (a grounded title may hold digits: "Blade Runner 2049").
     own_index = TitleIndex([t for t in own if t], min_chars=1, numeric=True)
     text = _blank(sentence, [(s, e) for _, s, e in own_index.find(sentence)])
+    problems: list[str] = []
+    far = TitleIndex({h.title for h in grounds.uncited_history} - set(own))
+    found = far.find(text)
+    problems += [f"uncited history: {t}" for t, _, _ in found]
+    text = _blank(text, [(s, e) for _, s, e in found])
     phrases = [*grounds.matched_genres, *grounds.matched_tags, *grounds.constraints,
-               *grounds.signals]
+               *grounds.signals, *grounds.creators,
+               *(label for h in grounds.history for label in h.shared)]
     text = _blank(text, _phrase_spans(text, phrases))
-    problems = [f"title: {t}" for t, _, _ in titles.find(text)]
+    problems += [f"title: {t}" for t, _, _ in titles.find(text)]
     allowed = allowed_numbers(grounds)
     for m in _NUMBER_RE.finditer(text):
         digits = m.group(1) or m.group(2)
@@ -198,6 +215,8 @@ def split_sentences(text: str, titles: TitleIndex | None = None) -> list[str]:
     Example:
         >>> split_sentences("Dark, like Mr. Robot. Under 60 minutes!  Enjoy")
         ['Dark, like Mr. Robot.', 'Under 60 minutes!', 'Enjoy']
+        >>> split_sentences("By J.K. Rowling. Read by Stephen Fry.")
+        ['By J.K. Rowling.', 'Read by Stephen Fry.']
     """
     text = " ".join(text.split())
     if not text:
@@ -212,8 +231,8 @@ def split_sentences(text: str, titles: TitleIndex | None = None) -> list[str]:
             continue
         words = text[start:cut].split()
         last = words[-1].rstrip(".").lower() if words else ""
-        if text[cut - 1] == "." and (last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())):
-            continue
+        if text[cut - 1] == "." and (last in _ABBREVIATIONS or _INITIALS_RE.fullmatch(last)):
+            continue  # "Mr.", "J." or "J.K." (initials end no sentence)
         piece = text[start:m.end()].strip()
         if piece:
             out.append(piece)

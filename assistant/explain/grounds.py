@@ -1,12 +1,16 @@
 """What an explanation may cite about one pick: :func:`grounds_for` builds its
 :class:`~assistant.reply.Grounds` from the item, the request and the ranker's evidence.
 
-Everything in the grounds is a checked fact: the item's own title, year, duration and media
-type; the genres and tags it shares with the request; the request's hard constraints it
-satisfies, in words; the liked history items of **this** user that the ranker found closest
-(with their catalog titles); the ranker's positive signals, in words from a fixed table; and
-the candidate sources. Descriptions never enter the grounds (they are free text a catalog
-may fill with anything).
+Everything in the grounds is a checked fact: the item's own title, year, duration, media
+type and creators; the genres, tags and moods it shares with the request; the request's hard
+constraints it satisfies, in words; the liked history items of **this** user that the ranker
+found closest **and** that are genuinely close to it (:mod:`assistant.explain.relevance`: a
+shared genre or theme, the same media family, similar content), with their catalog titles;
+the ranker's positive signals, in words from a fixed table; and the candidate sources. The
+other closest history items are kept apart (``uncited_history``, with why), for developers.
+Descriptions never enter the grounds (they are free text a catalog may fill with anything).
+``evidence_text`` says all this in plain sentences for the page
+(:func:`assistant.explain.evidence.evidence_sentences`).
 
 Example:
     >>> from retrieval.request import Request
@@ -16,13 +20,21 @@ Example:
     >>> cat = Catalog([
     ...     Item(id="a", title="Arrival", media_type="movie", year=2016, duration_min=116,
     ...          genres=["science fiction", "drama"], tags=["slow-burn"]),
-    ...     Item(id="c", title="Contact", media_type="movie", year=1997)])
+    ...     Item(id="c", title="Contact", media_type="movie", year=1997,
+    ...          genres=["science fiction"]),
+    ...     Item(id="o", title="OK Computer", media_type="album", genres=["rock"])])
     >>> ranked = RankedItem(item_id="a", rank=1, score=1.0, evidence=Evidence(
-    ...     history=[HistoryLink(item_id="c", similarity=0.8, kind="content")]))
+    ...     history=[HistoryLink(item_id="c", similarity=0.8, kind="content"),
+    ...              HistoryLink(item_id="o", similarity=0.7, kind="content")]))
     >>> g = grounds_for(cat["a"], Request(genres=["science fiction"], exclude_genres=["horror"],
     ...                 max_minutes=120), ranked, cat)
     >>> g.matched_genres, g.constraints, [h.title for h in g.history]
     (['science fiction'], ['under 120 minutes', 'no horror'], ['Contact'])
+    >>> [(h.title, h.note) for h in g.uncited_history]
+    [('OK Computer', 'an album, not video')]
+    >>> for line in g.evidence_text[:2]: print(line)
+    Matches what you asked for: science fiction, under 120 minutes and no horror.
+    You liked Contact, also science fiction.
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from assistant.explain.relevance import cite_verdict
+from assistant.explain.words import with_article
 from assistant.reply import Grounds, HistoryReason
 from retrieval.models import Item, MediaType
 
@@ -38,7 +52,7 @@ if TYPE_CHECKING:
     from retrieval.diversify import FeatureContribution, RankedItem
     from retrieval.request import Request
 
-__all__ = ["GROUP_PHRASES", "LANGUAGE_NAMES", "MEDIA_NOUNS", "SIGNAL_PHRASES",
+__all__ = ["ASKED_PHRASES", "GROUP_PHRASES", "LANGUAGE_NAMES", "MEDIA_NOUNS", "SIGNAL_PHRASES",
            "constraint_phrases", "grounds_for", "media_noun", "signal_phrases"]
 
 MEDIA_NOUNS: dict[str, tuple[str, str]] = {
@@ -78,9 +92,9 @@ SIGNAL_PHRASES: dict[str, tuple[str, float | None]] = {
     "recent_mean_cosine": ("close to what you chose recently", 1e-6),
     "popularity": ("popular overall", None),
     "recent_popularity": ("popular lately", None),
-    "ease_score": ("liked by people with similar taste", None),
-    "ease_relative": ("liked by people with similar taste", None),
-    "knn_score": ("liked by people with similar taste", 1e-6),
+    "ease_score": ("popular with people whose taste is like yours", None),
+    "ease_relative": ("popular with people whose taste is like yours", None),
+    "knn_score": ("popular with people whose taste is like yours", 1e-6),
     "knn_recent_max": ("liked by people who chose what you chose recently", 1e-6),
     "knn_recent_mean": ("liked by people who chose what you chose recently", 1e-6),
     "genre_request": ("in the genres you asked for", 1e-6),
@@ -97,9 +111,16 @@ SIGNAL_PHRASES: dict[str, tuple[str, float | None]] = {
 # feature added later). Only groups whose every member supports the phrase are listed.
 GROUP_PHRASES: dict[str, str] = {
     "popularity": "popular overall",
-    "collaborative": "liked by people with similar taste",
+    "collaborative": "popular with people whose taste is like yours",
     "recent": "close to what you chose recently",
 }
+
+ASKED_PHRASES = frozenset({
+    "close to what you asked for", "in the genres you asked for",
+    "with the themes you asked for", "from the years you asked for",
+    "the length you asked for", "the kind of item you asked for"})
+"""Signal phrases about the request: said only when the request asked for something, and
+left out where the request match is already worded."""
 
 
 def media_noun(media_type: str, *, plural: bool = False) -> str:
@@ -124,6 +145,8 @@ def constraint_phrases(item: Item | None, request: Request | None) -> list[str]:
         ['a podcast', 'episodes under 40 minutes', 'no horror', 'in Korean']
         >>> constraint_phrases(None, req)
         ['podcasts or series', 'under 40 minutes', 'no horror', 'in Korean']
+        >>> constraint_phrases(None, Request(year_min=1960, year_max=1969, media_types=["album"]))
+        ['albums', 'from the 1960s']
     """
     if request is None:
         return []
@@ -132,7 +155,7 @@ def constraint_phrases(item: Item | None, request: Request | None) -> list[str]:
     if request.media_types and item is None:
         out.append(" or ".join(media_noun(m, plural=True) for m in request.media_types))
     elif request.media_types and media in request.media_types:
-        out.append("an episode" if media == MediaType.episode else f"a {media_noun(media)}")
+        out.append(with_article(media_noun(media)))
     excluded = [m for m in request.exclude_media_types if m != media]
     if excluded:
         out.append("no " + " or ".join(media_noun(m, plural=True) for m in excluded))
@@ -141,7 +164,12 @@ def constraint_phrases(item: Item | None, request: Request | None) -> list[str]:
     if (lo is not None or hi is not None) and (item is None or (
             year is not None and (lo is None or year >= lo) and (hi is None or year <= hi))):
         if lo is not None and hi is not None:
-            out.append(f"from {lo}" if lo == hi else f"from {lo} to {hi}")
+            if lo == hi:
+                out.append(f"from {lo}")
+            elif lo % 10 == 0 and hi == lo + 9:
+                out.append(f"from the {lo}s")  # a decade, as people say it
+            else:
+                out.append(f"from {lo} to {hi}")
         elif lo is not None:
             out.append(f"from {lo} or later")
         else:
@@ -204,6 +232,46 @@ def signal_phrases(features: Sequence[FeatureContribution], *, limit: int = 3) -
 _KNOWN_UNWORDED = frozenset({"history_length", "dislike_max_cosine"})
 
 
+def asks_anything(request: Request | None) -> bool:
+    """Whether ``request`` states anything a pick can answer (a list from history alone,
+    a bare "more", does not).
+
+    Example:
+        >>> from retrieval.request import Request
+        >>> asks_anything(None), asks_anything(Request()), asks_anything(Request(moods=["dark"]))
+        (False, False, True)
+    """
+    if request is None:
+        return False
+    # Not ``query`` (whatever was typed, "more" included) nor ``exclude_ids`` ("never twice").
+    hard = {k for k in request.hard_constraints() if k != "exclude_ids"}
+    return bool(request.genres or request.tags or request.moods or request.titles or hard)
+
+
+def _history(item: Item, ranked: RankedItem | None, catalog: Catalog
+             ) -> tuple[list[HistoryReason], list[HistoryReason]]:
+    """The ranker's closest history items, split into those an explanation may cite and the
+    rest (each with why not)."""
+    cited: list[HistoryReason] = []
+    uncited: list[HistoryReason] = []
+    seen: set[str] = set()
+    for link in ranked.evidence.history if ranked is not None else ():
+        hist_item = catalog.get(link.item_id)
+        if hist_item is None or link.item_id == item.id or link.item_id in seen:
+            continue
+        seen.add(link.item_id)
+        # A content link's similarity is the cosine itself; a collaborative one's is not.
+        cosine = link.cosine if link.cosine is not None else (
+            link.similarity if link.kind == "content" else None)
+        shared, why_not = cite_verdict(item, hist_item, cosine)
+        reason = HistoryReason(item_id=link.item_id, title=hist_item.title, kind=link.kind,
+                               similarity=float(link.similarity),
+                               cosine=None if cosine is None else float(cosine),
+                               shared=shared, note=why_not)
+        (uncited if why_not else cited).append(reason)
+    return cited, uncited
+
+
 def grounds_for(item: Item, request: Request | None, ranked: RankedItem | None,
                 catalog: Catalog, *, source: str | None = None) -> Grounds:
     """Everything an explanation of ``item`` may cite, and nothing else.
@@ -218,35 +286,36 @@ def grounds_for(item: Item, request: Request | None, ranked: RankedItem | None,
             for a cold-start list).
 
     Returns:
-        The pick's :class:`~assistant.reply.Grounds`.
+        The pick's :class:`~assistant.reply.Grounds`, its ``evidence_text`` included.
     """
+    from assistant.explain.evidence import evidence_sentences
+
+    asked = asks_anything(request)
     genres = list(request.genres) if request is not None else []
     tags = list(request.tags) if request is not None else []
-    history: list[HistoryReason] = []
+    tags += [m.value for m in request.moods] if request is not None else []
+    cited, uncited = _history(item, ranked, catalog)
     signals: list[str] = []
     sources: list[str] = []
     if ranked is not None:
-        seen: set[str] = set()
-        for link in ranked.evidence.history:
-            hist_item = catalog.get(link.item_id)
-            if hist_item is None or link.item_id == item.id or link.item_id in seen:
-                continue
-            seen.add(link.item_id)
-            history.append(HistoryReason(item_id=link.item_id, title=hist_item.title,
-                                         kind=link.kind, similarity=float(link.similarity)))
-        signals = signal_phrases(ranked.evidence.features)
+        signals = [p for p in signal_phrases(ranked.evidence.features)
+                   if asked or p not in ASKED_PHRASES]
         sources = [s for s in ranked.evidence.sources if s]
     if not sources and source:
         sources = [source]
-    return Grounds(
+    grounds = Grounds(
         title=item.title,
         year=item.year,
         duration_min=item.duration_min,
         media_type=item.media_type.value,
         matched_genres=[g for g in item.genres if g in genres],
-        matched_tags=[t for t in item.tags if t in tags],
-        history=history,
+        matched_tags=[t for t in dict.fromkeys(item.tags) if t in tags],
+        history=cited,
+        uncited_history=uncited,
+        creators=[c for c in item.creators if c],
         constraints=constraint_phrases(item, request),
         signals=signals,
         sources=list(dict.fromkeys(sources)),
+        asked=asked,
     )
+    return grounds.model_copy(update={"evidence_text": evidence_sentences(grounds)})

@@ -2,9 +2,11 @@
 then checked against that pick's grounds (:mod:`assistant.explain.check`).
 
 What the model sees (``prompts/explain.txt``): each pick's grounds as JSON (title, media
-type, year, minutes, the genres and tags asked for that it has, the titles of this user's
-liked history items it is close to, the constraints it meets, the ranker's signals in
-words) and a short summary of the request built from its structured fields (intent, media
+type, year, minutes, creators, the genres and tags asked for that it has, the titles of
+this user's liked history items that are genuinely close to it with the genres and themes
+they share (:mod:`assistant.explain.relevance`; the other history items are never shown,
+and a sentence naming one fails the check), the constraints it meets, the ranker's signals
+in words) and a short summary of the request built from its structured fields (intent, media
 types, the catalog's genres and tags, moods, constraints). Never descriptions, never the
 message text (``Request.query``, the title strings as typed), never anyone else's history.
 
@@ -107,6 +109,13 @@ def picks_json(grounds: Sequence[Grounds]) -> str:
     Example:
         >>> print(picks_json([Grounds(title="Serial", year=2014, media_type="podcast")]))
         [{"pick": 1, "title": "Serial", "kind": "podcast", "year": 2014}]
+        >>> from assistant.reply import HistoryReason
+        >>> g = Grounds(title="Time Out", media_type="album", creators=["Dave Brubeck"],
+        ...             history=[HistoryReason(item_id="k", title="Kind of Blue", kind="content",
+        ...                                    similarity=0.7, shared=["jazz"])])
+        >>> print(picks_json([g]))  # doctest: +NORMALIZE_WHITESPACE
+        [{"pick": 1, "title": "Time Out", "kind": "album", "by": ["Dave Brubeck"],
+          "liked_before": [{"title": "Kind of Blue", "also": ["jazz"]}]}]
     """
     rows = []
     for n, g in enumerate(grounds, start=1):
@@ -117,9 +126,12 @@ def picks_json(grounds: Sequence[Grounds]) -> str:
             row["minutes"] = round(g.duration_min) if g.duration_min >= 1 else g.duration_min
             if g.media_type in ("series", "podcast"):
                 row["minutes_are"] = "per episode"
-        fields = {"genres_asked_for": g.matched_genres, "themes_asked_for": g.matched_tags,
-                  "liked_before": [h.title for h in g.history if h.kind == "content"],
-                  "liked_by_people_who_liked": [h.title for h in g.history
+        fields = {"by": g.creators[:3],
+                  "genres_asked_for": g.matched_genres, "themes_asked_for": g.matched_tags,
+                  "liked_before": [{"title": h.title, "also": h.shared[:3]}
+                                   for h in g.history if h.kind == "content"],
+                  "liked_by_people_who_liked": [{"title": h.title, "also": h.shared[:3]}
+                                                for h in g.history
                                                 if h.kind == "collaborative"],
                   "constraints_met": g.constraints, "signals": g.signals}
         row.update({k: v for k, v in fields.items() if v})

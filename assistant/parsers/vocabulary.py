@@ -29,8 +29,8 @@ from retrieval.catalog import Catalog
 from retrieval.models import Item  # noqa: F401  (used by the docstring examples)
 from retrieval.request import Mood, Request
 
-__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "SYNONYMS",
-           "TitleMatch", "TitleMatcher", "Vocabulary", "title_key"]
+__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "RECENT_SHARE",
+           "SYNONYMS", "TitleMatch", "TitleMatcher", "Vocabulary", "recent_from", "title_key"]
 
 # Mood -> (tags it asks for, tags it rules out). Only the tags the catalog has are used.
 MOODS: dict[Mood, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -200,12 +200,17 @@ class Vocabulary:
     genres: frozenset[str]
     tags: frozenset[str]
     newest_year: int | None = None
+    recent_from: int | None = None
+    """The first year "recent" covers: where the catalog's newest tenth of dated items begins,
+    within 2 to 9 years before its newest year. Relative to the catalog, not to today (a
+    catalog of 1998 has its own "recent"), and to how its items spread over the years rather
+    than a fixed span: "recent" always leaves about a tenth of the catalog to choose from."""
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Vocabulary:
-        years = [it.year for it in catalog if it.year is not None]
+        years = sorted(it.year for it in catalog if it.year is not None)
         return cls(genres=frozenset(catalog.genre_counts()), tags=frozenset(catalog.tag_counts()),
-                   newest_year=max(years) if years else None)
+                   newest_year=years[-1] if years else None, recent_from=recent_from(years))
 
     def keep_genres(self, labels: list[str]) -> list[str]:
         """The labels that are genres of the catalog, in order, without repeats."""
@@ -234,6 +239,27 @@ class Vocabulary:
         })
 
 
+RECENT_SHARE = 0.1
+"""The share of a catalog's dated items that "recent" covers (see :func:`recent_from`)."""
+
+
+def recent_from(years: list[int]) -> int | None:
+    """The first year "recent" covers for a catalog whose items' years are ``years`` (sorted):
+    the year where its newest :data:`RECENT_SHARE` of items begins, kept within 2 to 9 years
+    before the newest year.
+
+    >>> recent_from([1990] * 50 + [2015] * 40 + [2020] * 8 + [2022] * 2)
+    2020
+    >>> recent_from([2010, 2022]), recent_from([])
+    (2020, None)
+    """
+    if not years:
+        return None
+    newest = years[-1]
+    quantile = years[min(len(years) - 1, int(len(years) * (1 - RECENT_SHARE)))]
+    return max(newest - 9, min(newest - 2, quantile))
+
+
 # --- Titles ---------------------------------------------------------------------------
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -243,6 +269,8 @@ _PAREN = re.compile(r"\(([^)]*)\)")
 _SUBTITLE_MARKS = ("(", ":", " - ", "\u2013", "\u2014")
 _WEAK_SUBTITLE = re.compile(r"^(?:part|episode|chapter|volume|vol|season|book)\b")
 MAX_IDS_PER_TITLE = 5
+"""Ids a look-up without a year returns for one key (the catalog's first ones)."""
+_MAX_IDS_KEPT = 200  # ids kept per key, so that a year can pick among many ("Hamlet")
 
 
 def _fold(text: str) -> str:
@@ -291,19 +319,21 @@ class TitleMatcher:
     """
 
     def __init__(self, catalog: Catalog) -> None:
-        best: dict[str, tuple[int, list[str]]] = {}
+        every: dict[str, dict[str, int]] = defaultdict(dict)  # key -> {id: best priority}
 
         def add(key: str, priority: int, item_id: str) -> None:
             if len(key) < 2:
                 return
-            current = best.get(key)
-            if current is None or priority < current[0]:
-                best[key] = (priority, [item_id])
-            elif (priority == current[0] and item_id not in current[1]
-                  and len(current[1]) < MAX_IDS_PER_TITLE):
-                current[1].append(item_id)
+            ids = every[key]
+            if item_id in ids:
+                ids[item_id] = min(ids[item_id], priority)
+            elif len(ids) < _MAX_IDS_KEPT:
+                ids[item_id] = priority
 
+        self._years: dict[str, int] = {}
         for item in catalog:
+            if item.year is not None:
+                self._years[item.id] = item.year
             full = title_key(item.title)
             add(full, 0, item.id)
             if full.startswith(("the ", "a ", "an ")):
@@ -319,6 +349,8 @@ class TitleMatcher:
                 main = title_key(parts[0])
                 add(main, 1, item.id)
                 add(_ARTICLE.sub("", main), 1, item.id)
+                for n in range(2, len(parts)):  # "Avengers: Infinity War" of "... - Part I"
+                    add(title_key(" ".join(parts[:n])), 1, item.id)
                 sub = title_key(parts[-1])
                 if len(sub.split()) >= 2 and not _WEAK_SUBTITLE.match(sub):
                     add(sub, 2, item.id)
@@ -327,7 +359,15 @@ class TitleMatcher:
                 add(title_key(plain), 1, item.id)
             for inner in _PAREN.findall(item.title):
                 add(title_key(inner), 2, item.id)
-        self._keys: dict[str, tuple[str, ...]] = {k: tuple(v[1]) for k, v in best.items()}
+        # without a year a key names the items of its best priority (a full title beats an
+        # alias); with one, every item under the key may be the one meant
+        self._all: dict[str, tuple[str, ...]] = {}
+        self._keys: dict[str, tuple[str, ...]] = {}
+        for k, ids in every.items():
+            ranked = sorted(ids, key=ids.__getitem__)  # stable: catalog order within a priority
+            self._all[k] = tuple(ranked)
+            top = ids[ranked[0]]
+            self._keys[k] = tuple(i for i in ranked if ids[i] == top)
         buckets: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for key in self._keys:
             buckets[key[0]].append((len(key), key))
@@ -340,17 +380,37 @@ class TitleMatcher:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def exact(self, text: str) -> TitleMatch | None:
-        """The titles whose key equals ``text`` normalised (with or without an article)."""
+    def exact(self, text: str, year: int | None = None) -> TitleMatch | None:
+        """The titles whose key equals ``text`` normalised (with or without an article); with
+        ``year``, only those of that year (or one year off: release dates differ by country),
+        else None."""
         key = title_key(text)
         for candidate in (key, _ARTICLE.sub("", key), key.replace(" ", "")):
             ids = self._keys.get(candidate)
             if ids:
-                return TitleMatch(ids, candidate, 100.0)
+                return self._pick(TitleMatch(ids, candidate, 100.0), year)
         return None
 
-    def fuzzy(self, text: str, cutoff: float = 88.0) -> TitleMatch | None:
-        """The closest title by ``fuzz.ratio`` at or above ``cutoff`` (0-100), or None."""
+    def _pick(self, match: TitleMatch, year: int | None) -> TitleMatch | None:
+        """``match`` limited to the items of ``year`` (exact first, else one year off), or
+        to its first :data:`MAX_IDS_PER_TITLE` ids without a year."""
+        if year is None:
+            return TitleMatch(match.ids[:MAX_IDS_PER_TITLE], match.key, match.score)
+        for off in (0, 1):
+            ids = tuple(i for i in self._all.get(match.key, match.ids)
+                        if (y := self._years.get(i)) is not None
+                        and abs(y - year) <= off)
+            if ids:
+                return TitleMatch(ids[:MAX_IDS_PER_TITLE], match.key, match.score)
+        return None
+
+    def year_of(self, item_id: str) -> int | None:
+        """The release year of ``item_id``, if the catalog has it."""
+        return self._years.get(item_id)
+
+    def fuzzy(self, text: str, cutoff: float = 88.0, year: int | None = None) -> TitleMatch | None:
+        """The closest title by ``fuzz.ratio`` at or above ``cutoff`` (0-100), or None (with
+        ``year``: among the titles of that year, see :meth:`exact`)."""
         from rapidfuzz import fuzz, process
 
         key = title_key(text)
@@ -363,10 +423,17 @@ class TitleMatcher:
         hi = bisect_right(lengths, int(n * (200 - cutoff) / cutoff) + 1)
         if lo >= hi:
             return None
+        if year is not None:
+            for near in process.extract(key, keys[lo:hi], scorer=fuzz.ratio, score_cutoff=cutoff,
+                                        limit=5):
+                match = self._pick(TitleMatch(self._keys[near[0]], near[0], float(near[1])), year)
+                if match is not None:
+                    return match
+            return None
         found = process.extractOne(key, keys[lo:hi], scorer=fuzz.ratio, score_cutoff=cutoff)
         if found is None:
             return None
-        return TitleMatch(self._keys[found[0]], found[0], float(found[1]))
+        return self._pick(TitleMatch(self._keys[found[0]], found[0], float(found[1])), None)
 
     def unique_word(self, text: str) -> TitleMatch | None:
         """The one title containing every word of ``text`` (each at least 4 letters), if only
@@ -391,4 +458,4 @@ class TitleMatcher:
         if len(ids) != 1:
             return None
         key = min(found or (), key=len)
-        return TitleMatch(self._keys[key], key, 85.0)
+        return self._pick(TitleMatch(self._keys[key], key, 85.0), None)

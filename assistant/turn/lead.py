@@ -50,6 +50,8 @@ def lead_text(tool: str, request: Request, result: ToolResult, n_shown: int) -> 
         return "Popular lately" + _scope(request) + ":"
     if tool == "playlist" and result.playlist is not None:
         pl = result.playlist
+        if pl.summary:  # the playlist tool's own words (assistant.playlist.describe)
+            return pl.summary
         total = round(pl.total_minutes)
         if pl.within_tolerance:
             return (f"A {pl.target_minutes}-minute playlist, {n_shown} items, {total} minutes "

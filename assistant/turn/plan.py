@@ -4,7 +4,8 @@
   it liked or disliked, and the items of the last list it liked: "I loved the first one"),
   then every turn calls one main tool chosen by its intent: ``chitchat``, ``details``,
   ``similar`` (when it has items to start from), ``trending``, ``playlist``, else
-  ``recommend``.
+  ``recommend``; a message in a language the parser cannot read (issue
+  ``unsupported_language``) and naming no title calls ``chitchat``, whose lead says so.
 - Follow-ups (:class:`~assistant.session.FollowUp`): "not the second one" (``swap``) asks
   the main tool for as many items as the last list held, with the rest of that list allowed
   again, and :func:`splice` puts the next best into each turned-down place; a playlist
@@ -43,7 +44,7 @@ from assistant.session import FollowUp, Merged
 from assistant.turn.registry import ToolCall
 from assistant.validation import DEFAULT_K, MAX_K
 from retrieval.diversify import RankedItem
-from retrieval.request import Intent, Request
+from retrieval.request import InputIssue, Intent, Request
 
 __all__ = ["Plan", "Step", "plan_main", "plan_turn", "relax", "splice", "swap_notice"]
 
@@ -107,6 +108,8 @@ def plan_main(merged: Merged, catalog: Container[str]) -> Step:
     tool = _TOOL_OF_INTENT.get(req.intent, "recommend")
     if req.intent == Intent.similar and refs:
         tool = "similar"
+    elif InputIssue.unsupported_language in req.issues and not refs:
+        tool = "chitchat"  # nothing was read: the turn says so instead of an unrelated list
     about: tuple[str, ...] = refs
     if tool == "details":
         about = tuple(i for i in (*req.about_ids, *refs) if i in catalog)

@@ -62,11 +62,20 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class PlaylistInfo:
-    """How long a playlist came out against the length asked for."""
+    """How long a playlist came out against the length asked for, and in words
+    (``summary``: the lead), a name for it (``title``), which items are close matches
+    (``levels``, ``notes``) and how many at the start were kept from the previous
+    playlist."""
 
     target_minutes: int
     total_minutes: float
     within_tolerance: bool
+    tolerance: float = 0.05
+    summary: str = ""
+    title: str = ""
+    levels: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    kept: int = 0
 
 
 @dataclass(frozen=True)

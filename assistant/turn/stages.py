@@ -28,13 +28,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from assistant import session as sessions
-from assistant.reply import Recommendation, Reply, TurnMeta
+from assistant.reply import PlaylistReply, Recommendation, Reply, TurnMeta
 from assistant.turn import lead as words
 from assistant.turn.cards import details_cards, make_cards
 from assistant.turn.context import ToolContext
 from assistant.turn.explain import explain_cards, explain_stream
 from assistant.turn.plan import Plan, plan_main, plan_turn, relax, splice, swap_notice
 from assistant.turn.toolbox import TOOLS
+from retrieval.request import InputIssue
 
 if TYPE_CHECKING:
     from assistant.session import Merged, Session
@@ -44,7 +45,12 @@ if TYPE_CHECKING:
     from assistant.turn.registry import ToolCall, ToolResult
     from retrieval.request import Request
 
-__all__ = ["Ran", "Turn", "answer"]
+__all__ = ["OTHER_LANGUAGE", "Ran", "Turn", "answer"]
+
+OTHER_LANGUAGE = ("Sorry, the offline parser reads English only, so I did not understand "
+                  "that message. Please ask in English, or switch to the LLM parser "
+                  "(ENCORE_LLM__PARSER=llm), which reads more languages.")
+"""The reply to a message the parser could not read (issue ``unsupported_language``)."""
 
 
 def answer(ctx: ToolContext, tool: str, call: ToolCall, *, explain: bool = True
@@ -186,12 +192,26 @@ class Turn:
             cards = details_cards(cards)
         lead = "".join(words.lead_text(tool, request, res, len(cards) if res is result else 0)
                        for tool, res in ran.results)
+        if ran.tool == "chitchat" and InputIssue.unsupported_language in request.issues:
+            lead = OTHER_LANGUAGE
         sessions.record(session, [c.item_id for c in cards], ran.merged)
         self.cache.save(session)
         reply = Reply(session_id=self.session_id, user_id=self.user_id, turn=session.turn,
                       text=lead, intent=request.intent.value, recommendations=cards,
-                      request=request, notice="; ".join(self.notices) or None, meta=self.meta)
+                      request=request, notice="; ".join(self.notices) or None, meta=self.meta,
+                      playlist=_playlist(result, cards, self.text, self.user_id))
         return reply, cards
+
+
+def _playlist(result: ToolResult, cards: list[Recommendation], text: str, user_id: str
+              ) -> PlaylistReply | None:
+    """The whole playlist of a playlist turn (its cards are the reply's own)."""
+    if result.playlist is None:
+        return None
+    from assistant.playlist import playlist_reply
+
+    return playlist_reply(result.playlist, cards, query=text, user_id=user_id,
+                          with_cards=False)
 
 
 def _ms(t: float) -> float:

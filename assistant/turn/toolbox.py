@@ -35,6 +35,7 @@ from assistant.turn.registry import (
     ToolResult,
 )
 from assistant.validation import DEFAULT_K, MAX_K, apply_filters
+from retrieval.models import MediaType
 from retrieval.request import Intent, Request
 
 if TYPE_CHECKING:
@@ -94,13 +95,34 @@ class SimilarArgs(ToolArgs):
 
 
 class PlaylistArgs(ToolArgs):
-    query: str = Field(default="", max_length=500, description="What it should sound like.")
-    minutes: int = Field(ge=1, le=1440, description="Target total length in minutes.")
+    query: str = Field(default="", max_length=500,
+                       description="What it should sound like ('indie rock for a road trip').")
+    minutes: int | None = Field(default=None, ge=1, le=1440,
+                                description="Target total length in minutes (default: the "
+                                            "length the query names, else 60).")
+    media_types: list[_MediaType] = Field(default_factory=list, max_length=7,
+                                          description="Only these media types (default: "
+                                                      "what the query names, else tracks).")
+    keep_ids: list[str] = Field(default_factory=list, max_length=500,
+                                description="A previous playlist's item ids, in order: kept, "
+                                            "cut from the end or extended to the new length.")
 
     def to_call(self, services: Services) -> ToolCall:
+        """The call: the query parsed as a playlist request (tracks unless it names another
+        media type), ``minutes`` and ``media_types`` over it.
+
+        Raises:
+            UnknownItem: a ``keep_ids`` entry is not in the catalog.
+        """
+        for item_id in self.keep_ids:
+            services.item(item_id)
         base = services.backends.parse(self.query).request if self.query else Request()
-        return ToolCall(request=base.model_copy(update={"intent": Intent.playlist,
-                                                        "playlist_minutes": self.minutes}))
+        media = [MediaType(m) for m in self.media_types] or list(base.media_types) or \
+            [MediaType.music_track]
+        request = base.model_copy(update={"intent": Intent.playlist, "media_types": media,
+                                          "playlist_minutes": self.minutes or
+                                          base.playlist_minutes})
+        return ToolCall(request=request, keep_ids=tuple(self.keep_ids))
 
 
 class TrendingArgs(ToolArgs):
@@ -160,11 +182,17 @@ def run_similar(ctx: ToolContext, call: ToolCall) -> ToolResult:
 
 
 def run_playlist(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    """The whole playlist (never cut to ``call.k``), keeping ``call.keep_ids`` in order."""
+    from assistant.playlist import describe, title
+
     target = call.request.playlist_minutes or DEFAULT_PLAYLIST_MINUTES
     pl = ctx.services.engine.playlist(_history(ctx), call.request, target_minutes=target,
-                                      exclude=call.exclude)
+                                      exclude=call.exclude, keep_ids=call.keep_ids)
     info = PlaylistInfo(target_minutes=target, total_minutes=pl.total_minutes,
-                        within_tolerance=pl.within_tolerance)
+                        within_tolerance=pl.within_tolerance, tolerance=pl.tolerance,
+                        summary=describe(pl, call.request), title=title(call.request, target),
+                        levels=dict(pl.levels),
+                        notes=dict(pl.notes), kept=pl.kept)
     return ToolResult(items=list(pl.items), source="playlist", playlist=info)
 
 
@@ -211,8 +239,10 @@ TOOLS = Registry([
                       "for a request in words and filters.", RecommendArgs, run_recommend),
     Tool("similar", "Items like a given catalog item, ranked for the user.", SimilarArgs,
          run_similar),
-    Tool("playlist", "An ordered playlist whose total length is within 5% of the target "
-                     "minutes.", PlaylistArgs, run_playlist),
+    Tool("playlist", "An ordered playlist of items that match the request, whose total "
+                     "length is within 5% of the target minutes where the catalog allows it; "
+                     "pass a previous playlist's ids as keep_ids to trim or extend it.",
+         PlaylistArgs, run_playlist),
     Tool("trending", "What is popular lately, optionally of some media types.", TrendingArgs,
          run_trending),
     Tool("details", "The catalog facts of one item.", DetailsArgs, run_details),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from assistant.ui.page import AssistantLoader, ChatPage
+from assistant.ui.playlist import PLAYLIST_CSS
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -34,7 +35,7 @@ CSS = """
 .encore-card details ul { margin: 4px 0 0 1.2em; }
 .backend-note { font-size: .9em; color: var(--body-text-color-subdued); }
 .encore-problem { color: var(--error-text-color, #b91c1c); }
-"""
+""" + PLAYLIST_CSS
 
 
 # ---------------------------------------------------------------- the page
@@ -63,7 +64,7 @@ def build_app(assistant: Assistant | Callable[[], Assistant], *,
         gr.api(page.api_recommend, api_name="recommend")
         gr.api(page.api_feedback, api_name="feedback")
         gr.api(page.api_history, api_name="history")
-    app.encore_loader = loader  # type: ignore[attr-defined]  # tests wait on it
+    app.encore_loader = loader  # tests wait on it
     return app
 
 
@@ -88,6 +89,9 @@ class _Widgets:
     likes: list[Any]
     dislikes: list[Any]
     timer: Any
+    playlist: Any
+    m3u: Any
+    json: Any
 
 
 def _layout(title: str, n: int, *, building: bool) -> _Widgets:
@@ -116,6 +120,13 @@ def _layout(title: str, n: int, *, building: bool) -> _Widgets:
     gr.Examples(EXAMPLES, inputs=[w.msg], label="Try")
     w.note = gr.HTML(elem_id="backend-note")
     w.feedback_line = gr.HTML(elem_id="feedback-line")
+    # The whole playlist, numbered, with its total; hidden unless the answer is one.
+    w.playlist = gr.HTML(elem_id="playlist-block")
+    with gr.Row():
+        w.m3u = gr.DownloadButton("Download M3U", visible=False, size="sm",
+                                  elem_id="playlist-m3u")
+        w.json = gr.DownloadButton("Download JSON", visible=False, size="sm",
+                                   elem_id="playlist-json")
     w.slots, w.htmls, w.likes, w.dislikes = [], [], [], []
     for row_start in range(0, n, 2):
         with gr.Row(equal_height=False):
@@ -148,16 +159,24 @@ def _wire_status(app: gr.Blocks, page: ChatPage, w: _Widgets) -> None:
     app.load(on_status, [w.user], status_outputs, api_visibility="private")
     w.timer.tick(on_status, [w.user], status_outputs, api_visibility="private")
 
+    def no_playlist():
+        return "", gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
+
+    playlist_outputs = [w.playlist, w.m3u, w.json]
+
     def on_user_change(user_id):
         return (page.user_summary(user_id), None, [], [], {}, "", "",
-                *[gr.Column(visible=False)] * n)
+                *[gr.Column(visible=False)] * n, *no_playlist())
 
     w.user.input(on_user_change, [w.user], [w.summary, w.session, w.chatbot, w.recs, w.marks,
-                                            w.note, w.feedback_line, *w.slots],
+                                            w.note, w.feedback_line, *w.slots,
+                                            *playlist_outputs],
                  api_visibility="private")
     # Same user, fresh conversation: feedback given so far stays in the history.
-    w.restart.click(lambda: (None, [], [], {}, "", "", *[gr.Column(visible=False)] * n), None,
-                    [w.session, w.chatbot, w.recs, w.marks, w.note, w.feedback_line, *w.slots],
+    w.restart.click(lambda: (None, [], [], {}, "", "", *[gr.Column(visible=False)] * n,
+                             *no_playlist()), None,
+                    [w.session, w.chatbot, w.recs, w.marks, w.note, w.feedback_line, *w.slots,
+                     *playlist_outputs],
                     api_visibility="private")
 
     def on_new_user(current):
@@ -180,13 +199,15 @@ def _wire_chat(page: ChatPage, w: _Widgets) -> None:
     def on_message(message, history, user_id, session_id):
         for frame in page.respond(message, history, user_id, session_id):
             text, hist, sid, uid, rs, mk, nt, *rest = frame
-            vis, cards = rest[:n], rest[n:]
+            vis, cards, (block, m3u, js) = rest[:n], rest[n:2 * n], rest[2 * n:]
             yield (text, hist, sid, gr.Dropdown(value=uid) if uid else gr.Dropdown(),
-                   rs, mk, nt, "", *[gr.Column(visible=v) for v in vis], *cards)
+                   rs, mk, nt, "", *[gr.Column(visible=v) for v in vis], *cards, block,
+                   gr.DownloadButton(value=m3u, visible=m3u is not None),
+                   gr.DownloadButton(value=js, visible=js is not None))
 
     chat_inputs = [w.msg, w.chatbot, w.user, w.session]
     chat_outputs = [w.msg, w.chatbot, w.session, w.user, w.recs, w.marks, w.note,
-                    w.feedback_line, *w.slots, *w.htmls]
+                    w.feedback_line, *w.slots, *w.htmls, w.playlist, w.m3u, w.json]
     w.msg.submit(on_message, chat_inputs, chat_outputs, api_visibility="private")
     w.send.click(on_message, chat_inputs, chat_outputs, api_visibility="private")
 

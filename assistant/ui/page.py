@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import BundleNotReady, EncoreError
-from assistant.reply import FeedbackKind, Recommendation
+from assistant.reply import FeedbackKind, PlaylistReply, Recommendation
+from assistant.ui.playlist import playlist_files, render_playlist
 from assistant.ui.render import _esc, _message, _problem, _reply_markdown, render_card, render_note
 
 if TYPE_CHECKING:
@@ -138,7 +139,8 @@ class ChatPage:
     def respond(self, message: str, history: list[dict] | None, user_id: str | None,
                 session_id: str | None) -> Iterator[tuple]:
         """Stream one turn. Yields (textbox, history, session_id, user_id, recs, marks,
-        note html, *card visibilities, *card htmls)."""
+        note html, *card visibilities, *card htmls, playlist html, M3U file, JSON file); the
+        playlist block shows the whole playlist, and its files come with the last frame."""
         history = list(history or [])
         message = (message or "").strip()
         session_id = session_id or uuid.uuid4().hex
@@ -158,7 +160,7 @@ class ChatPage:
                 recs = list(reply.recommendations[: self.n_cards])
                 yield self._frame("", history, session_id, user_id, recs, {},
                                   render_note(reply.meta, turn=reply.turn, done=False),
-                                  turn=reply.turn)
+                                  turn=reply.turn, playlist=reply.playlist)
         except Exception as exc:
             if not isinstance(exc, EncoreError):
                 log.exception("chat turn failed")
@@ -169,17 +171,21 @@ class ChatPage:
         if reply is not None:
             yield self._frame("", history, session_id, user_id, recs, {},
                               render_note(reply.meta, turn=reply.turn, done=True),
-                              turn=reply.turn)
+                              turn=reply.turn, playlist=reply.playlist, files=True)
 
     def _frame(self, text: str, history: list[dict], session_id: str, user_id: str | None,
                recs: list[Recommendation], marks: dict[str, str], note: str,
-               turn: int | None = None) -> tuple:
+               turn: int | None = None, playlist: PlaylistReply | None = None,
+               files: bool = False) -> tuple:
         visible = [i < len(recs) for i in range(self.n_cards)]
         cards = [render_card(recs[i], mark=marks.get(recs[i].item_id), turn=turn)
                  if i < len(recs) else "" for i in range(self.n_cards)]
+        m3u = js = None
+        if files and playlist is not None and playlist.items:
+            m3u, js = (str(p) for p in playlist_files(playlist))
         # Copies: each frame is a snapshot, later frames must not change earlier ones.
         return (text, list(history), session_id, user_id, list(recs), dict(marks), note,
-                *visible, *cards)
+                *visible, *cards, render_playlist(playlist), m3u, js)
 
     # -- feedback on a card ------------------------------------------------------
 

@@ -68,38 +68,21 @@ def render_card(rec: Recommendation, *, mark: str | None = None, turn: int | Non
         parts.append(f'<p class="explanation">{_esc(rec.explanation)}</p>')
     evidence = _evidence(rec)
     if evidence:
-        items = "".join(f"<li><b>{_esc(k)}:</b> {_esc(v)}</li>" for k, v in evidence)
+        items = "".join(f"<li>{_esc(line)}</li>" for line in evidence)
         parts.append(f'<details class="evidence"><summary>Why this pick</summary>'
                      f"<ul>{items}</ul></details>")
     parts.append("</article>")
     return "".join(parts)
 
 
-def _evidence(rec: Recommendation) -> list[tuple[str, str]]:
-    g = rec.grounds
-    rows: list[tuple[str, str]] = []
-    if g.matched_genres:
-        rows.append(("Genres you asked for", ", ".join(g.matched_genres)))
-    if g.matched_tags:
-        rows.append(("Themes you asked for", ", ".join(g.matched_tags)))
-    if g.constraints:
-        rows.append(("Constraints met", "; ".join(g.constraints)))
-    if g.history:
-        rows.append(("Close to your history", "; ".join(
-            f"{h.title} ({'similar content' if h.kind == 'content' else 'same audience'}, "
-            f"{h.similarity:.2f})" for h in g.history)))
-    if g.signals:
-        rows.append(("Ranker signals", "; ".join(g.signals)))
-    if g.sources:
-        rows.append(("Found by", ", ".join(g.sources)))
-    if rec.creators:
-        rows.append(("By", ", ".join(rec.creators)))
+def _evidence(rec: Recommendation) -> list[str]:
+    """The evidence view: the grounds' plain sentences (never source names or scores), then
+    the item's description."""
+    rows = list(rec.grounds.evidence_text)
     if rec.tags:
-        rows.append(("Tags", ", ".join(rec.tags)))
+        rows.append("Themes: " + ", ".join(rec.tags))
     if rec.description:
-        rows.append(("About", rec.description))
-    if rec.score is not None:
-        rows.append(("Score", f"{rec.score:.3f}"))
+        rows.append(f"About: {rec.description}")
     return rows
 
 

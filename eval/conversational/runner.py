@@ -84,7 +84,7 @@ def as_turn(system: Recommender, catalog: Catalog) -> TurnFn:
     ``respond(user_id, request, history_item_ids, k)`` method is called through it instead."""
     respond = getattr(system, "respond", None)
     if callable(respond):
-        return respond  # type: ignore[return-value]
+        return respond
     from scipy import sparse
 
     ids = catalog.ids

@@ -45,8 +45,7 @@ def _parse(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m eval.experiments.ablation",
                                 description="Ranker ablation against the baselines.")
     p.add_argument("--data", required=True, help="data set, e.g. movielens:PATH")
@@ -64,22 +63,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="order of same-second interactions in the split (default: item id)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the numbers as JSON too")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
 
-    import numpy as np
 
-    from eval.harness import evaluate
-    from eval.run import EvalConfig, build_split
+def _systems(args: argparse.Namespace, params: dict[str, Any]) -> dict[str, Any]:
+    """The systems of the ablation: baselines, retrieval alone, the blend, the ranker, the
+    ranker with MMR and the ranker without each feature group."""
     from eval.systems import make_system
-    from retrieval.dataset import load_dataset
     from retrieval.features import FEATURE_GROUPS
 
-    started = time.perf_counter()
-    params = {"encoder": args.encoder, "seed": args.seed, **_parse(args.param)}
-    config = EvalConfig(data=args.data, systems=["pop"], valid=args.on == "valid", on=args.on,
-                        seed=args.seed, tie_break=args.tie_break)
-    ds = load_dataset(args.data)
-    split, _ = build_split(config, ds)
     groups = list(FEATURE_GROUPS) if args.groups == "all" else \
         [g for g in args.groups.split(",") if g]
     systems: dict[str, Any] = {}
@@ -98,9 +90,13 @@ def main(argv: list[str] | None = None) -> int:
                                                               **params)
     for g in groups:
         systems[f"encore − {g}"] = make_system("encore", drop_groups=g, **params)
-    result = evaluate(split, ds.catalog, systems, METRICS, on=args.on, curve_ks=(),
-                      seed=args.seed, dataset=ds.name, progress=sys.stderr.isatty())
-    wall = time.perf_counter() - started
+    return systems
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    """One row per system: each metric's mean and standard error, the paired difference
+    from EASE on NDCG@10, and the seconds it took."""
+    import numpy as np
 
     ease = result.systems.get("ease")
     rows = []
@@ -116,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                               "relative": float(d.mean() / ease.metrics["ndcg@10"].mean)}
         row["seconds"] = round(sr.fit_seconds + sr.score_seconds, 1)
         rows.append(row)
-    encore = systems["retrieval + ranker (encore)"]
+    return rows
+
+
+def _print_table(result: Any, rows: list[dict[str, Any]]) -> None:
     print(f"{result.dataset} — {result.description}; {result.on} split, {result.users} users, "
           f"{result.n_items} items; mean ± standard error")
     head = "| system | " + " | ".join(m.replace("ndcg", "NDCG").replace("recall", "Recall")
@@ -128,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         vs = row.get("vs_ease")
         rel = (f"{vs['relative']:+.1%} ({vs['diff']:+.4f} ± {vs['se']:.4f})" if vs else "")
         print(f"| {row['system']} | " + " | ".join(cells) + f" | {rel} | {row['seconds']} |")
-    rep = encore.report
+
+
+def _print_report(rep: dict[str, Any]) -> None:
     print(f"\nranker: {rep.get('rounds')} rounds, inner validation NDCG@10 "
           f"{rep.get('valid_ndcg@10') or 0:.4f}; training lists: "
           + ", ".join(f"{k} {v}" for k, v in rep.get("counts", {}).items()))
@@ -137,6 +138,30 @@ def main(argv: list[str] | None = None) -> int:
                                            rep.get("candidate_recall", {}).items()))
     top = list(rep.get("importance_gain", {}).items())[:8]
     print("feature importance (gain share): " + ", ".join(f"{k} {v:.3f}" for k, v in top))
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = _parse_args(argv)
+
+    from eval.harness import evaluate
+    from eval.run import EvalConfig, build_split
+    from retrieval.dataset import load_dataset
+
+    started = time.perf_counter()
+    params = {"encoder": args.encoder, "seed": args.seed, **_parse(args.param)}
+    config = EvalConfig(data=args.data, systems=["pop"], valid=args.on == "valid", on=args.on,
+                        seed=args.seed, tie_break=args.tie_break)
+    ds = load_dataset(args.data)
+    split, _ = build_split(config, ds)
+    systems = _systems(args, params)
+    result = evaluate(split, ds.catalog, systems, METRICS, on=args.on, curve_ks=(),
+                      seed=args.seed, dataset=ds.name, progress=sys.stderr.isatty())
+    wall = time.perf_counter() - started
+    rows = _rows(result)
+    _print_table(result, rows)
+    rep = systems["retrieval + ranker (encore)"].report
+    _print_report(rep)
     print(f"settings: {json.dumps({k: v for k, v in params.items()})}")
     print(f"wall time {wall:.0f} s ({wall / 60:.1f} min)")
     if args.json:

@@ -119,9 +119,7 @@ def _table(rows: list[tuple[str, dict[str, float], str]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the machine's cores may be shared
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m eval.experiments.retrieval_measure",
                                 description="Retrieval alone: base vs fine-tuned encoder.")
     p.add_argument("--data", required=True, help="data set, e.g. movielens:PATH")
@@ -142,14 +140,64 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baselines", default="pop,ease",
                    help="eval baselines to print for reference ('' for none)")
     p.add_argument("--json", action="store_true", help="also print the numbers as JSON")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def _model_folder(args: argparse.Namespace, ds: Any, split: Any, fit_log: Any
+                  ) -> tuple[Path, str] | None:
+    """The fine-tuned model to measure and a note on it: reused (``--model``, checked to be
+    trained on this split's training part) or trained here; ``None`` after an error."""
+    from retrieval.finetune import TRAINING_METADATA_FILE, mine_pairs, train_on_pairs
+
+    if args.model:
+        folder = Path(args.model)
+        meta_path = folder / TRAINING_METADATA_FILE
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        if meta.get("protocol") != split.description or meta.get("data") != ds.source:
+            print(f"error: {folder} was not trained on the training part of this split "
+                  f"({meta_path} says data={meta.get('data')!r}, "
+                  f"protocol={meta.get('protocol')!r}); "
+                  "measuring it could leak test items. Fix: leave out --model to train one here",
+                  file=sys.stderr)
+            return None
+        train_note = f"reused {folder}"
+    else:
+        mining = MiningConfig(max_pairs=args.max_pairs)
+        training = TrainingConfig(seed=args.seed, epochs=args.epochs)
+        pairs = mine_pairs(ds.catalog, fit_log, config=mining, seed=args.seed)
+        leaks = held_out_leaks(pairs, split.test.df)
+        print(f"mined {len(pairs)} pairs from the training part only; held-out (user, item) "
+              f"pairs found in them: {leaks}", flush=True)
+        if leaks:
+            print("error: test items leaked into training pairs", file=sys.stderr)
+            return None
+        out = (Path(args.out) if args.out
+               else Path(tempfile.mkdtemp(prefix="encore-measure-")) / "model")
+        ts = fit_log.df["timestamp"]
+        result = train_on_pairs(pairs, out, base_model=args.base, config=training, metadata={
+            "data": ds.source, "data_name": ds.name, "protocol": split.description,
+            "holdout": "leave-one-out", "held_out_interactions": len(split.test),
+            "trained_interactions": len(fit_log), "last_trained_timestamp": int(ts.max()),
+            "mining": asdict(mining),
+        })
+        folder = result.output_dir
+        first, last = result.losses[0][1], result.losses[-1][1]
+        train_note = (f"{result.steps} steps in {result.seconds / 60:.1f} min, "
+                      f"loss {first:.2f} -> {last:.2f}")
+        print(f"fine-tuned: {train_note}; saved to {folder}", flush=True)
+    return folder, train_note
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the machine's cores may be shared
+    args = _parse_args(argv)
 
     from eval.harness import evaluate
     from eval.protocols import implicit_positives, leave_one_out
     from eval.systems import make_system
     from retrieval.dataset import load_dataset
     from retrieval.encoder import load_encoder
-    from retrieval.finetune import TRAINING_METADATA_FILE, mine_pairs, train_on_pairs
 
     started = time.time()
     ds = load_dataset(args.data)
@@ -189,42 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     timings["base (encode + retrieve)"] = time.time() - t
 
     t = time.time()
-    if args.model:
-        folder = Path(args.model)
-        meta_path = folder / TRAINING_METADATA_FILE
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        if meta.get("protocol") != split.description or meta.get("data") != ds.source:
-            print(f"error: {folder} was not trained on the training part of this split "
-                  f"({meta_path} says data={meta.get('data')!r}, "
-                  f"protocol={meta.get('protocol')!r}); "
-                  "measuring it could leak test items. Fix: leave out --model to train one here",
-                  file=sys.stderr)
-            return 2
-        train_note = f"reused {folder}"
-    else:
-        mining = MiningConfig(max_pairs=args.max_pairs)
-        training = TrainingConfig(seed=args.seed, epochs=args.epochs)
-        pairs = mine_pairs(ds.catalog, fit_log, config=mining, seed=args.seed)
-        leaks = held_out_leaks(pairs, split.test.df)
-        print(f"mined {len(pairs)} pairs from the training part only; held-out (user, item) "
-              f"pairs found in them: {leaks}", flush=True)
-        if leaks:
-            print("error: test items leaked into training pairs", file=sys.stderr)
-            return 2
-        out = (Path(args.out) if args.out
-               else Path(tempfile.mkdtemp(prefix="encore-measure-")) / "model")
-        ts = fit_log.df["timestamp"]
-        result = train_on_pairs(pairs, out, base_model=args.base, config=training, metadata={
-            "data": ds.source, "data_name": ds.name, "protocol": split.description,
-            "holdout": "leave-one-out", "held_out_interactions": len(split.test),
-            "trained_interactions": len(fit_log), "last_trained_timestamp": int(ts.max()),
-            "mining": asdict(mining),
-        })
-        folder = result.output_dir
-        first, last = result.losses[0][1], result.losses[-1][1]
-        train_note = (f"{result.steps} steps in {result.seconds / 60:.1f} min, "
-                      f"loss {first:.2f} -> {last:.2f}")
-        print(f"fine-tuned: {train_note}; saved to {folder}", flush=True)
+    chosen = _model_folder(args, ds, split, fit_log)
+    if chosen is None:
+        return 2
+    folder, train_note = chosen
     timings["fine-tuning"] = time.time() - t
 
     t = time.time()

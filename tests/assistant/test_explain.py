@@ -43,7 +43,9 @@ from retrieval.models import Item
 from retrieval.request import Request, TitleRef
 
 MODULES = ["assistant.explain", "assistant.explain.base", "assistant.explain.grounds",
-           "assistant.explain.check", "assistant.explain.template", "assistant.explain.llm"]
+           "assistant.explain.check", "assistant.explain.template", "assistant.explain.llm",
+           "assistant.explain.words", "assistant.explain.relevance",
+           "assistant.explain.evidence"]
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +63,10 @@ def _feat(name: str, value: float | None, contribution: float) -> FeatureContrib
     return FeatureContribution(name=name, group=group, value=value, contribution=contribution)
 
 
-def _ranked(item_id: str, history: list[tuple[str, str]] = (), features=(), sources=("dense",)
-            ) -> RankedItem:
-    links = [HistoryLink(item_id=i, similarity=0.9 - 0.1 * k, kind=kind)  # type: ignore[arg-type]
+def _ranked(item_id: str, history: list[tuple[str, str]] = (), features=(), sources=("dense",),
+            cosine: float | None = None) -> RankedItem:
+    links = [HistoryLink(item_id=i, similarity=0.9 - 0.1 * k, kind=kind,  # type: ignore[arg-type]
+                         cosine=cosine)
              for k, (i, kind) in enumerate(history)]
     return RankedItem(item_id=item_id, rank=1, score=1.0, evidence=Evidence(
         features=list(features), history=links, sources=list(sources)))
@@ -101,17 +104,18 @@ def test_grounds_from_request_and_evidence(catalog: Catalog) -> None:
                                _feat("recent_popularity", 2.3, 0.4),
                                _feat("genre_profile", 0.0, 0.3),      # value 0: not true
                                _feat("popularity", 4.0, -0.2)],       # lowered the score
-                     sources=["dense", "collaborative"])
+                     sources=["dense", "collaborative"], cosine=0.8)
     g = grounds_for(arrival, request, ranked, catalog)
     assert (g.title, g.year, g.duration_min, g.media_type) == ("Arrival", 2016, 116.0, "movie")
     assert g.matched_genres == ["science fiction"]
     assert g.matched_tags == ["slow-burn"]
-    assert g.constraints == ["a film", "from 2010 to 2019", "under 120 minutes", "no horror",
+    assert g.constraints == ["a film", "from the 2010s", "under 120 minutes", "no horror",
                              "in English"]
-    assert g.history == [
-        HistoryReason(item_id="mv-contact-1997", title="Contact", kind="content", similarity=0.9),
-        HistoryReason(item_id="mv-interstellar-2014", title="Interstellar",
-                      kind="collaborative", similarity=0.6)]
+    assert [(h.title, h.kind, h.similarity, h.cosine, h.note) for h in g.history] == [
+        ("Contact", "content", 0.9, 0.8, ""), ("Interstellar", "collaborative", 0.6, 0.8, "")]
+    assert g.history[0].shared[:2] == ["science fiction", "drama"]
+    assert g.uncited_history == []
+    assert g.creators == ["Denis Villeneuve"]
     assert g.signals == ["in the genres you asked for", "popular lately"]
     assert g.sources == ["dense", "collaborative"]
 
@@ -191,11 +195,12 @@ def test_template_cites_only_grounded_titles_and_numbers(catalog: Catalog, title
         assert len(split_sentences(text, titles)) <= 2
         # Independent of the checker: brute-force search for every catalog title.
         own = [g.title, *(h.title for h in g.history)]
-        cover = [*own, *g.matched_genres, *g.matched_tags, *g.constraints, *g.signals]
+        cover = [*own, *g.matched_genres, *g.matched_tags, *g.constraints, *g.signals,
+                 *g.creators, *(label for h in g.history for label in h.shared)]
         for m in any_title.finditer(text):
             assert any(m.group(0).lower() in c.lower() for c in cover), (m.group(0), text)
         allowed = {float(g.year or 0), float(round(g.duration_min or 0))}
-        for phrase in [*g.constraints, *own]:
+        for phrase in [*g.constraints, *own, *g.creators]:
             allowed |= _numbers_in(phrase)
         assert _numbers_in(text) <= allowed, (text, g)
         # And the checker agrees that the template is grounded.
@@ -207,13 +212,13 @@ def test_template_wording_follows_the_grounds(catalog: Catalog) -> None:
     full = Grounds(title="Arrival", year=2016, duration_min=116, media_type="movie",
                    matched_genres=["science fiction"], matched_tags=["slow-burn"],
                    history=[HistoryReason(item_id="c", title="Contact", kind="content",
-                                          similarity=0.8)],
+                                          similarity=0.8, shared=["science fiction"])],
                    constraints=["under 120 minutes", "no horror"])
     assert template_text(full) == ("Science fiction and slow-burn, like Contact that you liked. "
-                                   "Under 120 minutes, no horror.")
+                                   "A film from 2016, 116 minutes long, no horror.")
     assert template_sentence(full) == "Science fiction and slow-burn, like Contact that you liked."
     signals = Grounds(title="Dune", media_type="movie", signals=["popular lately"])
-    assert template_text(signals) == "Popular lately."
+    assert template_text(signals) == "Popular lately. A film."
     bare = Grounds(title="Dune", media_type="album")
     assert template_text(bare) == "An album."
     # Cold start: a popular list does not read the same line for every pick.
@@ -473,7 +478,8 @@ def test_prompt_holds_no_other_users_history(catalog: Catalog) -> None:
     for hid in user_b:
         assert catalog[hid].title not in prompt
     data = json.loads(prompt.split("Picks (JSON):\n", 1)[1].split("\n\n", 1)[0])
-    assert [row["liked_before"] for row in data] == [["Contact", "Interstellar"]] * 2
+    assert [[h["title"] for h in row["liked_before"]] for row in data] == [
+        ["Contact", "Interstellar"]] * 2
 
 
 def test_no_picks_needs_no_call(catalog: Catalog) -> None:

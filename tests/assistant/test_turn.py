@@ -28,7 +28,7 @@ _ARGS = {
     "recommend": ({"query": "a podcast about space", "media_types": ["podcast"],
                    "max_minutes": 40, "k": 3}, {"k": 0}),
     "similar": ({"item_id": "mv-arrival-2016", "k": 5}, {"item_id": ""}),
-    "playlist": ({"minutes": 90, "query": "albums"}, {"query": "albums"}),
+    "playlist": ({"minutes": 90, "query": "albums"}, {"query": "albums", "minutes": 0}),
     "trending": ({"media_types": ["album"], "k": 4}, {"media_types": ["vinyl"]}),
     "details": ({"item_id": "mv-arrival-2016"}, {}),
     "feedback": ({"item_id": "mv-arrival-2016", "kind": "seen"},

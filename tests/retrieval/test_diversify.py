@@ -110,6 +110,10 @@ def test_each_pick_carries_its_evidence(reranker: Reranker) -> None:
     assert all(f.group for f in ev.features)
     assert ev.history and ev.history[0].item_id == "m1"
     assert ev.history[0].kind in ("content", "collaborative") and ev.history[0].similarity > 0
+    # Every link carries the items' vector cosine, whatever its kind (explanations need it).
+    vecs = reranker.builder.items.vectors
+    rows = reranker.builder.items.rows([picks[0].item_id, ev.history[0].item_id])
+    assert ev.history[0].cosine == pytest.approx(float(vecs[rows[0]] @ vecs[rows[1]]), abs=1e-5)
     RankedItem.model_validate(picks[0].model_dump())  # plain data, ready for the explainer
     bare = reranker.rank(QueryContext(History(["m1"])), cands, k=2, evidence=False)
     assert [p.item_id for p in bare] == [p.item_id for p in picks] and not bare[0].evidence.features

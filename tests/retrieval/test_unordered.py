@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from retrieval.catalog import Catalog
+from retrieval.config import PipelineConfig, TrainingListsConfig
 from retrieval.features import FeatureBuilder, ItemTable, QueryContext
 from retrieval.interactions import Interactions
 from retrieval.models import Interaction, Item
 from retrieval.retriever import History, histories_from_log, history_weights
 from retrieval.stats import InteractionStats, sequence_order, unordered_rows
-from retrieval.config import PipelineConfig, TrainingListsConfig
 from retrieval.train_ranker import _queries, make_training_lists
 
 RECENT = ("recent_max_cosine", "recent_mean_cosine", "knn_recent_max", "knn_recent_mean")

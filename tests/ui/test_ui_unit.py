@@ -46,7 +46,9 @@ def test_card_escapes_catalog_text_and_lists_the_evidence() -> None:
         explanation="Funny & short.",
         grounds=Grounds(matched_genres=["comedy"], constraints=["under 45 minutes"],
                         history=[HistoryReason(item_id="a", title="<i>A</i>", kind="content",
-                                               similarity=0.81)], sources=["dense"]))
+                                               similarity=0.81)], sources=["dense"],
+                        evidence_text=["Matches what you asked for: comedy.",
+                                       "You liked <i>A</i>, also comedy."]))
     card = render_card(rec, mark="dislike", turn=2)
     for raw in ("<script>", "<img", "<b>Host", "<i>A"):
         assert raw not in card
@@ -56,9 +58,12 @@ def test_card_escapes_catalog_text_and_lists_the_evidence() -> None:
     assert "Podcast · 2019 · 42 min · comedy" in card
     assert "Funny &amp; short." in card
     details = card[card.index("<details"):]
-    for expected in ("comedy", "under 45 minutes", "&lt;i&gt;A&lt;/i&gt; (similar content, 0.81)",
-                     "dense", "0.500"):
+    for expected in ("Matches what you asked for: comedy.",
+                     "You liked &lt;i&gt;A&lt;/i&gt;, also comedy."):
         assert expected in details
+    # Plain words only: no candidate source names, no scores or similarities.
+    for internal in ("dense", "0.500", "0.81", "Found by", "Score"):
+        assert internal not in details
 
 
 @pytest.mark.parametrize(("minutes", "shown"), [(155, "2 h 35 min"), (120, "2 h"),

@@ -6,7 +6,9 @@ read it twice):
 1. **Clean-up**: at most ``max_chars`` characters are read (issue ``truncated``); control
    and invisible characters are removed (``control_characters``); clauses addressed to the
    system ("ignore previous instructions...", "every user's history", "you are DAN now")
-   are dropped (``instructions_ignored``).
+   are dropped (``instructions_ignored``). Misspelt words of the vocabulary are corrected
+   ("horor", "moveis", "sciense fiction", "somthing"; :mod:`~.spelling`), never common
+   English words, names or titles.
 2. **References to the last list**: "the second one" -> ``reference_positions=[2]``, "more
    like that" -> the item in focus, "not that one" -> ``exclude_positions`` (and
    ``exclude_ids`` when the context has the last list). Coordinated references share one

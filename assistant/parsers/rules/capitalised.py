@@ -19,12 +19,14 @@ from assistant.parsers.rules.title_patterns import (
     OCCASION_BEFORE,
     TITLE_VERBS,
 )
-from assistant.parsers.rules.title_record import add_title, role_before
+from assistant.parsers.rules.title_record import add_title, role_before, year_after
 from assistant.parsers.vocabulary import OCCASION_WORDS, TitleMatch, TitleMatcher
 
 __all__ = ["capitalised_titles"]
 
 _Words = list[tuple[int, int, str]]  # (start, end, text) of each word of the message
+_YEAR_WORD = re.compile(r"\(?(?:1[89]\d\d|20\d\d)\)?[.,;:!?]*")
+_PUNCT = "\"'()[].,;:!?*"
 
 
 def capitalised_titles(st: State, matcher: TitleMatcher, lexicon: Lexicon) -> None:
@@ -51,6 +53,10 @@ def _runs(st: State, words: _Words) -> list[list[int]]:
         elif current:
             runs.append(current)
             current = []
+        if current and _YEAR_WORD.fullmatch(w):  # "Fargo (1996) and Pulp Fiction (1994)"
+            runs.append(current)
+            current = []
+            continue
         if current and re.search(r"[,;!?]$|(?<![A-Z])\.$", w) and not re.fullmatch(
                 r"(?:[A-Z]\.)+|(?:Dr|Mr|Mrs|Ms|St|Vol|Sgt)\.", bare):
             runs.append(current)
@@ -63,8 +69,13 @@ def _runs(st: State, words: _Words) -> list[list[int]]:
 def _run_title(st: State, matcher: TitleMatcher, lexicon: Lexicon, words: _Words,
                run: list[int]) -> None:
     """Record the title one run of capitalised words is (or starts with), if any."""
-    while run and words[run[-1]][2].strip("\"'()[].,;:!?") in CAP_CONNECT:
+    while run and (words[run[-1]][2].strip("\"'()[].,;:!?") in CAP_CONNECT
+                   or _YEAR_WORD.fullmatch(words[run[-1]][2])):
         run = run[:-1]
+    if not run:
+        return
+    if _dated_run(st, matcher, words, run):
+        return
     whole = _whole_title_run(st, matcher, words, run)
     if whole is not None:  # "This American Life", "My Favorite Murder", "I Love Lucy"
         start, end, match = whole
@@ -90,6 +101,33 @@ def _run_title(st: State, matcher: TitleMatcher, lexicon: Lexicon, words: _Words
         return
     role = role_before(st.work[max(0, start - 40):start])
     add_title(st, st.text[start:end], title, role, start, end, cue=None)
+
+
+def _dated_run(st: State, matcher: TitleMatcher, words: _Words, run: list[int]) -> bool:
+    """A run written with a year after it ("It (2017)", "Avengers: Infinity War (2018)") is a
+    title as a whole, whatever its first word: recorded (unresolved when the catalog lacks it,
+    so that "War" is not read as a genre) and consumed. Whether it was."""
+    start, end = words[run[0]][0], words[run[-1]][1]
+    span = st.text[start:end].rstrip(".,:;!?")
+    end = start + len(span)
+    dated = year_after(st, start, end)
+    if dated is None or not span.strip(_PUNCT):
+        return False
+    first = span.split()[0].strip(_PUNCT).lower()
+    match = matcher.exact(span, dated[0])
+    if match is None and len(run) > 1 and (first in CAP_STOP or run[0] == 0):
+        # "Saw Black Panther (2018)": the title may start after the first word
+        inner = words[run[1]][0]
+        match = matcher.exact(st.text[inner:end], dated[0])
+        if match is not None:
+            start = inner
+    if match is None:
+        match = matcher.fuzzy(span, 92, dated[0]) if len(span) >= 5 else None
+    if match is None and first in CAP_STOP and len(run) == 1:
+        return False
+    role = role_before(st.work[max(0, start - 40):start])
+    add_title(st, st.text[start:end], match, role, start, end, cue=None)
+    return True
 
 
 def _match_run(st: State, matcher: TitleMatcher, words: _Words,

@@ -20,10 +20,27 @@ _N_NOUN = re.compile(
 _COUNT_NOUNS = frozenset("recommendations recommendation suggestions suggestion picks pick ideas "
                          "options titles things more ones others".split())
 _COUNT_VERBS = frozenset("give show recommend suggest list pick name".split())
+# an age is not a count: "my 12 yr olds", "a 5-year-old", "kids aged 6", "ages 8 to 10"
+_AGE = re.compile(
+    r"(?<![\w])(?:\d{1,2}|[a-z]+(?:-[a-z]+)?)[\s-]*(?:years?|yrs?|y/?o)(?:[\s-]*olds?)?(?![\w])"
+    r"|\b(?:aged?|ages)\s+\d{1,2}(?:\s*(?:-|to|and)\s*\d{1,2})?(?:\s+and\s+up)?\b"
+    r"|(?<![\w])\d{1,2}\s*(?:\+|and\s+(?:up|over|older))(?=\s|$|[,.;!?])")
+# "a couple more", "a few more": more of the same, not a list of two or three
+_VAGUE = frozenset({"couple", "few", "several"})
+# a number after these words is about items already named ("those two movies", "the last 2
+# you mentioned", "all the 007 movies", "I have two movies to watch"), not about the request
+_NOT_REQUESTED_AFTER = frozenset(
+    "those these the all last first both my our your his her their have has had having saw seen "
+    "watched are were is was of".split())
 
 
 def read_counts(st: State) -> None:
-    """Patterns ("top 10", "a 10-song playlist"): set the count and consume it."""
+    """Patterns ("top 10", "a 10-song playlist"): set the count and consume it. Ages ("my 12
+    yr olds") are consumed first: they are not counts."""
+    for m in list(_AGE.finditer(st.work)):
+        if MASK not in m.group(0) and (m.group(0)[:1].isdigit() or m.group(0).startswith("age")
+                                       or number(m.group(0).split()[0].split("-")[0])):
+            st.consume(m.start(), m.end())
     for pattern in (_TOP_N, _N_NOUN):
         for m in list(pattern.finditer(st.work)):
             if MASK in m.group(0):
@@ -44,9 +61,13 @@ def count_from_tokens(st: State, tokens: list[Token], hits: list[Hit]) -> None:
     for i, (text, _, _, kind) in enumerate(tokens):
         if kind != "w":
             continue
-        if text in ("couple", "few") and i > 0 and tokens[i - 1][0] == "a":
+        if text in _VAGUE and i > 0 and tokens[i - 1][0] == "a":
+            # "a couple of thrillers" is two; "a couple more" is more of the same
+            nxt = tokens[i + 1][0] if i + 1 < len(tokens) else ""
+            if nxt in ("more", "others", "else") or text not in ("couple", "few"):
+                continue
             n = number("a " + text)
-        elif text.isdigit() and len(text) <= 3:
+        elif text.isdigit() and len(text) <= 3 and not text.startswith("0"):
             n = float(text)
         elif text in NUMBER_WORDS and text not in ("a", "an"):
             n = float(NUMBER_WORDS[text])
@@ -61,6 +82,10 @@ def count_from_tokens(st: State, tokens: list[Token], hits: list[Hit]) -> None:
             following.append(j)
         prev = tokens[i - 1][0] if i > 0 and tokens[i - 1][3] == "w" else ""
         prev2 = tokens[i - 2][0] if i > 1 and tokens[i - 2][3] == "w" else ""
+        if prev in _NOT_REQUESTED_AFTER or (prev == "just" and prev2 == "pick"):
+            continue
+        if text == "couple" and following and tokens[following[0]][0] == "of":
+            following = following[1:]  # "a couple of thrillers"
         if any(j in starts or tokens[j][0] in _COUNT_NOUNS for j in following[:3]) or (
                 not following and (prev in _COUNT_VERBS or prev2 in _COUNT_VERBS)):
             if following and tokens[following[0]][0] == "of":

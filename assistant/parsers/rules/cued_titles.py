@@ -19,7 +19,7 @@ from assistant.parsers.rules.title_patterns import (
     WEAK_CUES,
     WINDOW_STOP,
 )
-from assistant.parsers.rules.title_record import add_title, only_vocabulary
+from assistant.parsers.rules.title_record import add_title, only_vocabulary, year_after
 from assistant.parsers.vocabulary import TitleMatch, TitleMatcher
 from retrieval.request import TitleRole
 
@@ -70,10 +70,16 @@ def _best_match(st: State, matcher: TitleMatcher, lexicon: Lexicon, start: int, 
                 original_case: bool, weak: bool) -> tuple[TitleMatch, int] | None:
     """The title the words from ``start`` begin with, and how many words it takes."""
     # exact keys on every prefix, longest first; then fuzzy; then a unique word.
+    caps = 0
+    while caps < len(words) and words[caps].group(0)[:1].isupper():
+        caps += 1
+    if caps and year_after(st, start, start + words[caps - 1].end()) is not None:
+        return None  # "like Dark Sea (2013)": the dated run is the title (see capitalised)
     for n in range(len(words), 0, -1):
         span = st.text[start:start + words[n - 1].end()]
-        if not any(ch.isupper() for ch in span) and only_vocabulary(span, lexicon):
-            continue  # "find the album Kid A": "the album" is words, not a title
+        if only_vocabulary(span, lexicon) and (not any(ch.isupper() for ch in span) or (
+                n < len(words) and "media" in lexicon.kinds(words[n].group(0)))):
+            continue  # "find the album Kid A", "I like Comedy movies": words, not titles
         match = matcher.exact(span)
         if match:
             return match, n
@@ -119,7 +125,8 @@ def _exact_capitalised_span(st: State, matcher: TitleMatcher, start: int,
 def _add_cued(st: State, cue: re.Match[str], kind: str, cue_text: str, start: int,
               words: _Words, match: TitleMatch, n: int) -> None:
     end_char = start + words[n - 1].end()
-    role = {"not": TitleRole.not_, "about": TitleRole.about}.get(kind, TitleRole.like)
+    role = {"not": TitleRole.not_, "about": TitleRole.about,
+            "unseen": TitleRole.about}.get(kind, TitleRole.like)
     span = st.text[start:end_char].strip(" .,:;!?")
     cue_kind = ("compare" if kind == "like" and COMPARE_CUES.match(cue_text)
                 else "feedback" if kind in ("like", "not") and cue_text not in ("not",)

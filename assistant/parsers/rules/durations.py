@@ -57,6 +57,11 @@ _POST_ITEM = re.compile(
 _POST_MEDIA = re.compile(
     r"^\s*(?:-\s*)?(?:long\s+)?(?:[a-z-]+\s+)?(?:podcasts?|episodes?|films?|movies?|shows?"
     r"|series|albums?|audiobooks?|songs?|tracks?|documentar(?:y|ies)|docs?)\b")
+_ABBREVIATED = frozenset({"h", "m"})
+# what shows a length is not an item's: "two hours ago", "3 hours later", "2 hours away"
+_NOT_ABOUT_ITEM = re.compile(r"^\s*(?:ago|later|earlier|before|after|away|late|early|behind|"
+                             r"from\s+(?:here|now|home)|each\s+way|of\s+(?:my|our|your|the|sleep|"
+                             r"driving|traffic|work|homework))\b")
 _POST_TRAIL = re.compile(
     r"^\s*(?:long\b|in\s+length\b|(?:an|per|a|each)\s+episode\b|each\b|a\s+pop\b)")
 
@@ -65,7 +70,7 @@ def read_durations(st: State, lexicon: Lexicon) -> None:
     """Find the durations in ``st``, set its minute bounds and consume them."""
     playlist = PLAYLIST.search(st.work) is not None
     for m in list(_DURATION.finditer(st.work)):
-        if MASK in m.group(0):
+        if MASK in m.group(0) or not _about_the_request(st, m):
             continue
         amount = _amount(m)
         if amount is None:
@@ -74,6 +79,33 @@ def read_durations(st: State, lexicon: Lexicon) -> None:
         if value <= 0 or value > 100_000:
             continue
         _place(st, lexicon, m, value, low, playlist)
+
+
+def _about_the_request(st: State, m: re.Match[str]) -> bool:
+    """Whether a duration match says a length at all, and one of what is asked for.
+
+    - A one-letter unit ("h", "m") follows a number in digits ("2h", "90m"); after "a", "an"
+      or a number word it is a word of its own: "I am" and "Ah" are not one minute and one
+      hour.
+    - "a minute" or "a second" with no bound or activity after it is an idiom ("wait a
+      minute", "give me a minute"), not a length.
+    - A time in the past ("two hours ago", "for hours yesterday") or of something else
+      ("2 hours later") is about the story or the person, not the item.
+    """
+    if m.group("halfhour"):
+        return True
+    unit = m.group("unit") or ""
+    num = " ".join((m.group("num") or "").split())
+    if unit in _ABBREVIATED and not num[:1].isdigit():
+        return False
+    after = st.work[m.end():m.end() + 40]
+    if _NOT_ABOUT_ITEM.match(after):
+        return False
+    if num in ("a", "an", "one") and unit.startswith("min") and not m.group("half") and not (
+            _PRE_MAX.search(st.work[max(0, m.start() - 30):m.start()])
+            or _POST_ACTIVITY.match(after) or _POST_MEDIA.match(after)):
+        return False
+    return True
 
 
 def _amount(m: re.Match[str]) -> tuple[float, float | None] | None:

@@ -31,6 +31,7 @@ _BOUND_FILLERS = frozenset(
 _NEG_SINGLE = frozenset("no not without avoid avoiding skip except excluding exclude minus nothing "
                         "none never hate hated dislike disliked less nor neither don't dont "
                         "doesn't isn't aren't".split())
+_NEG_VERBS = frozenset("hate hated dislike disliked".split())
 _NEG_MULTI: tuple[tuple[str, ...], ...] = (
     ("not", "in", "the", "mood", "for"), ("not", "really", "into"), ("not", "into"),
     ("not", "a", "fan", "of"), ("don't", "feel", "like"), ("no", "more"), ("do", "not"),
@@ -98,7 +99,15 @@ def _cue_length(tokens: list[Token], words: list[int], pos: int) -> int:
         nxt = [tokens[j][0] for j in words[pos:pos + len(multi)]]
         if tuple(nxt) == multi and words[pos + len(multi) - 1] - idx == len(multi) - 1:
             return len(multi)
-    return 1 if tokens[idx][0] in _NEG_SINGLE else 0
+    if tokens[idx][0] not in _NEG_SINGLE:
+        return 0
+    if pos and tokens[idx][0] in _NEG_VERBS and tokens[words[pos - 1]][0] in _NEG_SINGLE:
+        return 0  # "I don't hate horror": two negations, no refusal
+    nxt = [tokens[j][0] for j in words[pos + 1:pos + 3]]
+    if nxt[:1] in (["mind"], ["hate"], ["dislike"]) or nxt == ["have", "to"] or nxt == ["really",
+                                                                                       "mind"]:
+        return 0  # "I don't mind romance", "I don't hate horror": not a refusal
+    return 1
 
 
 def _negate_hits(hits: list[Hit], scope_start: int, scope_end: int) -> bool:

@@ -7,9 +7,10 @@ from assistant.parsers.rules.clean import clean
 from assistant.parsers.rules.counts import count_from_tokens, read_counts
 from assistant.parsers.rules.durations import read_durations
 from assistant.parsers.rules.followups import read_too, retarget_playlist
-from assistant.parsers.rules.language import is_foreign
+from assistant.parsers.rules.language import is_foreign, language_of
 from assistant.parsers.rules.lexicon import Lexicon
 from assistant.parsers.rules.references import read_references
+from assistant.parsers.rules.spelling import Speller
 from assistant.parsers.rules.state import State, lower_same_length
 from assistant.parsers.rules.titles import read_titles
 from assistant.parsers.rules.words import read_words
@@ -55,6 +56,7 @@ class RulesParser:
         self.vocabulary = Vocabulary.from_catalog(catalog)
         self.titles = TitleMatcher(catalog)
         self.lexicon = Lexicon.build(self.vocabulary)
+        self.speller = Speller(self.lexicon.senses)
 
     def clean(self, message: object) -> tuple[str, list[InputIssue]]:
         """The text of ``message`` that is read, and what was wrong with it (step 1).
@@ -69,19 +71,21 @@ class RulesParser:
         if context is not None and not isinstance(context, ParseContext):
             context = ParseContext.model_validate(context)
         text, issues = self.clean(message)
-        state = State(text=text, work=lower_same_length(text), issues=issues)
+        if language_of(text) == "en":  # another language's words are not English typos
+            text, _ = self.speller(text)
+        state = State(text=text, work=lower_same_length(text), issues=issues, matcher=self.titles)
         if not text:
             if InputIssue.instructions_ignored not in issues:
                 issues.append(InputIssue.empty)
             return Request(intent=Intent.chitchat, issues=issues, topic=Topic.refine)
         read_references(state, context)
         read_titles(state, self.titles, self.lexicon)
-        if is_foreign(state, self.lexicon):
+        if is_foreign(state):
             state.issues.append(InputIssue.unsupported_language)
             return assemble(state, [], context, self.vocabulary, self._catalog, foreign=True)
         too = read_too(state)  # "too long": before "long" is read as a length
         read_durations(state, self.lexicon)
-        read_years(state, self.lexicon, self.vocabulary.newest_year)
+        read_years(state, self.lexicon, self.vocabulary.recent_from)
         read_counts(state)
         tokens, hits = read_words(state, self.lexicon)
         hits = sorted([*too, *hits], key=lambda h: h.start)

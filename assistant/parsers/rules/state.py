@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from retrieval.request import InputIssue, TitleRef
+
+if TYPE_CHECKING:
+    from assistant.parsers.vocabulary import TitleMatcher
 
 __all__ = ["MASK", "NUMBER_WORDS", "TOKEN", "Hit", "State", "lower_same_length", "number",
            "round_minutes", "token_key"]
@@ -67,6 +71,7 @@ class State:
     # "more like that", "loved it": (start, end, positions, negated, feedback), resolved once the
     # titles are known ("Parasite was amazing, more like that": "that" is Parasite)
     anaphora: list[tuple[int, int, list[int], bool, bool]] = field(default_factory=list)
+    matcher: TitleMatcher | None = None  # the catalog's titles ("Cocoon (1985)": by year)
 
     def consume(self, start: int, end: int) -> None:
         self.work = self.work[:start] + MASK * (end - start) + self.work[end:]

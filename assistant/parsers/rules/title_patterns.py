@@ -10,10 +10,14 @@ import re
 # where a title is said to be: "is X on here?", "is X available?"
 AVAILABLE = (r"(?:available|on\s+here|here|in\s+(?:the|your)\s+(?:catalog(?:ue)?|library"
               r"|collection|app)|on\s+(?:encore|the\s+app|this\s+app|your\s+app|this\s+service))\b")
+# "I haven't seen Airplane!", "never heard of it": a title neither liked nor disliked
+UNSEEN = (r"(?:(?:have|has|had)n'?t|(?:have|has|had)\s+not|never|not)\s+"
+          r"(?:yet\s+|actually\s+|ever\s+)?(?:seen|watched|heard\s+of)|(?:didn'?t|did\s+not|never)\s+(?:see|watch)|never\s+saw")
 TITLE_CUE = re.compile(
-    r"\b(?:(?P<not>not\s+like|nothing\s+like|unlike|not\s+as|hated|hate|didn'?t\s+(?:like|enjoy|love)|"
-    r"did\s+not\s+(?:like|enjoy|love)|disliked|dislike|not\s+a\s+fan\s+of|(?:already|have|i'?ve)\s+"
-    r"(?:already\s+)?(?:seen|watched|heard|read)|except(?:\s+for)?|besides|other\s+than|apart\s+from|"
+    r"\b(?:(?P<unseen>(?:i\s+|we\s+)?(?:" + UNSEEN + r"))"
+    r"|(?P<not>not\s+like|nothing\s+like|unlike|not\s+as|hated|hate|didn'?t\s+(?:like|enjoy|love)|"
+    r"did\s+not\s+(?:like|enjoy|love)|disliked|dislike|not\s+a\s+fan\s+of|(?:(?:have|i'?ve)\s+)?"
+    r"already\s+(?:seen|watched|heard|read)|except(?:\s+for)?|besides|other\s+than|apart\s+from|"
     r"anything\s+but|but\s+not|not)"
     r"|(?P<about>tell\s+me\s+(?:more\s+)?about|more\s+about|what\s+about|info(?:rmation)?\s+(?:on|about)|"
     r"details\s+(?:on|about|of)|what(?:'s|\s+is|\s+was)|who\s+(?:directed|made|wrote|sings|created|"
@@ -47,15 +51,19 @@ SKIP_FIRST = frozenset(
     "all everything nothing is are was be been a an the my your our their his i i'm we they there "
     "here now then just only also even still either neither".split())
 LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+# "seen" and "watched" are not on this list: "i also watched Iron Man" is a title the person
+# knows, most often one they liked; "already seen" is (see TITLE_CUE)
 ROLE_BEFORE_NOT = re.compile(
     r"(?:\bnot|\bno|\bnothing\s+like|\bunlike|\bhated?|\bdidn'?t\s+(?:like|enjoy|love)|\bdisliked?|"
-    r"\bexcept|\bbesides|\bother\s+than|\bapart\s+from|\banything\s+but|\bseen|\bwatched)\W*"
-    r"(?:\w+\W+){0,2}$")
+    r"\bexcept|\bbesides|\bother\s+than|\bapart\s+from|\banything\s+but|\balready\s+(?:seen|watched))"
+    r"\b\W*(?:\w+\W+){0,2}$")
 ROLE_BEFORE_ABOUT = re.compile(
     r"(?:\babout|\bwhat(?:'s|\s+is|\s+was)|\bfind|\bsearch(?:\s+for)?|\blook\s+up|\binfo"
     r"|\bdetails|\bplay|\bwho\s+\w+|\bhow\s+long\s+(?:is|does)|\b(?:looking|searching)\s+for"
     r"|\bhave\s+you\s+got|\bi'?m\s+after|\bcan\s+i\s+\w+)\W*(?:\w+\W+){0,2}$")
-ROLE_BEFORE_FEEDBACK = re.compile(r"\b(?:loved?|liked|enjoyed|adored|fan\s+of)\W*(?:\w+\W+){0,2}$")
+ROLE_BEFORE_FEEDBACK = re.compile(
+    r"\b(?:loved?|liked|enjoyed|adored|fan\s+of|fav(?:ou?rite)?s?(?:\s+\w+){0,4}\s+(?:is|are|was|were"
+    r"|has\s+to\s+be|would\s+be))\W*(?:\w+\W+){0,2}$")
 _ADVERBS = (r"(?:(?:so|really|absolutely|just|truly|pretty|quite|very|totally|utterly|incredibly|"
             r"genuinely|honestly|seriously|such|kind\s+of|kinda|a\s+bit|way|far|rather|actually)\s+)*")
 _GOOD = (r"(?:amazing|lovely|great|good|brilliant|fantastic|awesome|wonderful|excellent|superb|"

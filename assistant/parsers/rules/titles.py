@@ -31,7 +31,7 @@ def read_titles(st: State, matcher: TitleMatcher, lexicon: Lexicon) -> None:
             continue
         match = matcher.exact(span) or matcher.fuzzy(span, cutoff=85)
         role = role_before(st.work[max(0, m.start() - 40):m.start()])
-        add_title(st, span.strip(), match, role, m.start(), m.end(), cue=None)
+        add_title(st, span.strip(), match, role, m.start(), m.end(), cue=None, quoted=True)
         st.quoted = True
     for m in list(TITLE_CUE.finditer(st.work)):
         if MASK in st.work[m.start():m.end()]:

@@ -1,5 +1,7 @@
 """Step 5b, years and eras: "the 90s", "early 2000s", "after 2015", "2010 or later", "between
-1995 and 2005", "2019 films", "recent" (the catalog's newest five years).
+1995 and 2005", "2019 films", "recent" (the years of the catalog's newest tenth of items, see
+:attr:`~assistant.parsers.vocabulary.Vocabulary.recent_from`; "they don't have to be recent"
+sets nothing). A decade after a possessive is an age ("in her 90s"), not an era.
 
 A negation turns a bound round ("nothing before 2000" -> from 2000). When several are said,
 the narrowest range they agree on is kept; when they do not agree, the widest.
@@ -49,16 +51,23 @@ _YEAR_OPEN = re.compile(
 # (min). Only these words may stand between the negation and the bound.
 _RECENT = re.compile(r"(?<!more\s)\b(?:recent|latest|newest|brand[\s-]new|new\s+releases?)\b")
 
+# a decade after a possessive is an age: "in her 90s", "my parents are in their 60s"
+_AGE_BEFORE = re.compile(r"\b(?:my|your|his|her|their|our|in\s+(?:his|her|their|my|your|our))"
+                         r"\s+(?:(?:early|mid|late)[\s-]+)?$")
+# "they don't have to be recent", "nothing recent", "I haven't seen anything recent": no bound
+_RECENT_NEGATED = re.compile(
+    r"(?:\b(?:no|not|nothing|never|without)|n't|\bdont|\bdoesnt)\b[^.,;!?\x00]{0,30}$")
 _Bounds = tuple[list[int], list[int]]  # the lower and upper bounds said, in the order read
 
 
-def read_years(st: State, lexicon: Lexicon, newest_year: int | None) -> None:
+def read_years(st: State, lexicon: Lexicon, recent_from: int | None) -> None:
     """Find the years and eras in ``st``, set its year range and consume them.
 
     Args:
         st: The message being parsed.
         lexicon: What the words between a negation and a bound may be.
-        newest_year: The catalog's newest year ("recent" = its last five years), or None.
+        recent_from: The first year "recent" covers in this catalog
+            (:attr:`~assistant.parsers.vocabulary.Vocabulary.recent_from`), or None.
     """
     bounds: _Bounds = ([], [])
     _ranges(st, bounds)
@@ -69,8 +78,9 @@ def read_years(st: State, lexicon: Lexicon, newest_year: int | None) -> None:
     lows, highs = bounds
     if not lows and not highs:
         m = _RECENT.search(st.work)
-        if m and newest_year is not None:
-            lows.append(newest_year - 4)
+        if m and recent_from is not None and not _RECENT_NEGATED.search(st.work[:m.start()]):
+            lows.append(recent_from)
+        if m:
             st.consume(m.start(), m.end())
     year_min = max(lows) if lows else None
     year_max = min(highs) if highs else None
@@ -145,6 +155,9 @@ def _decades(st: State, lexicon: Lexicon, bounds: _Bounds) -> None:
     lows, highs = bounds
     for m in list(_DECADE.finditer(st.work)):
         if MASK in m.group(0):
+            continue
+        if _AGE_BEFORE.search(st.work[max(0, m.start() - 25):m.start()]):
+            st.consume(m.start(), m.end())  # "she was in her 90s": an age, not an era
             continue
         if m.group("d"):
             d = m.group("d")
