@@ -1,10 +1,12 @@
 """Multi-turn sessions: what one conversation remembers, and how a new request is merged into it.
 
 A :class:`Session` holds the merged request of the last turn, the list shown last, everything
-shown so far, the items rejected, and the item in focus. :func:`merge` combines it with the
-:class:`~retrieval.request.Request` parsed from a new message; :func:`record` stores what the
-turn showed; :func:`relax` drops what was inherited when nothing matches.
+shown so far, the items rejected, the item in focus and the last playlist. :func:`merge`
+combines it with the :class:`~retrieval.request.Request` parsed from a new message;
+:func:`record` stores what the turn showed; :func:`relax` drops what was inherited when
+nothing matches. The steps that build the merged request live in :mod:`assistant.merge_rules`.
 
+Follow-ups refine, they do not reset: the topic changes only when the person names a new one.
 The merge rules, in the order they are applied:
 
 1. **Reset.** A request whose ``topic`` is ``reset`` (the parser read "start over",
@@ -12,23 +14,26 @@ The merge rules, in the order they are applied:
    last list is forgotten. What was shown and rejected stays excluded: the person has seen it.
 2. **Topic** = ``query``, ``genres``, ``tags``, ``moods`` (with the tags a mood rules out:
    "lighter" -> not dark), and titles meant as "like". When the new request names a topic
-   (it sets genres, tags, moods or like-titles, or its parser says ``topic="new"``: a subject
-   in words of its own, such as "stories about lighthouse keepers"), or "more like the first
-   one" points at an item, it replaces the previous topic *as a whole*; otherwise the
-   previous topic is kept. "shorter", "only podcasts now" and "films from the 90s" are
-   constraints, not a new topic (``topic="refine"``). (A tag ruled out both by a mood and by
-   name goes with the mood.) The merge never reads the message's text: ``topic`` is how the
-   parser tells it what the words did. The merged request's ``topic`` goes with the topic
-   slots (kept: the earlier turn's; "more like the first one": ``new``).
+   (it sets genres or like-titles; tags or moods unless its parser says ``topic="refine"``;
+   or its parser says ``topic="new"``: a subject in words of its own, such as "stories about
+   lighthouse keepers"), or "more like the first one" points at an item, it replaces the
+   previous topic *as a whole*; otherwise the previous topic is kept. "shorter", "only
+   podcasts now" and "films from the 90s" are constraints, not a new topic
+   (``topic="refine"``). **A mood shift** ("darker", "something more upbeat": moods with
+   ``topic="refine"``) keeps the topic's query, genres, titles and other tags and replaces
+   only its moods (their tags, the tags they ruled out, and their word in the query). (A tag
+   ruled out both by a mood and by name goes with the mood.) The merge never reads the
+   message's text: ``topic`` is how the parser tells it what the words did. The merged
+   request's ``topic`` goes with the topic slots (kept: the earlier turn's; "more like the
+   first one": ``new``).
 3. **Constraints** (``media_types``, ``exclude_media_types``, year range, duration range,
    ``language``, ``count``) are overridden slot by slot; unset ones are inherited (and listed
    in ``Merged.carried``, so :func:`relax` can drop them). A range is one slot: a new bound
    replaces both bounds of the old range, so ``year_min`` from one turn is never paired with
    ``year_max`` from another. **Durations are dropped when the media types change**: minutes
    mean a film's length, one podcast episode or a whole audiobook, so "under 2 hours" said of
-   films says nothing about podcasts ("something like Arrival, under 2 hours" -> "a podcast
-   about space" keeps no duration bound). ``playlist_minutes`` lasts while the intent is
-   ``playlist``.
+   films says nothing about podcasts ("as a series instead", "only podcasts now" keep the
+   topic and drop the length limit, with a note).
 4. **Exclusions** (``exclude_genres``, ``exclude_tags``, ``exclude_ids``, titles meant as
    "not") accumulate. The latest word wins: asking for a genre or tag that an earlier turn
    ruled out lifts that exclusion, and ruling one out removes it from the topic.
@@ -40,22 +45,40 @@ The merge rules, in the order they are applied:
    ``max_minutes``. "newer" sets ``year_min`` to the year after the median year and drops
    the inherited ``year_max``; "older" sets ``year_max`` to the year before it and drops the
    inherited ``year_min``. A bound said in the same message wins over the relative word.
-   With no last list (or no durations/years in it) the word is ignored, with a note.
+   With no last list (or no durations/years in it) the word is ignored, with a note. On a
+   playlist, "shorter" and "longer" change the playlist's length by a quarter instead.
 6. **References.** Positions resolve against the last list (1-based, -1 the last; a position
    beyond it gives a note). ``reference_positions`` become ``reference_ids``; with intent
-   ``similar`` they are the new topic's like-titles. ``exclude_positions`` ("not the second
-   one", "not that one") become rejected ids, excluded from then on; the rest of the request
-   is kept as before, so the turn re-runs the previous request without them.
+   ``similar`` they are the new topic's like-titles. A ``similar`` request with nothing to
+   start from ("more like that" when the item in focus is no longer in the list) starts from
+   the item in focus (rule 9), never from one turned down. ``exclude_positions`` ("not the
+   second one", "not that one") become rejected ids, excluded from then on; a message that
+   only rejects items of the last list replaces them **in place**: ``Merged.in_place`` is the
+   last list, and the turn shows it again with each rejected item swapped for the next best
+   one not shown before (:func:`assistant.turn.plan.splice`).
 7. **Intent.** ``chitchat``, ``feedback`` and ``details`` never change the topic. A
-   refinement (intent ``recommend`` with no new topic, or a rejection) keeps the previous
-   intent when it was ``recommend``, ``similar``, ``search``, ``playlist`` or ``trending``;
-   after ``details``, ``feedback`` or ``chitchat`` it is ``similar`` when the topic has
-   like-titles, else ``recommend``.
-8. **Never twice.** ``Merged.exclude_ids`` = everything shown this session, the rejected ids,
-   the "not" titles and the request's own ``exclude_ids``. A details question ("tell me about
-   the second one") exempts the items it is about. The items a ``similar`` request starts
-   from stay excluded: they are its seeds, not its answers. The rules parser has no signal
-   for "show me that list again", so there is no such exemption.
+   refinement (intent ``recommend`` with no new topic, a mood shift, or a rejection) keeps
+   the previous intent when it was ``recommend``, ``similar``, ``search``, ``playlist`` or
+   ``trending``; after ``details``, ``feedback`` or ``chitchat`` it is ``similar`` when the
+   topic has like-titles, else ``recommend``. ``playlist_minutes`` lasts while the intent is
+   ``playlist``; "make it an hour" on a playlist (the parser reads a new
+   ``playlist_minutes``) keeps the playlist, its topic and constraints, and
+   ``Merged.playlist_ids`` hands the previous playlist to the tool to trim or extend.
+8. **Never twice, for fresh suggestions.** What a turn may show depends on its
+   :class:`FollowUp` kind: a new topic, "more"/"anything else?", "more like the third one"
+   and a feedback turn show only items not shown before; a refinement of the topic in force
+   (``refine``: shorter, older, only podcasts, no horror; ``mood``; ``playlist``) answers the
+   refined request and may show items already shown (the short films of the last list are
+   the right answer to "shorter"); ``swap`` keeps the rest of the last list and fills the
+   rejected places with items not shown before. ``Merged.exclude_ids`` always holds the
+   rejected ids, the "not" titles and the request's own ``exclude_ids``, and, unless the kind
+   is a refinement, everything shown this session. A details question ("tell me about the
+   second one") exempts the items it is about. The items a ``similar`` request starts from
+   stay excluded: they are its seeds, not its answers.
+9. **Focus.** The item in focus is the most recent one the person liked or named ("tell me
+   about the second one", "I loved the first one", "more like Arrival"); it lasts while the
+   topic does, and an item turned down ("not that one", "I hated it") is never in focus.
+   "that one" points at it while it is in the last list.
 
 Example:
     >>> from retrieval.catalog import Catalog
@@ -66,52 +89,82 @@ Example:
     >>> m = merge(s, Request(genres=["drama"], exclude_genres=["horror"]), cat)
     >>> s = record(s, ["m1", "m2"], m)
     >>> m = merge(s, Request(relative_duration="shorter"), cat)
-    >>> m.request.genres, m.request.exclude_genres, m.request.max_minutes, m.exclude_ids
-    (['drama'], ['horror'], 105, ['m1', 'm2'])
+    >>> m.request.genres, m.request.exclude_genres, m.request.max_minutes, m.followup.value
+    (['drama'], ['horror'], 105, 'refine')
+    >>> m = merge(s, Request(exclude_positions=[1], topic="refine"), cat)
+    >>> m.followup.value, m.in_place, m.rejected_ids
+    ('swap', ['m1', 'm2'], ['m1'])
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.parsers.vocabulary import MOODS
+from assistant import merge_rules as rules
+from assistant.merge_rules import TOPIC_SLOTS, MergeState, like_titles, tail
 from retrieval.catalog import Catalog
-from retrieval.request import (
-    Intent,
-    Mood,
-    ParseContext,
-    RelativeDuration,
-    RelativeYear,
-    Request,
-    TitleRef,
-    TitleRole,
-    Topic,
-)
+from retrieval.request import Intent, ParseContext, Request, Topic
 
-__all__ = ["CONSTRAINT_SLOTS", "MAX_REJECTED", "MAX_SHOWN", "Merged", "Session", "TOPIC_SLOTS",
-           "merge", "record", "relax"]
+__all__ = ["CONSTRAINT_SLOTS", "MAX_REJECTED", "MAX_SHOWN", "RELAXABLE", "FollowUp", "Merged",
+           "Session", "TOPIC_SLOTS", "merge", "record", "relax", "relaxed_words"]
 
 MAX_SHOWN = 500
 """Ids of shown items a session remembers (the oldest are forgotten first)."""
 MAX_REJECTED = 500
 """Ids of rejected items a session remembers."""
 
-TOPIC_SLOTS: tuple[str, ...] = ("query", "genres", "tags", "moods", "titles")
-"""What the request is about; replaced as a whole (``titles``: the "like" titles)."""
 CONSTRAINT_SLOTS: tuple[str, ...] = (
     "media_types", "exclude_media_types", "year_min", "year_max", "min_minutes", "max_minutes",
     "language", "count", "playlist_minutes")
 """Overridden slot by slot; what is inherited can be relaxed."""
-_RELAXABLE = ("media_types", "exclude_media_types", "year_min", "year_max", "min_minutes",
-              "max_minutes", "language")
-_TOPIC_INTENTS = (Intent.recommend, Intent.similar, Intent.search, Intent.playlist,
-                  Intent.trending)
+RELAXABLE: tuple[str, ...] = (
+    "media_types", "exclude_media_types", "year_min", "year_max", "min_minutes",
+    "max_minutes", "language")
+"""The carried constraints :func:`relax` may drop."""
+# What a dropped constraint was, in the words of a person (never the slot's name).
+_RELAXED_WORDS = {"media_types": "the kind of item", "exclude_media_types":
+                  "the kinds of item you ruled out", "year_min": "the years",
+                  "year_max": "the years", "min_minutes": "the length limit",
+                  "max_minutes": "the length limit", "language": "the language"}
+_CHANGES = ("media_types", "exclude_media_types", "year_min", "year_max", "min_minutes",
+            "max_minutes", "language", "exclude_genres", "exclude_tags", "relative_duration",
+            "relative_year", "playlist_minutes")
+
+
+class FollowUp(StrEnum):
+    """What a turn does to the conversation, as the merge read it (rule 8 of the module)."""
+
+    fresh = "fresh"
+    """A first turn, a new topic or a reset: a list of items not shown before."""
+    more = "more"
+    """The same request, other items ("anything else?", "more please", "I liked the first
+    one")."""
+    refine = "refine"
+    """The topic kept, a constraint changed ("shorter", "anything older?", "only podcasts
+    now", "no horror"): may show items already shown."""
+    mood = "mood"
+    """The topic kept, its mood changed ("darker", "something more upbeat"): may show items
+    already shown."""
+    swap = "swap"
+    """Items of the last list turned down ("not the second one"): the rest stay in place,
+    the turned-down ones are swapped for the next best (``Merged.in_place``)."""
+    similar = "similar"
+    """More like an item ("more like the third one", "more like that")."""
+    playlist = "playlist"
+    """The same playlist changed ("make it an hour", "not the third song"):
+    ``Merged.playlist_ids`` is the previous playlist."""
+    details = "details"
+    """A question about an item."""
+    chitchat = "chitchat"
+    """Nothing to act on."""
+
+
+_RESHOW = (FollowUp.refine, FollowUp.mood, FollowUp.playlist)
+"""Refinements: they answer the refined request and may show what was shown before."""
 
 # --- session ---------------------------------------------------------------------------------
 
@@ -148,7 +201,12 @@ class Session(BaseModel):
     rejected_ids: _ItemIds = Field(default_factory=list, max_length=MAX_REJECTED)
     """Items the person turned down ("not that one"), never shown again."""
     focus_id: str | None = None
-    """The item the conversation is about ("tell me about the second one" -> its id)."""
+    """The item the conversation is about: the most recent one liked or named ("tell me about
+    the second one", "I loved the first one"), never one turned down; it lasts while the topic
+    does, also when a later list no longer shows it ("more like that" then means it)."""
+    last_playlist_ids: _ItemIds = Field(default_factory=list, max_length=100)
+    """The last playlist shown, in order, while it is the last list ("make it an hour" trims
+    or extends it: :attr:`Merged.playlist_ids`)."""
 
     def context(self) -> ParseContext:
         """What the parser may know: the last request and list, with "that one" -> the focus."""
@@ -157,16 +215,19 @@ class Session(BaseModel):
             position = self.last_ids.index(self.focus_id) + 1
             previous = (Request(reference_positions=[position]) if previous is None
                         else previous.model_copy(update={"reference_positions": [position]}))
-        return ParseContext(previous=previous, last_ids=self.last_ids[:100])
+        return ParseContext(previous=previous, last_ids=self.last_ids[:100],
+                            focus_id=self.focus_id)
 
     def reset(self) -> Session:
-        """Forget the topic, the constraints, the last list and the focus (in place).
+        """Forget the topic, the constraints, the last list, the focus and the last playlist
+        (in place).
 
         What was shown and rejected is kept: the person has seen those items.
         """
         self.last_request = None
         self.last_ids = []
         self.focus_id = None
+        self.last_playlist_ids = []
         return self
 
     def to_state(self) -> dict[str, Any]:
@@ -218,54 +279,19 @@ class Merged(BaseModel):
     """What the merge did that the person may want to know (for the reply's notice)."""
     reset: bool = False
     """The message started over."""
+    followup: FollowUp = FollowUp.fresh
+    """What the turn does to the conversation (what it may show again: module rule 8)."""
+    in_place: list[str] = Field(default_factory=list)
+    """``swap``: the last list, in order; the turn shows it again with each item turned
+    down (``rejected_ids``) swapped for the next best one, the rest in their places."""
+    playlist_ids: list[str] = Field(default_factory=list)
+    """``playlist``: the previous playlist, in order, without the items turned down; the
+    playlist tool trims or extends it to the new target (``ToolCall.keep_ids``)."""
+    focus_id: str | None = None
+    """The item this message liked or named (the session's next focus), if any."""
 
 
 # --- merge -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Turn:
-    """What one merge works on: the new request, what it inherits from, and what it builds."""
-
-    new: Request
-    prev: Request | None
-    last_ids: list[str]
-    catalog: Catalog
-    upd: dict[str, Any] = field(default_factory=dict)
-    """The merged request's slots, as far as they differ from ``new``'s."""
-    carried: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def inherit(self, slot: str) -> None:
-        """Take ``slot`` from the previous request, when it was set there."""
-        value = getattr(self.prev, slot) if self.prev is not None else None
-        if value not in (None, []):
-            self.upd[slot] = value
-            self.carried.append(slot)
-
-    def drop(self, slot: str) -> None:
-        """Forget an inherited ``slot`` (a slot set this turn stays)."""
-        if slot in self.carried:
-            self.upd[slot] = None
-            self.carried.remove(slot)
-
-
-def _mood_exclusions(moods: Iterable[Mood]) -> set[str]:
-    return {t for m in moods for t in MOODS[Mood(m)][1]}
-
-
-def _like_titles(req: Request) -> list[TitleRef]:
-    return [t for t in req.titles if t.role is TitleRole.like]
-
-
-def _names_topic(req: Request) -> bool:
-    """Whether ``req`` says what it is about (rule 2): it sets genres, tags, moods or
-    like-titles, or its parser read a subject in its words (``topic``)."""
-    if req.genres or req.tags or req.moods or _like_titles(req):
-        return True
-    if req.topic is Topic.reset:  # the parser left in the query only what names a subject
-        return bool(req.query)
-    return req.topic is Topic.new
 
 
 def _resolve(positions: Iterable[int], last_ids: list[str], what: str,
@@ -283,15 +309,6 @@ def _resolve(positions: Iterable[int], last_ids: list[str], what: str,
     return list(dict.fromkeys(out))
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _tail(values: list[Any], n: int) -> list[Any]:
-    values = list(dict.fromkeys(values))
-    return values[-n:] if len(values) > n else values
-
-
 def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
     """Merge ``new`` (parsed from this turn's message) into what ``session`` remembers.
 
@@ -306,224 +323,100 @@ def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
 
     Returns:
         The merged request, what was inherited, what to exclude, what the message pointed at,
-        and notes.
+        what kind of follow-up it is, and notes.
     """
     reset = new.topic is Topic.reset
-    turn = _Turn(new=new, prev=None if reset else session.last_request,
-                 last_ids=[] if reset else list(session.last_ids), catalog=catalog)
+    st = MergeState(new=new, prev=None if reset else session.last_request,
+                    last_ids=[] if reset else list(session.last_ids), catalog=catalog)
     if reset:
-        turn.notes.append("started over: nothing from the earlier turns is kept, except that "
-                          "what you have seen or turned down is not shown again")
+        st.notes.append("started over: nothing from the earlier turns is kept, except that "
+                        "what you have seen or turned down is not shown again")
     # 6. references (first: a similar request's references are its topic)
-    ref_ids = _resolve(new.reference_positions, turn.last_ids, "reference to", turn.notes)
-    rejected = _resolve(new.exclude_positions, turn.last_ids, "rejection of", turn.notes)
+    ref_ids = _resolve(new.reference_positions, st.last_ids, "reference to", st.notes)
+    rejected = _resolve(new.exclude_positions, st.last_ids, "rejection of", st.notes)
     rejected = list(dict.fromkeys([*rejected, *new.exclude_ids]))
+    if new.intent is Intent.similar and not ref_ids and not like_titles(new) and not reset:
+        ref_ids = _focus_seed(session, rejected, catalog)  # "more like that": the focus
     similar_refs = new.intent is Intent.similar and bool(ref_ids)
+    mood_shift = st.prev is not None and rules.is_mood_shift(new)
     keeps_topic = new.intent in (Intent.chitchat, Intent.feedback, Intent.details) or not (
-        _names_topic(new) or similar_refs)
-    like_titles, mood_excl = _topic(turn, keeps_topic, ref_ids if similar_refs else [])
-    not_ids = _exclusions(turn, mood_excl, rejected, like_titles)
-    _constraints(turn)
-    _relative(turn)
+        rules.names_topic(new) or similar_refs)
+    titles, mood_excl = rules.topic(st, keeps_topic, ref_ids if similar_refs else [],
+                                    mood_shift)
+    not_ids = rules.exclusions(st, mood_excl, rejected, titles)
+    rules.constraints(st)
     rejection_only = bool(new.exclude_positions or new.exclude_ids) and not (
-        new.reference_positions or new.titles or _names_topic(new))
-    refinement = rejection_only or (keeps_topic and new.intent is Intent.recommend)
-    intent = _intent(turn, refinement, like_titles)
-    request = new.model_copy(update=turn.upd)
+        new.reference_positions or new.titles or rules.names_topic(new))
+    refinement = rejection_only or mood_shift or (keeps_topic and new.intent is Intent.recommend)
+    intent = rules.intent(st, refinement, titles)
+    rules.relative(st)
+    request = new.model_copy(update=st.upd)
     request = Request.model_validate(request.model_dump())  # re-check ranges and limits
-    exclude_ids = _never_twice(session, request, intent, ref_ids, rejected, not_ids, turn)
-    return Merged(request=request, carried=list(dict.fromkeys(turn.carried)),
+    kind = _kind(st, intent, keeps_topic, similar_refs, rejection_only, mood_shift, rejected)
+    exclude_ids = _never_twice(session, request, kind, ref_ids, rejected, not_ids, st)
+    in_place = list(st.last_ids) if kind is FollowUp.swap else []
+    playlist_ids = ([i for i in session.last_playlist_ids
+                     if i not in rejected and i not in session.rejected_ids]
+                    if kind is FollowUp.playlist else [])
+    focus = [i for i in (*ref_ids, *new.like_ids, *new.about_ids)
+             if i not in rejected and i in catalog]
+    return Merged(request=request, carried=list(dict.fromkeys(st.carried)),
                   exclude_ids=exclude_ids, reference_ids=ref_ids, rejected_ids=rejected,
-                  notes=turn.notes, reset=reset)
+                  notes=st.notes, reset=reset, followup=kind, in_place=in_place,
+                  playlist_ids=playlist_ids, focus_id=focus[0] if focus else None)
 
 
-def _topic(turn: _Turn, keeps_topic: bool,
-           similar_ids: list[str]) -> tuple[list[TitleRef], set[str]]:
-    """Rule 2: keep the previous topic or replace it whole. Returns the like-titles in force
-    and the tags a replaced topic's moods ruled out (they go with it)."""
-    new, prev, upd = turn.new, turn.prev, turn.upd
-    if prev is not None and keeps_topic:
-        upd.update(query=prev.query, genres=list(prev.genres), tags=list(prev.tags),
-                   moods=list(prev.moods), topic=prev.topic)
-        turn.carried.extend(s for s in TOPIC_SLOTS if getattr(prev, s))
-        return _like_titles(prev), set()
-    like_titles = _like_titles(new)
-    for item_id in similar_ids:
-        item = turn.catalog.get(item_id)
-        if item is not None and item_id not in {t.item_id for t in like_titles}:
-            like_titles.append(TitleRef(text=item.title[:200], item_id=item_id, score=100))
-    query, topic = new.query, new.topic
-    if similar_ids and new.topic is not Topic.new:  # "more like the first one": no words of its own
-        query, topic = "like " + " and ".join(t.text for t in like_titles), Topic.new
-    upd.update(query=query[:500], genres=list(new.genres), tags=list(new.tags),
-               moods=list(new.moods), topic=topic)
-    if prev is None:
-        return like_titles, set()
-    if _names_topic(prev):
-        turn.notes.append("new topic: the previous one is replaced (what you ruled out still is)")
-    # the tags a previous mood ruled out belong to that topic, and go with it
-    return like_titles, _mood_exclusions(prev.moods) - set(new.exclude_tags)
+def _focus_seed(session: Session, rejected: list[str], catalog: Catalog) -> list[str]:
+    """The item a "more like that" with nothing in the list to point at starts from: the
+    item in focus, unless it was turned down."""
+    focus = session.focus_id
+    prev = session.last_request
+    turned_down = {*rejected, *session.rejected_ids, *(prev.not_ids if prev else [])}
+    return [focus] if focus is not None and focus in catalog and focus not in turned_down \
+        else []
 
 
-def _exclusions(turn: _Turn, mood_excl: set[str], rejected: list[str],
-                like_titles: list[TitleRef]) -> list[str]:
-    """Rule 4: exclusions accumulate; the latest word wins. Returns the "not" titles' ids."""
-    new, prev, upd = turn.new, turn.prev, turn.upd
-    prev_not_titles = [t for t in prev.titles if t.role is TitleRole.not_] if prev else []
-    new_not_titles = [t for t in new.titles if t.role is TitleRole.not_]
-    about_titles = [t for t in new.titles if t.role is TitleRole.about]
-    prev_excl_genres = list(prev.exclude_genres) if prev else []
-    prev_excl_tags = [t for t in (prev.exclude_tags if prev else []) if t not in mood_excl]
-    prev_excl_ids = list(prev.exclude_ids) if prev else []
-    exclude_genres = [g for g in prev_excl_genres if g not in new.genres] + list(new.exclude_genres)
-    exclude_tags = [t for t in prev_excl_tags if t not in new.tags] + list(new.exclude_tags)
-    lifted = [x for x in (*prev_excl_genres, *prev_excl_tags) if x in (*new.genres, *new.tags)]
-    if lifted:
-        turn.notes.append("no longer ruled out: " + ", ".join(dict.fromkeys(lifted)))
-    turn.carried.extend(slot for slot, old, now in (
-        ("exclude_genres", prev_excl_genres, exclude_genres),
-        ("exclude_tags", prev_excl_tags, exclude_tags),
-        ("exclude_ids", prev_excl_ids, prev_excl_ids),
-    ) if set(old) & set(now))
-    upd["genres"] = [g for g in upd["genres"] if g not in new.exclude_genres]
-    upd["tags"] = [t for t in upd["tags"] if t not in new.exclude_tags]
-    upd["exclude_genres"] = _tail(exclude_genres, 10)
-    upd["exclude_tags"] = _tail(exclude_tags, 20)
-    upd["exclude_ids"] = _tail([*prev_excl_ids, *rejected], 50)
-    titles = [*like_titles, *_tail([*prev_not_titles, *new_not_titles], 10), *about_titles]
-    upd["titles"] = titles[:10]
-    return [t.item_id for t in (*prev_not_titles, *new_not_titles) if t.item_id]
+def _kind(st: MergeState, intent: Intent, keeps_topic: bool, similar_refs: bool,
+          rejection_only: bool, mood_shift: bool, rejected: list[str]) -> FollowUp:
+    """What the turn does to the conversation (rule 8)."""
+    new, prev = st.new, st.prev
+    if intent is Intent.details:
+        return FollowUp.details
+    if intent is Intent.chitchat:
+        return FollowUp.chitchat
+    if prev is None or new.topic is Topic.reset:
+        return FollowUp.fresh
+    if similar_refs:
+        return FollowUp.similar
+    if not keeps_topic:
+        return FollowUp.fresh
+    playlist_again = intent is Intent.playlist and prev.intent is Intent.playlist
+    if rejection_only:
+        if playlist_again:
+            return FollowUp.playlist
+        in_list = any(i in st.last_ids for i in rejected)
+        return FollowUp.swap if in_list else FollowUp.more
+    if playlist_again and (new.playlist_minutes is not None
+                           or new.relative_duration is not None):
+        return FollowUp.playlist
+    if mood_shift:
+        return FollowUp.mood
+    if any(getattr(new, s) not in (None, []) for s in _CHANGES):
+        return FollowUp.refine
+    return FollowUp.more
 
 
-def _constraints(turn: _Turn) -> None:
-    """Rule 3: constraints slot by slot, a range as one slot; durations dropped when the
-    media types change; ``playlist_minutes`` while the intent is playlist."""
-    new, upd = turn.new, turn.upd
-    for slot in ("media_types", "exclude_media_types", "language", "count"):
-        if getattr(new, slot) not in (None, []):
-            upd[slot] = getattr(new, slot)
-        else:
-            turn.inherit(slot)
-    for low, high in (("year_min", "year_max"), ("min_minutes", "max_minutes")):
-        if getattr(new, low) is not None or getattr(new, high) is not None:
-            upd[low], upd[high] = getattr(new, low), getattr(new, high)
-        else:
-            turn.inherit(low)
-            turn.inherit(high)
-    if new.media_types:  # asked for a kind of item: it is no longer excluded
-        kept = [m for m in upd.get("exclude_media_types", []) if m not in new.media_types]
-        upd["exclude_media_types"] = kept
-    if new.exclude_media_types and upd.get("media_types"):
-        upd["media_types"] = [m for m in upd["media_types"] if m not in new.exclude_media_types]
-    prev = turn.prev
-    if prev is not None and new.media_types and set(new.media_types) != set(prev.media_types):
-        dropped = [s for s in ("min_minutes", "max_minutes") if s in turn.carried]
-        for s in dropped:
-            turn.drop(s)
-        if dropped:
-            old = ", ".join(f"{s.split('_')[0]} {getattr(prev, s)} minutes" for s in dropped)
-            turn.notes.append(f"dropped the earlier length limit ({old}): minutes mean "
-                              "something else for the new kind of item")
-    if new.intent is Intent.playlist:
-        if new.playlist_minutes is not None:
-            upd["playlist_minutes"] = new.playlist_minutes
-        else:
-            turn.inherit("playlist_minutes")
-
-
-def _intent(turn: _Turn, refinement: bool, like_titles: list[TitleRef]) -> Intent:
-    """Rule 7: a refinement keeps the previous intent when it had a topic to act on."""
-    prev, intent = turn.prev, turn.new.intent
-    if prev is not None and refinement:
-        if prev.intent in _TOPIC_INTENTS:
-            intent = prev.intent
-        else:
-            intent = Intent.similar if like_titles else Intent.recommend
-    if intent is not Intent.playlist:
-        turn.upd["playlist_minutes"] = None
-    turn.upd["intent"] = intent
-    return intent
-
-
-def _never_twice(session: Session, request: Request, intent: Intent, ref_ids: list[str],
-                 rejected: list[str], not_ids: list[str], turn: _Turn) -> list[str]:
+def _never_twice(session: Session, request: Request, kind: FollowUp, ref_ids: list[str],
+                 rejected: list[str], not_ids: list[str], st: MergeState) -> list[str]:
     """Rule 8: what this turn must not show."""
-    exempt = set(turn.new.about_ids) | (set(ref_ids) if intent is Intent.details else set())
-    shown = [i for i in session.shown_ids if i not in exempt]
+    exempt = set(st.new.about_ids) | (set(ref_ids) if kind is FollowUp.details else set())
+    shown = [] if kind in _RESHOW else [i for i in session.shown_ids if i not in exempt]
     rejected_all = [*session.rejected_ids, *rejected]
     exclude_ids = list(dict.fromkeys([*shown, *rejected_all, *not_ids, *request.exclude_ids]))
     if rejected:
-        names = [turn.catalog[i].title if i in turn.catalog else i for i in rejected]
-        turn.notes.append("won't show again: " + ", ".join(names))
+        names = [st.catalog[i].title if i in st.catalog else i for i in rejected]
+        st.notes.append("won't show again: " + ", ".join(names))
     return exclude_ids
-
-
-def _relative(turn: _Turn) -> None:
-    """Rule 5: turn "shorter", "longer", "newer" and "older" into bounds."""
-    new = turn.new
-    if new.relative_duration is None and new.relative_year is None:
-        return
-    media = set(turn.upd.get("media_types") or [])
-    items = [turn.catalog.get(i) for i in turn.last_ids]
-    listed = [it for it in items if it is not None and (not media or it.media_type in media)]
-    kinds = " or ".join(sorted(str(m) for m in media)) or "item"
-    if new.relative_duration is not None:
-        mid = _median([it.duration_min for it in listed if it.duration_min is not None])
-        _relative_duration(turn, new.relative_duration, mid, kinds)
-    if new.relative_year is not None:
-        mid = _median([float(it.year) for it in listed if it.year is not None])
-        _relative_year(turn, new.relative_year, mid, kinds)
-
-
-def _relative_duration(turn: _Turn, word: RelativeDuration, mid: float | None,
-                       kinds: str) -> None:
-    new, upd = turn.new, turn.upd
-    if new.min_minutes is not None or new.max_minutes is not None:
-        turn.notes.append(f"'{word.value}' ignored: the length you gave wins")
-    elif mid is None:
-        turn.notes.append(f"'{word.value}' ignored: the last list has no {kinds} with a length")
-    elif word is RelativeDuration.shorter:
-        bound = max(1, math.floor(0.75 * mid))
-        if upd.get("max_minutes") is not None:
-            bound = min(bound, upd["max_minutes"])
-        turn.drop("min_minutes")
-        turn.drop("max_minutes")
-        upd["max_minutes"] = bound
-        turn.notes.append(f"shorter: at most {bound} minutes (the last list's median is "
-                          f"{mid:g})")
-    else:
-        bound = min(100_000, math.ceil(1.25 * mid))
-        if upd.get("min_minutes") is not None:
-            bound = max(bound, upd["min_minutes"])
-        turn.drop("min_minutes")
-        turn.drop("max_minutes")
-        upd["min_minutes"] = bound
-        turn.notes.append(f"longer: at least {bound} minutes (the last list's median is "
-                          f"{mid:g})")
-
-
-def _relative_year(turn: _Turn, word: RelativeYear, mid: float | None, kinds: str) -> None:
-    new, upd = turn.new, turn.upd
-    if new.year_min is not None or new.year_max is not None:
-        turn.notes.append(f"'{word.value}' ignored: the years you gave win")
-    elif mid is None:
-        turn.notes.append(f"'{word.value}' ignored: the last list has no {kinds} with a year")
-    elif word is RelativeYear.newer:
-        bound = min(2100, math.floor(mid) + 1)
-        if upd.get("year_min") is not None:
-            bound = max(bound, upd["year_min"])
-        turn.drop("year_min")
-        turn.drop("year_max")
-        upd["year_min"] = bound
-        turn.notes.append(f"newer: from {bound} on (the last list's median year is {mid:g})")
-    else:
-        bound = max(1800, math.ceil(mid) - 1)
-        if upd.get("year_max") is not None:
-            bound = min(bound, upd["year_max"])
-        turn.drop("year_min")
-        turn.drop("year_max")
-        upd["year_max"] = bound
-        turn.notes.append(f"older: up to {bound} (the last list's median year is {mid:g})")
 
 
 # --- record and relax ------------------------------------------------------------------------
@@ -534,8 +427,10 @@ def record(session: Session, shown_ids: Iterable[str], merged: Merged) -> Sessio
 
     The shown list becomes the last list, except for a details answer (one item about which
     the person asked: "the third one" should still mean the third of the list they saw).
-    A turn that showed nothing keeps the last list. The item the turn pointed at becomes the
-    focus ("not that one" next turn means it) while it is in the last list.
+    A turn that showed nothing keeps the last list. The item the turn liked or named becomes
+    the focus (rule 9: "not that one" next turn means it while it is in the last list, and
+    "more like that" means it wherever it is); a new topic forgets the focus, and an item
+    turned down is never in focus. A playlist shown is remembered as the last playlist.
 
     Args:
         session: The session the turn was merged with.
@@ -546,19 +441,24 @@ def record(session: Session, shown_ids: Iterable[str], merged: Merged) -> Sessio
     session.turn += 1
     session.last_request = merged.request
     if merged.reset:
-        session.last_ids = []
+        session.reset()
+        session.last_request = merged.request
+    if merged.followup is FollowUp.fresh:
         session.focus_id = None
     if shown and merged.request.intent is not Intent.details:
         session.last_ids = shown[:100]
-        session.focus_id = None
+        session.last_playlist_ids = (shown[:100] if merged.request.intent is Intent.playlist
+                                     else [])
         # positions said this turn pointed into the list just replaced
         session.last_request = merged.request.model_copy(update={"reference_positions": []})
-    if merged.reference_ids:
-        session.focus_id = merged.reference_ids[0]
+    if merged.focus_id is not None:
+        session.focus_id = merged.focus_id
     elif merged.request.intent is Intent.details and shown:
         session.focus_id = shown[0]
-    session.shown_ids = _tail([*session.shown_ids, *shown], MAX_SHOWN)
-    session.rejected_ids = _tail([*session.rejected_ids, *merged.rejected_ids], MAX_REJECTED)
+    if session.focus_id in {*merged.rejected_ids, *merged.request.not_ids}:
+        session.focus_id = None
+    session.shown_ids = tail([*session.shown_ids, *shown], MAX_SHOWN)
+    session.rejected_ids = tail([*session.rejected_ids, *merged.rejected_ids], MAX_REJECTED)
     return session
 
 
@@ -582,12 +482,25 @@ def relax(merged: Merged, slots: Iterable[str] | None = None) -> tuple[Request, 
         >>> r.genres, r.max_minutes, dropped
         (['drama'], None, ['max_minutes'])
     """
-    wanted = set(_RELAXABLE if slots is None else slots)
-    unknown = wanted - set(_RELAXABLE)
+    wanted = set(RELAXABLE if slots is None else slots)
+    unknown = wanted - set(RELAXABLE)
     if unknown:
         raise ValueError(f"cannot relax {sorted(unknown)}; relaxable slots: "
-                         f"{', '.join(_RELAXABLE)}")
+                         f"{', '.join(RELAXABLE)}")
     dropped = [s for s in merged.carried if s in wanted]
     empty: dict[str, Any] = {
         s: [] if isinstance(getattr(merged.request, s), list) else None for s in dropped}
     return merged.request.model_copy(update=empty), dropped
+
+
+def relaxed_words(dropped: Iterable[str]) -> str:
+    """What :func:`relax` dropped, in a person's words (never the slots' names).
+
+    Example:
+        >>> relaxed_words(["media_types", "min_minutes", "max_minutes"])
+        'the kind of item and the length limit'
+    """
+    words = list(dict.fromkeys(_RELAXED_WORDS.get(s, "an earlier limit") for s in dropped))
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]

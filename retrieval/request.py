@@ -312,6 +312,9 @@ class ParseContext(BaseModel):
     previous: Request | None = Field(default=None, description="The request of the previous turn.")
     last_ids: list[ItemId] = Field(default_factory=list, max_length=100,
                                    description="Ids of the last list shown, in display order.")
+    focus_id: ItemId | None = Field(
+        default=None, description="The item the conversation is about (the one last liked or "
+        "named), also when the last list no longer shows it: \"more like that\" means it.")
 
     @property
     def focus_position(self) -> int:

@@ -126,7 +126,9 @@ def unresolved_notice(titles: list[str]) -> str:
 
 
 def relaxed_notice(dropped: list[str]) -> str:
-    return "nothing matched everything said so far, so I dropped: " + ", ".join(dropped)
+    from assistant.session import relaxed_words
+
+    return f"nothing matched everything said so far, so I dropped {relaxed_words(dropped)}"
 
 
 def no_match_notice(request: Request, result: ToolResult) -> str | None:

@@ -8,8 +8,10 @@ A turn (:class:`Turn`) runs::
 - **merge**: with the session (:func:`assistant.session.merge`): carried constraints, what
   not to show again, what "the second one" means.
 - **plan**: which registered tools to call (:mod:`assistant.turn.plan`).
-- **run tools**: through the registry; when the main tool finds nothing, the relax policy
-  drops constraints carried from earlier turns and runs it again.
+- **run tools**: through the registry; "not the second one" puts the next best in the
+  turned-down place and keeps the rest of the list (:func:`~assistant.turn.plan.splice`);
+  otherwise, when the main tool finds nothing, the relax policy drops constraints carried
+  from earlier turns and runs it again.
 - **cards**: picks -> :class:`~assistant.reply.Recommendation` with their grounds.
 - **lead**: the sentence above the cards, from what is shown (:mod:`assistant.turn.lead`).
 - **explain**: one reason per card, streamed into the reply.
@@ -31,7 +33,7 @@ from assistant.turn import lead as words
 from assistant.turn.cards import details_cards, make_cards
 from assistant.turn.context import ToolContext
 from assistant.turn.explain import explain_cards, explain_stream
-from assistant.turn.plan import Plan, plan_main, plan_turn, relax
+from assistant.turn.plan import Plan, plan_main, plan_turn, relax, splice, swap_notice
 from assistant.turn.toolbox import TOOLS
 from retrieval.request import InputIssue
 
@@ -160,7 +162,14 @@ class Turn:
         results = [(step.tool, TOOLS[step.tool].run(ctx, step.call)) for step in plan.before]
         main = plan.main
         result = TOOLS[main.tool].run(ctx, main.call)
-        if not result.items:
+        if merged.in_place and main.tool != "playlist":  # "not the second one": swap in place
+            items = splice(merged, result.items)
+            catalog = self.services.catalog
+            notice = swap_notice(merged, merged.in_place, [r.item_id for r in items],
+                                 lambda i: catalog[i].title if i in catalog else i)
+            self.notices.extend([notice] if notice else [])
+            result = replace(result, items=items)
+        elif not result.items:
             relaxed, dropped = relax(merged)
             if dropped:
                 merged = relaxed

@@ -654,7 +654,8 @@ def test_report_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     ("stories about lighthouse keepers", Topic.new),
     ("horror films then", Topic.new),
     ("something like Arrival", Topic.new),
-    ("lighter please", Topic.new),
+    ("lighter please", Topic.refine),  # a mood shift: the topic in force, lighter
+    ("something scary", Topic.new),  # a mood said plainly names a topic
     ("shorter", Topic.refine),
     ("only podcasts now", Topic.refine),
     ("films from the 90s under 2 hours", Topic.refine),

@@ -18,6 +18,7 @@ from assistant.parsers import make_parser
 from assistant.parsers.rules import is_reset, topical_words
 from assistant.session import (
     MAX_SHOWN,
+    FollowUp,
     Merged,
     Session,
     merge,
@@ -84,7 +85,8 @@ def test_arrival_conversation(talk, catalog):
     assert m.request.exclude_genres == ["horror"]
     assert {"query", "titles", "moods", "exclude_genres"} <= set(m.carried)
     assert "max_minutes" not in m.carried  # set this turn, not inherited
-    assert m.exclude_ids == FILMS
+    # a refinement answers the refined request: what was shown may come back if it fits
+    assert m.followup is FollowUp.refine and m.exclude_ids == []
 
     m = talk("only podcasts now", PODCASTS)
     assert m.request.media_types == ["podcast"]
@@ -92,7 +94,7 @@ def test_arrival_conversation(talk, catalog):
     assert any("length limit" in n for n in m.notes)
     assert m.request.like_ids == ["mv-arrival-2016"] and m.request.exclude_genres == ["horror"]
     assert m.request.intent is Intent.similar
-    assert m.exclude_ids == FILMS + SHORTER_FILMS
+    assert m.followup is FollowUp.refine and m.exclude_ids == []
     before = m.request
 
     m = talk("not the second one", PODCASTS_2)
@@ -103,6 +105,9 @@ def test_arrival_conversation(talk, catalog):
     assert m.request.model_dump(include=same) == before.model_dump(include=same)
     assert PODCASTS[1] in m.request.exclude_ids and PODCASTS[1] in m.exclude_ids
     assert "media_types" in m.carried
+    # replaced in place: the last list again, the rejected one swapped for one not shown yet
+    assert m.followup is FollowUp.swap and m.in_place == PODCASTS
+    assert set(FILMS + SHORTER_FILMS + PODCASTS) <= set(m.exclude_ids)
     assert talk.session.rejected_ids == [PODCASTS[1]]
 
     m = talk("more like the first one", ["pc-the-habitat-2018"])
@@ -208,7 +213,7 @@ def test_relative_duration_only_counts_items_of_the_media_types_in_force(talk, c
     m = merge(talk2_session, Request(media_types=["podcast"], relative_duration="shorter"),
               catalog)
     assert m.request.max_minutes is None
-    assert any("no podcast with a length" in n for n in m.notes)
+    assert any("no podcasts with a length" in n for n in m.notes)
 
 
 def test_relative_without_a_last_list_is_a_note(talk):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.core import Assistant
 from assistant.errors import EncoreError, UnknownItem
-from assistant.session import Merged, Session
+from assistant.session import FollowUp, Merged, Session
 from assistant.sessions_cache import SessionCache
 from assistant.settings import Settings
 from assistant.store import open_store
@@ -140,6 +140,12 @@ def test_relax_drops_only_carried_constraints_and_never_for_details_or_chitchat(
         assert relax(m) == (m, [])
     m = Merged(request=req)
     assert relax(m) == (m, [])
+    # a follow-up keeps the kind of item it refines; a fresh request may lose it
+    m = Merged(request=req.model_copy(update={"media_types": ["movie"]}),
+               carried=["media_types", "max_minutes"], followup=FollowUp.refine)
+    assert relax(m)[1] == ["max_minutes"]
+    assert relax(m.model_copy(update={"followup": FollowUp.fresh}))[1] == [
+        "media_types", "max_minutes"]
 
 
 # -- lead -----------------------------------------------------------------------------------
@@ -201,11 +207,14 @@ def test_relax_runs_the_main_tool_again_without_carried_constraints(bot, monkeyp
     monkeypatch.setitem(TOOLS._tools, "recommend", dataclasses.replace(real, run=picky))
     second = bot.chat("r", user, "something darker")
     assert [r.max_minutes for r in calls] == [120, None]
-    # every carried constraint goes (the media type too), what was said this turn stays
-    assert second.meta.relaxed == ["media_types", "max_minutes"] and second.recommendations
-    assert "so I dropped: media_types, max_minutes" in second.notice
-    assert second.request.max_minutes is None and not second.request.media_types
-    assert second.text.startswith(f"Here are {len(second.recommendations)} picks")
+    # the carried length goes; a follow-up keeps the kind of item it refines
+    assert second.meta.relaxed == ["max_minutes"] and second.recommendations
+    # in words a person understands, never the slots' names
+    assert "so I dropped the length limit" in second.notice
+    assert "max_minutes" not in second.notice
+    assert second.request.genres == ["science fiction"]  # "darker" shifted the mood only
+    assert second.request.max_minutes is None and second.request.media_types == ["movie"]
+    assert second.text.startswith(f"Here are {len(second.recommendations)} films")
     third = bot.chat("r", user, "more")  # the session kept the relaxed request
     assert third.request.max_minutes is None
 

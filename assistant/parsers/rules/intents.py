@@ -45,7 +45,7 @@ _FEEDBACK = re.compile(
 _RECOMMEND = re.compile(
     r"\b(?:recommend|suggest|something|anything|some|what\s+should|give\s+me|show\s+me|i\s+want"
     r"|i'?d\s+like|looking\s+for|in\s+the\s+mood|any\s+(?:good|ideas)|what\s+else|more|options"
-    r"|ideas|play)\b")
+    r"|ideas|play|another(?:\s+one)?)\b")
 _GREETING = re.compile(
     r"^\W*(?:hi|hello|hey|yo|hiya|good\s+(?:morning|evening|afternoon|night)|thanks?|thank\s+you"
     r"|cheers|ok|okay|cool|great|nice|bye|goodbye|who\s+are\s+you|what\s+can\s+you\s+do"

@@ -6,6 +6,7 @@ from assistant.parsers.rules.assemble import assemble
 from assistant.parsers.rules.clean import clean
 from assistant.parsers.rules.counts import count_from_tokens, read_counts
 from assistant.parsers.rules.durations import read_durations
+from assistant.parsers.rules.followups import read_too, retarget_playlist
 from assistant.parsers.rules.language import is_foreign, language_of
 from assistant.parsers.rules.lexicon import Lexicon
 from assistant.parsers.rules.references import read_references
@@ -82,9 +83,12 @@ class RulesParser:
         if is_foreign(state):
             state.issues.append(InputIssue.unsupported_language)
             return assemble(state, [], context, self.vocabulary, self._catalog, foreign=True)
+        too = read_too(state)  # "too long": before "long" is read as a length
         read_durations(state, self.lexicon)
         read_years(state, self.lexicon, self.vocabulary.recent_from)
         read_counts(state)
         tokens, hits = read_words(state, self.lexicon)
+        hits = sorted([*too, *hits], key=lambda h: h.start)
         count_from_tokens(state, tokens, hits)
+        retarget_playlist(state, hits, context)  # "make it an hour" after a playlist
         return assemble(state, hits, context, self.vocabulary, self._catalog)

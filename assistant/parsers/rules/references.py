@@ -1,10 +1,11 @@
 """Step 2, references to the last list shown.
 
-"the second one" -> ``reference_positions=[2]``, "more like that" -> the item in focus, "not
-that one" -> ``exclude_positions``. Coordinated references share one verb ("drop the first and
-the last" -> exclude 1 and -1). "That" and "it" after a title named in the same message point
-at the title, not at the list ("Parasite was amazing, more like that"): such anaphora are kept
-in :attr:`State.anaphora` and placed once the titles are known
+"the second one" -> ``reference_positions=[2]``, "more like that" -> the item in focus (no
+position when the focus is no longer in the last list: the session merge then starts from
+it), "not that one" -> ``exclude_positions``. Coordinated references share one verb ("drop
+the first and the last" -> exclude 1 and -1). "That" and "it" after a title named in the
+same message point at the title, not at the list ("Parasite was amazing, more like that"):
+such anaphora are kept in :attr:`State.anaphora` and placed once the titles are known
 (:mod:`assistant.parsers.rules.titles`).
 """
 
@@ -86,6 +87,8 @@ def _clause_before(st: State, start: int, end: int) -> str:
 def read_references(st: State, context: ParseContext | None) -> None:
     """Find the references to the last list in ``st`` and consume them."""
     focus = context.focus_position if context is not None else 1
+    focus_elsewhere = (context is not None and context.focus_id is not None
+                       and context.focus_id not in context.last_ids)
     found = _explicit(st)
     explicit = [p for _, _, positions in sorted(found) for p in positions]
     anaphora = set()
@@ -103,9 +106,13 @@ def read_references(st: State, context: ParseContext | None) -> None:
             taken.append((start, end))
             before = _clause_before(st, start, end)
             negated = _REF_NEGATION.search(before) is not None
-            st.ref_similar = st.ref_similar or (
-                not negated and _REF_SIMILAR.search(before) is not None)
+            similar = not negated and _REF_SIMILAR.search(before) is not None
+            st.ref_similar = st.ref_similar or similar
             feedback = _FEEDBACK_ANAPHOR.search(st.work, start, end) is not None
+            if similar and focus_elsewhere:
+                # "more like that" after the item in focus left the list: no position to
+                # give; the session merge starts from the item in focus
+                positions = []
             st.anaphora.append((start, end, positions, negated, feedback))
             st.consume(start, end)
             continue

@@ -3,7 +3,8 @@
 their negation scopes (:mod:`~assistant.parsers.rules.negation`).
 
 After "about", "on" or "regarding" a word is the subject, not a kind of item: "a podcast about
-films" wants the film genre (when the catalog has it), not films.
+films" wants the film genre (when the catalog has it), not films; "what about podcasts?" and
+"how about a series" ask for the kind of item.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def _match_at(tokens: list[Token], i: int, lexicon: Lexicon) -> Hit | None:
         nxt = tokens[i + n][0] if i + n < len(tokens) else ""
         if key == "show" and nxt in ("me", "us", "you", "them"):
             continue
-        if prev in _TOPIC_BEFORE:
+        prev2 = tokens[i - 2][0] if i > 1 and tokens[i - 2][3] == "w" else ""
+        if prev in _TOPIC_BEFORE and not (prev == "about" and prev2 in ("what", "how")):
             senses = lexicon.literal.get(key) or tuple(
                 s for s in senses if not s.startswith(("media:", "weakmedia:")))
             if not senses:
