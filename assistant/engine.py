@@ -144,7 +144,7 @@ class Engine:
         if stats is None:
             stats = stats_from_config(interactions, catalog, config.stats)
         self.pipeline = Pipeline(catalog, item_vectors, encoder, stats, index=index,
-                                 ranker=ranker, config=config)
+                                 ranker=ranker, config=config, mood_tags=_mood_tags())
         p = self.pipeline
         self.encoder, self.items, self.stats, self.ranker = p.encoder, p.items, p.stats, p.ranker
         self.retriever, self.generator, self.builder = p.retriever, p.generator, p.builder
@@ -224,6 +224,11 @@ class Engine:
             mask[rows[rows >= 0]] = False
         return mask
 
+    def unchecked(self, request: Request | None) -> tuple[str, ...]:
+        """The request's constraints this catalog cannot judge (``"year"``, ``"duration"``,
+        ``"language"``: too few items have the field); they are not applied."""
+        return self.pipeline.filters.unchecked(request)
+
     # -- the tools -----------------------------------------------------------------------
 
     def recommend(self, history: History, request: Request | None = None, *, k: int = 10,
@@ -282,8 +287,10 @@ class Engine:
         keep = found >= 0
         found, dense = found[keep], np.asarray(scores[0], dtype=np.float32)[keep]
         keep = filt.allows(found)
-        cands = CandidateList(found[keep], dense[keep],
-                              np.full(int(keep.sum()), DENSE, dtype=np.int16))
+        found = found[keep]
+        stated = filt.stated
+        cands = CandidateList(found, dense[keep], np.full(len(found), DENSE, dtype=np.int16),
+                              stated, None if stated is None else stated.bits[found])
         ctx = QueryContext(history=hist, request=req, request_vector=req_vec)
         return self.pipeline.rank(ctx, cands, k)
 
@@ -375,3 +382,11 @@ class Engine:
     def __repr__(self) -> str:
         return (f"Engine({len(self.catalog)} items, ranker={self.ranker_name}, "
                 f"{len(self.interactions)} interactions)")
+
+
+def _mood_tags() -> dict[str, list[str]]:
+    """Mood -> the tags that express it, from the parsers' vocabulary: a request's mood is
+    met by any of them."""
+    from assistant.parsers.vocabulary import MOODS
+
+    return {mood.value: list(include) for mood, (include, _) in MOODS.items()}
