@@ -184,7 +184,7 @@ def relaxed_notice(dropped: list[str], before: Request | None = None) -> str:
 
     Example:
         >>> relaxed_notice(["media_types", "max_minutes"],
-        ...                Request(media_types=["podcast"], max_minutes=40))[-48:]
+        ...                Request(media_types=["podcast"], max_minutes=40))[-47:]
         'so I dropped: only podcasts; at most 40 minutes'
     """
     said = []

@@ -148,7 +148,7 @@ def test_relax_drops_only_carried_constraints_and_never_for_details_or_chitchat(
 def test_leads_are_written_from_what_is_shown() -> None:
     req = Request(media_types=["album"], genres=["jazz"])
     assert lead_text("recommend", req, ToolResult(), 0) == "I found nothing that fits."
-    assert lead_text("recommend", req, ToolResult(), 3) == "Here are 3 albums for jazz:"
+    assert lead_text("recommend", req, ToolResult(), 3) == "Here are 3 jazz albums:"
     assert lead_text("trending", req, ToolResult(), 4) == "Popular lately in albums:"
     assert lead_text("similar", req, ToolResult(subjects=["Arrival", "Dune"]), 2) == \
         "Like Arrival, Dune:"
@@ -203,9 +203,11 @@ def test_relax_runs_the_main_tool_again_without_carried_constraints(bot, monkeyp
     assert [r.max_minutes for r in calls] == [120, None]
     # every carried constraint goes (the media type too), what was said this turn stays
     assert second.meta.relaxed == ["media_types", "max_minutes"] and second.recommendations
-    assert "so I dropped: media_types, max_minutes" in second.notice
+    # said in words, never the request's slot names
+    assert "so I dropped: only films; at most 120 minutes" in second.notice
+    assert "media_types" not in second.notice + second.text
     assert second.request.max_minutes is None and not second.request.media_types
-    assert second.text.startswith(f"Here are {len(second.recommendations)} picks")
+    assert second.text.startswith((f"Here are {len(second.recommendations)} ", "Only "))
     third = bot.chat("r", user, "more")  # the session kept the relaxed request
     assert third.request.max_minutes is None
 

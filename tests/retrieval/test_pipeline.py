@@ -193,6 +193,7 @@ SERVING = [  # (section, field, a, b): the served picks of the test bundle diffe
     ("retrieval", "collaborative_with_request", 0, 40),
     ("ranker", "mmr_lambda", 0.3, 1.0),
     ("ranker", "mmr_k", 1, 20),
+    ("retrieval", "stated_candidates", 0, 100),
 ]
 
 
@@ -311,7 +312,8 @@ def test_num_threads_reaches_lightgbm_and_defaults_to_all_cores() -> None:
 def test_every_setting_has_an_effect_test() -> None:
     tested = ({(s, f) for s, f, *_ in SERVING + LISTS} | {("retrieval", "dislike_rating")}
               | {("training", f) for f, *_ in TRAINING} | {("ranker", f) for f, *_ in MODEL}
-              | {("ranker", "num_threads")})
+              | {("ranker", "num_threads")}
+              | {("ranker", "request_first")})  # tests/retrieval/test_request_first.py
     every = {(s, f) for s, field in PipelineConfig.model_fields.items()
              for f in field.annotation.model_fields}  # type: ignore[union-attr]
     assert every == tested, sorted(every ^ tested)
