@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from retrieval.ranker import Ranker
     from retrieval.stats import InteractionStats
 
-__all__ = ["ConstraintMasks", "Engine", "Playlist", "UnknownItem"]
+__all__ = ["ConstraintMasks", "Engine", "Playlist", "UnknownItem", "pin_threads"]
 
 
 class UnknownItem(_UnknownItem):
@@ -168,7 +168,9 @@ class Engine:
         them (else the blend, and statistics built from its interactions), its FAISS index,
         its encoder, and the pipeline configuration it was built with; a field set
         explicitly in ``settings`` (keyword, ``ENCORE_*`` variable or TOML) wins over the
-        bundle's value."""
+        bundle's value. The encoder's threads are pinned to ``retrieval.encoder_threads``
+        (:func:`pin_threads`)."""
+        pin_threads(settings.retrieval.encoder_threads)
         config = settings.pipeline_config(base=bundle.pipeline_config)
         vectors = bundle.item_vectors
         if list(bundle.item_ids) != bundle.catalog.ids:  # vectors in another order: realign
@@ -390,3 +392,17 @@ def _mood_tags() -> dict[str, list[str]]:
     from assistant.parsers.vocabulary import MOODS
 
     return {mood.value: list(include) for mood, (include, _) in MOODS.items()}
+
+
+def pin_threads(threads: int) -> None:
+    """Let torch (the encoder) use ``threads`` threads in this process (0: leave its
+    default). Serving encodes one short text per turn: more threads only wait on each other,
+    and on a loaded machine they make a turn many times slower."""
+    if threads < 1:
+        return
+    try:
+        import torch
+    except ImportError:  # an encoder without torch has nothing to pin
+        return
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
