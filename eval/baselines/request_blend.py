@@ -102,7 +102,7 @@ class RequestPopularityBlend:
             gains = []
             for row, case in zip(cos, cases, strict=True):
                 s = self._blend(row, w)
-                s[[pos[h] for h in case.history_item_ids if h in pos]] = -np.inf
+                s[[pos[h] for h in case.history_item_ids or () if h in pos]] = -np.inf
                 top = np.argsort(-s, kind="stable")[:10]
                 hits = [r for r, j in enumerate(top) if self._ids[j] in case.target_item_ids]
                 gains.append(1.0 / np.log2(hits[0] + 2) if hits else 0.0)

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     encore = make_system("encore", encoder=args.encoder, seed=args.seed)
     systems = {"ease": make_system("ease"), "encore": encore}
     lines = _history_only(split, ds, systems, args.seed)
-    blend = make_system("request-pop", encoder=args.encoder, seed=args.seed)
+    blend: Any = make_system("request-pop", encoder=args.encoder, seed=args.seed)
     pop = make_system("pop")
     for system in (blend, pop):
         system.fit(split.fit_data("test"), ds.catalog)
