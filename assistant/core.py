@@ -312,22 +312,36 @@ class Assistant:
 
     # -- conversation ---------------------------------------------------------------------
 
-    def chat(self, session_id: str, user_id: str, message: str) -> Reply:
-        """Answer one message of a conversation (see the module docstring for the steps)."""
+    def chat(self, session_id: str, user_id: str, message: str, k: int = DEFAULT_K) -> Reply:
+        """Answer one message of a conversation (see the module docstring for the steps).
+
+        Args:
+            session_id: The conversation (its constraints and what it has shown).
+            user_id: Who speaks.
+            message: What they said.
+            k: How many items a list shows (1 to 50), as in :meth:`recommend`, unless the
+                message itself names a number ("three thrillers").
+
+        Raises:
+            EncoreError: ``k`` out of range, or a bad session or user id.
+        """
         last = None
-        for snapshot in self.chat_stream(session_id, user_id, message):
+        for snapshot in self.chat_stream(session_id, user_id, message, k):
             last = snapshot
         if last is None:  # Turn.run always yields; this guards a broken stage
             raise EncoreError("the turn produced no reply")
         return last
 
-    def chat_stream(self, session_id: str, user_id: str, message: str) -> Iterator[Reply]:
+    def chat_stream(self, session_id: str, user_id: str, message: str, k: int = DEFAULT_K
+                    ) -> Iterator[Reply]:
         """:meth:`chat`, yielding growing snapshots of the reply: first the text and the
         cards, then each explanation as it is written; the last snapshot is complete."""
         session_id = check_session(session_id)
         user_id = check_user(user_id)
+        k = check_k(k)
         with self.sessions.lock(session_id):
-            yield from Turn(self.services, self.sessions, session_id, user_id, message).run()
+            yield from Turn(self.services, self.sessions, session_id, user_id, message,
+                            k=k).run()
 
     def reset_session(self, session_id: str) -> None:
         """Forget a conversation (its constraints and what it has shown)."""

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from retrieval.ranker import Ranker
     from retrieval.stats import InteractionStats
 
-__all__ = ["ConstraintMasks", "Engine", "Playlist", "UnknownItem"]
+__all__ = ["ConstraintMasks", "Engine", "Playlist", "UnknownItem", "pin_threads"]
 
 _PLAYLIST_POOL = 200
 """Candidates per tier a playlist ranks at least (all of them on a catalog this small)."""
@@ -147,7 +147,7 @@ class Engine:
         if stats is None:
             stats = stats_from_config(interactions, catalog, config.stats)
         self.pipeline = Pipeline(catalog, item_vectors, encoder, stats, index=index,
-                                 ranker=ranker, config=config)
+                                 ranker=ranker, config=config, mood_tags=_mood_tags())
         p = self.pipeline
         self.encoder, self.items, self.stats, self.ranker = p.encoder, p.items, p.stats, p.ranker
         self.retriever, self.generator, self.builder = p.retriever, p.generator, p.builder
@@ -171,7 +171,9 @@ class Engine:
         them (else the blend, and statistics built from its interactions), its FAISS index,
         its encoder, and the pipeline configuration it was built with; a field set
         explicitly in ``settings`` (keyword, ``ENCORE_*`` variable or TOML) wins over the
-        bundle's value."""
+        bundle's value. The encoder's threads are pinned to ``retrieval.encoder_threads``
+        (:func:`pin_threads`)."""
+        pin_threads(settings.retrieval.encoder_threads)
         config = settings.pipeline_config(base=bundle.pipeline_config)
         vectors = bundle.item_vectors
         if list(bundle.item_ids) != bundle.catalog.ids:  # vectors in another order: realign
@@ -226,6 +228,11 @@ class Engine:
             mask = mask.copy()
             mask[rows[rows >= 0]] = False
         return mask
+
+    def unchecked(self, request: Request | None) -> tuple[str, ...]:
+        """The request's constraints this catalog cannot judge (``"year"``, ``"duration"``,
+        ``"language"``: too few items have the field); they are not applied."""
+        return self.pipeline.filters.unchecked(request)
 
     # -- the tools -----------------------------------------------------------------------
 
@@ -285,8 +292,10 @@ class Engine:
         keep = found >= 0
         found, dense = found[keep], np.asarray(scores[0], dtype=np.float32)[keep]
         keep = filt.allows(found)
-        cands = CandidateList(found[keep], dense[keep],
-                              np.full(int(keep.sum()), DENSE, dtype=np.int16))
+        found = found[keep]
+        stated = filt.stated
+        cands = CandidateList(found, dense[keep], np.full(len(found), DENSE, dtype=np.int16),
+                              stated, None if stated is None else stated.bits[found])
         ctx = QueryContext(history=hist, request=req, request_vector=req_vec)
         return self.pipeline.rank(ctx, cands, k)
 
@@ -450,3 +459,25 @@ class Engine:
     def __repr__(self) -> str:
         return (f"Engine({len(self.catalog)} items, ranker={self.ranker_name}, "
                 f"{len(self.interactions)} interactions)")
+
+
+def _mood_tags() -> dict[str, list[str]]:
+    """Mood -> the tags that express it, from the parsers' vocabulary: a request's mood is
+    met by any of them."""
+    from assistant.parsers.vocabulary import MOODS
+
+    return {mood.value: list(include) for mood, (include, _) in MOODS.items()}
+
+
+def pin_threads(threads: int) -> None:
+    """Let torch (the encoder) use ``threads`` threads in this process (0: leave its
+    default). Serving encodes one short text per turn: more threads only wait on each other,
+    and on a loaded machine they make a turn many times slower."""
+    if threads < 1:
+        return
+    try:
+        import torch
+    except ImportError:  # an encoder without torch has nothing to pin
+        return
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

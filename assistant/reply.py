@@ -122,6 +122,11 @@ class Recommendation(BaseModel):
     score: float | None = None
     explanation: str = ""
     grounds: Grounds = Field(default_factory=Grounds)
+    match: Literal["exact", "close"] = "exact"
+    """exact: it has everything the request asked for; close: a close match, shown because
+    fewer than the list's length have everything (``match_note`` says what it lacks)."""
+    match_note: str | None = None
+    """For a close match, what it is and lacks, in words ("close match: rock, not jazz")."""
 
 
 class Fallback(BaseModel):

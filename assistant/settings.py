@@ -76,6 +76,11 @@ class RetrievalSettings(RetrievalConfig):
     index_factory: str | None = None
     """FAISS factory string ('Flat', 'HNSW32,Flat', 'IVF4096,PQ48'); None picks Flat up to
     50k items and HNSW32,Flat above."""
+    encoder_threads: int = Field(default=1, ge=0, le=256)
+    """Threads the encoder uses when serving (torch.set_num_threads, set when a bundle is
+    loaded for serving). One request text is tiny: one thread encodes it in milliseconds,
+    while torch's default (every core) makes a turn 10-30x slower when other processes load
+    the CPU. 0 leaves torch's default."""
 
 
 class RankerSettings(RankerConfig):

@@ -28,9 +28,14 @@ allow-lists; each catalog is timed twice, side by side:
   encoding its text and filtering the catalog as a brand-new message would (an upper
   bound).
 
+The encoder's threads: serving pins them (``retrieval.encoder_threads``, default 1);
+``--threads 0,1`` times torch's default (every core: 0) and one thread side by side in one
+run, and ``--load N`` keeps N busy processes spinning meanwhile (a loaded machine).
+
 Run (2 CPU cores, about 7 minutes):
     .venv/bin/python benchmarks/turn_bench.py
     .venv/bin/python benchmarks/turn_bench.py --only demo --rounds 5
+    .venv/bin/python benchmarks/turn_bench.py --only demo --rounds 3 --threads 0,1 --load 2
 """
 
 from __future__ import annotations
@@ -165,44 +170,90 @@ def _pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", choices=["demo", "synthetic-100k"], default=None)
-    p.add_argument("--items", type=int, default=100_000, help="size of the synthetic catalog")
-    p.add_argument("--rounds", type=int, default=10, help="timed rounds of all conversations")
-    p.add_argument("--json", action="store_true", help="print JSON only")
-    args = p.parse_args(argv)
-    names = [args.only] if args.only else ["demo", "synthetic-100k"]
+def _spin(stop) -> None:  # a busy process: the load of --load
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+def _set_threads(n: int) -> int:
+    """Torch's intra-op threads: ``n``, or its default (every core) for 0."""
+    import torch
+
+    torch.set_num_threads(n if n > 0 else (os.cpu_count() or 1))
+    return torch.get_num_threads()
+
+
+def _measure(args: argparse.Namespace, names: list[str], threads: list[int]) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             bot, info = _assistant_for(name, Path(tmp), args.items)
             users = bot.users(50)
-            _run(bot, users, 2, f"warm-{name}")
-            for mode in MODES:
-                times, stages = _run(bot, users, args.rounds, f"{name}-{mode}", mode)
-                rows.append({"catalog": name, "caches_cleared": mode, **info,
-                             "turns": len(times), "p50_ms": _pct(times, 50),
-                             "p90_ms": _pct(times, 90), "p99_ms": _pct(times, 99),
-                             "max_ms": _pct(times, 100), "stage_median_ms": stages})
+            for n in threads:
+                used = _set_threads(n)
+                _run(bot, users, 2, f"warm-{name}-{n}")
+                for mode in MODES:
+                    times, stages = _run(bot, users, args.rounds, f"{name}-{mode}-{n}", mode)
+                    rows.append({"catalog": name, "caches_cleared": mode, **info,
+                                 "encoder_threads": used, "turns": len(times),
+                                 "p50_ms": _pct(times, 50), "p90_ms": _pct(times, 90),
+                                 "p99_ms": _pct(times, 99), "max_ms": _pct(times, 100),
+                                 "stage_median_ms": stages})
             bot.close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", choices=["demo", "synthetic-100k"], default=None)
+    p.add_argument("--items", type=int, default=100_000, help="size of the synthetic catalog")
+    p.add_argument("--rounds", type=int, default=10, help="timed rounds of all conversations")
+    p.add_argument("--threads", default="1",
+                   help="encoder threads to time, comma-separated (0: torch's default, every "
+                        "core); default 1, what serving pins")
+    p.add_argument("--load", type=int, default=0,
+                   help="busy processes spinning while the turns are timed (a loaded CPU)")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    args = p.parse_args(argv)
+    names = [args.only] if args.only else ["demo", "synthetic-100k"]
+    threads = [int(t) for t in args.threads.split(",")]
+    import multiprocessing as mp
+
+    stop = mp.Event()
+    load = [mp.Process(target=_spin, args=(stop,), daemon=True) for _ in range(args.load)]
+    for proc in load:
+        proc.start()
+    try:
+        rows = _measure(args, names, threads)
+    finally:
+        stop.set()
+        for proc in load:
+            proc.join(timeout=5)
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"threads: {os.environ['OMP_NUM_THREADS']} (OMP_NUM_THREADS)")
-    print(f"{'catalog':<16}{'items':>8}{'caches cleared':>16}{'turns':>7}{'p50 ms':>8}"
-          f"{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}  ranker / index")
-    for r in rows:
-        print(f"{r['catalog']:<16}{r['items']:>8}{r['caches_cleared']:>16}{r['turns']:>7}"
-              f"{r['p50_ms']:>8}{r['p90_ms']:>8}{r['p99_ms']:>8}{r['max_ms']:>8}"
-              f"  {r['ranker']} / {r['index']}")
-    for r in rows:
-        print(f"  {r['catalog']}, {r['caches_cleared']}: stage medians (ms) "
-              f"{r['stage_median_ms']}")
-    for r in rows[::len(MODES)]:
-        print(f"  {r['catalog']}: setup {r['setup_s']} s, ranker training "
-              f"{r['ranker_training_s']} s, {r['interactions']} interactions")
+    _print(rows, args.load)
     return 0
+
+
+def _print(rows: list[dict], load: int) -> None:
+    print(f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; {os.cpu_count()} cores; "
+          f"{load} busy processes meanwhile")
+    print(f"{'catalog':<16}{'items':>8}{'caches cleared':>16}{'threads':>8}{'turns':>7}"
+          f"{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}  ranker / index")
+    for r in rows:
+        print(f"{r['catalog']:<16}{r['items']:>8}{r['caches_cleared']:>16}"
+              f"{r['encoder_threads']:>8}{r['turns']:>7}{r['p50_ms']:>8}{r['p90_ms']:>8}"
+              f"{r['p99_ms']:>8}{r['max_ms']:>8}  {r['ranker']} / {r['index']}")
+    for r in rows:
+        print(f"  {r['catalog']}, {r['caches_cleared']}, {r['encoder_threads']} thread(s): "
+              f"stage medians (ms) {r['stage_median_ms']}")
+    seen = set()
+    for r in rows:
+        if r["catalog"] not in seen:
+            seen.add(r["catalog"])
+            print(f"  {r['catalog']}: setup {r['setup_s']} s, ranker training "
+                  f"{r['ranker_training_s']} s, {r['interactions']} interactions")
 
 
 if __name__ == "__main__":

@@ -119,9 +119,11 @@ _REGISTRY: dict[str, Factory] = {
     "pop": _baseline("popularity", "Popularity"),
     "itemknn": _baseline("itemknn", "ItemKNN"),
     "ease": _baseline("ease", "EASE"),
+    "request-pop": _baseline("request_blend", "RequestPopularityBlend"),
     **{stage: _encore(stage) for stage in ENCORE_STAGES},
 }
-_ALIASES = {"popularity": "pop", "most-popular": "pop", "item-knn": "itemknn", "knn": "itemknn"}
+_ALIASES = {"popularity": "pop", "most-popular": "pop", "item-knn": "itemknn", "knn": "itemknn",
+            "blend": "request-pop"}
 
 
 def available_systems() -> list[str]:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from retrieval.config import CandidateConfig, RetrieverConfig
     from retrieval.encoder import Encoder
     from retrieval.features import ItemTable
-    from retrieval.filter import TurnFilter
+    from retrieval.filter import StatedMatch, TurnFilter
     from retrieval.index import VectorIndex
     from retrieval.retriever import Retriever
     from retrieval.stats import InteractionStats
@@ -55,18 +55,25 @@ if TYPE_CHECKING:
 __all__ = ["CandidateGenerator", "CandidateList", "dense_retriever"]
 
 # Source codes of a CandidateList (bit flags).
-DENSE, COLLABORATIVE, POPULAR = 1, 2, 4
-_NAMES = {DENSE: "dense", COLLABORATIVE: "collaborative", POPULAR: "popular"}
+DENSE, COLLABORATIVE, POPULAR, STATED = 1, 2, 4, 8
+_NAMES = {DENSE: "dense", COLLABORATIVE: "collaborative", POPULAR: "popular", STATED: "stated"}
 
 
 @dataclass
 class CandidateList:
     """One query's candidates as arrays: item-table rows, the dense score (NaN when the
-    dense retriever did not propose the item) and which sources proposed it (bit flags)."""
+    dense retriever did not propose the item) and which sources proposed it (bit flags).
+
+    ``stated`` and ``met`` say which of the request's wanted genres, tags and moods each
+    candidate has (:class:`~retrieval.filter.StatedMatch` and its bit sets, one per
+    candidate); ``None`` when the request states none. The reranker puts the candidates
+    that meet everything first."""
 
     rows: np.ndarray
     dense_scores: np.ndarray
     sources: np.ndarray
+    stated: StatedMatch | None = None
+    met: np.ndarray | None = None
 
     @property
     def from_dense(self) -> np.ndarray:
@@ -94,11 +101,14 @@ class CandidateGenerator:
         collaborative_with_request: The same when there is a request: the dense list then
             carries what was asked for and keeps most places (default: a quarter of ``n``,
             at most ``collaborative``).
+        stated: Items that have every genre, tag and mood the request wants (an exact
+            lookup over the catalog's labels, most popular first) added to the list when
+            it lacks them, at most this many (0 turns the lookup off).
     """
 
     def __init__(self, items: ItemTable, stats: InteractionStats, retriever: Retriever | None,
                  *, n: int = 200, collaborative: int = 100,
-                 collaborative_with_request: int | None = None) -> None:
+                 collaborative_with_request: int | None = None, stated: int = 100) -> None:
         if collaborative_with_request is None:
             collaborative_with_request = min(collaborative, n // 4)
         if n < 1 or not 0 <= collaborative <= n or not 0 <= collaborative_with_request <= n:
@@ -111,11 +121,14 @@ class CandidateGenerator:
         self.n = int(n)
         self.collaborative = int(collaborative)
         self.collaborative_with_request = int(collaborative_with_request)
+        self.stated = max(int(stated), 0)
         stats_row = stats.rows(items.ids)
         self._table_of_stats = np.full(len(stats), -1, dtype=np.int64)
         self._table_of_stats[stats_row[stats_row >= 0]] = np.flatnonzero(stats_row >= 0)
         pop = stats.popularity(stats_row)
         self._popular = np.argsort(-pop, kind="stable")
+        self._pop_rank = np.empty(len(pop), dtype=np.int64)
+        self._pop_rank[self._popular] = np.arange(len(pop))
 
     @classmethod
     def from_config(cls, items: ItemTable, stats: InteractionStats, retriever: Retriever | None,
@@ -123,7 +136,8 @@ class CandidateGenerator:
         """A generator with the sizes of a :class:`~retrieval.config.CandidateConfig`."""
         return cls(items, stats, retriever, n=config.n_candidates,
                    collaborative=config.collaborative_quota(),
-                   collaborative_with_request=config.request_quota())
+                   collaborative_with_request=config.request_quota(),
+                   stated=config.stated_candidates)
 
     # -- one query ---------------------------------------------------------------------------
 
@@ -160,7 +174,35 @@ class CandidateGenerator:
                 dense = (ids[0], np.asarray(scores[0], np.float32))
         quota = self.collaborative_with_request if request_vector is not None \
             else self.collaborative
-        return self._merge([history], [dense], filter, quota)[0]
+        cl = self._merge([history], [dense], filter, quota)[0]
+        if filter is not None and filter.stated is not None:
+            cl = self._with_stated(cl, history, filter)
+        return cl
+
+    def _with_stated(self, cl: CandidateList, history: History, filter: TurnFilter
+                     ) -> CandidateList:
+        """The list with the items that meet most of what the request wants added (an
+        exact genre/tag lookup: those that meet everything first, then those that meet
+        most, each by popularity; the dense list may hold few of them when the request's
+        words and the encoder disagree), and each candidate's bit set."""
+        stated = filter.stated
+        assert stated is not None  # the caller checks
+        if self.stated:
+            met = stated.count(stated.bits)
+            free = filter.mask & (met > 0)
+            free[filter.excluded] = False
+            free[cl.rows] = False
+            seen = self.items.rows(list(history.item_ids), strict=False)
+            free[seen[seen >= 0]] = False
+            rows = np.flatnonzero(free)
+            extra = rows[np.lexsort((self._pop_rank[rows], -met[rows]))][: self.stated]
+            if len(extra):
+                cl = CandidateList(
+                    np.concatenate([cl.rows, extra]),
+                    np.concatenate([cl.dense_scores, np.full(len(extra), np.nan,
+                                                             dtype=np.float32)]),
+                    np.concatenate([cl.sources, np.full(len(extra), STATED, dtype=np.int16)]))
+        return CandidateList(cl.rows, cl.dense_scores, cl.sources, stated, stated.bits[cl.rows])
 
     # -- many queries (training lists, offline evaluation) -----------------------------------
 

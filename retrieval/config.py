@@ -84,6 +84,11 @@ class CandidateConfig(_Config):
     """The same when there is a request, whose dense list then carries what was asked for
     (None: a quarter of n_candidates, at most collaborative)."""
 
+    stated_candidates: int = Field(default=100, ge=0)
+    """Items that have every genre, tag and mood a request wants, found by an exact lookup
+    over the catalog's labels (most popular first) and added to the candidates when the
+    dense and collaborative lists lack them (0 turns the lookup off)."""
+
     def collaborative_quota(self) -> int:
         """``collaborative`` clipped to ``n_candidates``."""
         return min(self.collaborative, self.n_candidates)
@@ -147,6 +152,10 @@ class RankerConfig(_Config):
     """Relevance weight of maximal-marginal-relevance diversification (1 = no diversity)."""
     mmr_k: int = Field(default=20, ge=1)
     """Places chosen by MMR; the rest of a list follows in the ranker's order."""
+    request_first: bool = True
+    """Rank the items that meet everything a request wants (genres, tags, moods) before
+    those that meet less, whatever the history says; history and collaborative signals
+    order items within each tier (False: the ranker alone orders them, an ablation)."""
 
     @field_validator("drop_groups")
     @classmethod

@@ -94,6 +94,11 @@ class RankedItem(BaseModel):
     rank: int = Field(ge=1, description="1-based position in the final list.")
     score: float = Field(description="The ranker's score (before diversification).")
     evidence: Evidence = Field(default_factory=Evidence)
+    match: Literal["exact", "close"] | None = Field(
+        default=None, description="exact: it has every genre, tag and mood the request wants; "
+                                  "close: it lacks some (see missing); None: none stated.")
+    missing: list[str] = Field(default_factory=list,
+                               description="What it lacks of the request, in words ('jazz').")
 
 
 def mmr_order(relevance: np.ndarray, vectors: np.ndarray | None, k: int, lambda_: float

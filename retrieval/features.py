@@ -76,9 +76,10 @@ __all__ = [
 
 class ItemTable:
     """Per-item arrays the features read: unit vectors, genre and tag indicators, years,
-    durations, media types. Built from a catalog and its item vectors (one row per item,
-    catalog order); rebuild it when items are added (new items need no statistics: they
-    are scored from these text and metadata features).
+    durations, media types (and ``twin_of``: each row's first row with the same title and
+    year, ``None`` when there are no such twins). Built from a catalog and its item vectors
+    (one row per item, catalog order); rebuild it when items are added (new items need no
+    statistics: they are scored from these text and metadata features).
 
     Args:
         catalog: The items.
@@ -134,6 +135,7 @@ class ItemTable:
         self.media_codes = {m: k for k, m in enumerate(media)}
         self.media = np.array([self.media_codes[it.media_type.value] for it in items],
                               dtype=np.int16)
+        self.twin_of = _twins(items)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -468,6 +470,15 @@ class FeatureBuilder:
 
 
 _COLUMNS = {name: j for j, name in enumerate(FEATURE_SCHEMA.names)}
+
+
+def _twins(items: Sequence[Any]) -> np.ndarray | None:
+    """``int64[n]``: each row's first row with the same title and year (a catalog may list
+    one film twice), or ``None`` when every (title, year) is unique."""
+    first: dict[tuple[str, int | None], int] = {}
+    out = np.fromiter((first.setdefault((" ".join(it.title.casefold().split()), it.year), k)
+                       for k, it in enumerate(items)), dtype=np.int64, count=len(items))
+    return out if len(first) < len(items) else None
 
 
 def _maybe_dense(m: Any, limit: int = 20_000_000) -> Any:

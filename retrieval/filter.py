@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +41,96 @@ if TYPE_CHECKING:
     from retrieval.index import VectorIndex
     from retrieval.request import Request
 
-__all__ = ["ConstraintMasks", "FilterBuilder", "TurnFilter"]
+__all__ = ["MIN_FIELD_SHARE", "ConstraintMasks", "FilterBuilder", "StatedMatch", "TurnFilter",
+           "Wanted", "wanted_groups"]
 
 _MASK_CACHE = 64  # constraint sets remembered (masks and allow-lists)
+_MAX_WANTED = 30  # wanted groups tracked per request (bits of an int64)
+
+MIN_FIELD_SHARE = 0.1
+"""A year, duration or language constraint is applied only when at least this share of the
+items it concerns have the field; below it the catalog cannot judge it (the constraint is
+reported as unchecked instead of emptying the list)."""
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One thing a request says it wants, met by an item with any of its labels.
+
+    Attributes:
+        words: How to name it to a person ("jazz", "funny", "time travel").
+        kind: ``genre`` (the request's genres, any of them), ``mood`` (any tag of the mood)
+            or ``theme`` (one wanted tag).
+        genres: Genre labels that meet it.
+        tags: Tag labels that meet it.
+    """
+
+    words: str
+    kind: str
+    genres: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+def wanted_groups(request: Request | None,
+                  mood_tags: Mapping[str, Sequence[str]] | None = None) -> list[Wanted]:
+    """What a request wants beyond its hard constraints, as groups an item must each meet to
+    satisfy everything stated: its genres (any one of them: "comedy or drama", and a
+    synonym's several genres), each mood (any of its tags), each other tag.
+
+    Example:
+        >>> from retrieval.request import Request
+        >>> req = Request(genres=["comedy"], tags=["light", "funny", "heist"], moods=["light"])
+        >>> [(g.words, g.genres + g.tags) for g in wanted_groups(
+        ...     req, {"light": ["light", "feel-good", "funny"]})]
+        [('comedy', ('comedy',)), ('light', ('light', 'funny')), ('heist', ('heist',))]
+    """
+    if request is None:
+        return []
+    out: list[Wanted] = []
+    if request.genres:
+        out.append(Wanted(" or ".join(request.genres), "genre", genres=tuple(request.genres)))
+    tags = list(request.tags)
+    claimed: set[str] = set()
+    for mood in request.moods:
+        own = [t for t in (mood_tags or {}).get(mood.value, (mood.value,)) if t in tags]
+        if own:
+            out.append(Wanted(mood.value, "mood", tags=tuple(own)))
+            claimed.update(own)
+    out += [Wanted(t, "theme", tags=(t,)) for t in tags if t not in claimed]
+    return out[:_MAX_WANTED]
+
+
+@dataclass(frozen=True)
+class StatedMatch:
+    """Which wanted groups each catalog row meets (bit ``j`` of :attr:`bits` for group ``j``).
+
+    Attributes:
+        wanted: The groups (:func:`wanted_groups`), in request order.
+        bits: ``int64[n_items]`` bit sets of the groups each row meets.
+    """
+
+    wanted: tuple[Wanted, ...]
+    bits: np.ndarray
+
+    @property
+    def full(self) -> int:
+        """The bit set of an item that meets every group."""
+        return (1 << len(self.wanted)) - 1
+
+    def count(self, bits: np.ndarray) -> np.ndarray:
+        """``int16``: how many groups each bit set meets."""
+        bits = np.asarray(bits, dtype=np.int64)
+        return sum(((bits >> j) & 1 for j in range(len(self.wanted))),
+                   np.zeros(bits.shape, dtype=np.int64)).astype(np.int16)
+
+    @property
+    def exact(self) -> np.ndarray:
+        """``bool[n_items]``: rows that meet every group."""
+        return self.bits == self.full
+
+    def missing(self, bits: int) -> list[Wanted]:
+        """The groups a bit set does not meet."""
+        return [g for j, g in enumerate(self.wanted) if not (int(bits) >> j) & 1]
 
 
 @dataclass(frozen=True)
@@ -57,12 +144,18 @@ class TurnFilter:
             own :class:`~retrieval.index.AllowList`); ``None`` when everything is allowed.
         excluded: ``int64`` rows never to return (exclusions by id), sorted, unique.
         excluded_ids: Their catalog ids (the vector search leaves them out).
+        stated: Which of the request's wanted genres, tags and moods each row has
+            (:class:`StatedMatch`); ``None`` when the request states none.
+        unchecked: Hard constraints the catalog cannot judge (it has no durations, no
+            languages...): they were not applied, and the reply says so.
     """
 
     mask: np.ndarray
     allowed: Collection[str] | None = None
     excluded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     excluded_ids: frozenset[str] = frozenset()
+    stated: StatedMatch | None = None
+    unchecked: tuple[str, ...] = ()
 
     @classmethod
     def everything(cls, n_items: int) -> TurnFilter:
@@ -99,6 +192,10 @@ class ConstraintMasks:
     Args:
         items: The catalog side of the features (:class:`~retrieval.features.ItemTable`):
             its media codes, years, durations and genre/tag indicators are reused.
+        mood_tags: Mood -> the tags that express it (the parser's vocabulary), so that a
+            mood is met by any of its tags (:func:`wanted_groups`).
+        min_share: A year, duration or language constraint is applied only when at least
+            this share of the rows of the requested media types have the field.
 
     Example:
         >>> from retrieval.catalog import Catalog
@@ -114,10 +211,13 @@ class ConstraintMasks:
         [True, False]
     """
 
-    def __init__(self, items: ItemTable) -> None:
+    def __init__(self, items: ItemTable, *, mood_tags: Mapping[str, Sequence[str]] | None = None,
+                 min_share: float = MIN_FIELD_SHARE) -> None:
         from scipy import sparse
 
         self.items = items
+        self.mood_tags = dict(mood_tags or {})
+        self.min_share = float(min_share)
         self.n = len(items)
         self.media = np.asarray(items.media)
         self.media_codes: dict[str, int] = dict(items.media_codes)
@@ -151,10 +251,18 @@ class ConstraintMasks:
 
     def mask(self, request: Request | None) -> np.ndarray:
         """``bool[n_items]``: rows that break none of the request's hard constraints except
-        ``exclude_ids`` (which the caller applies)."""
+        ``exclude_ids`` (which the caller applies) and those the catalog cannot judge
+        (:meth:`evaluate`)."""
+        return self.evaluate(request)[0]
+
+    def evaluate(self, request: Request | None) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The mask of :meth:`mask`, and the constraints left out because the catalog cannot
+        judge them: ``"year"``, ``"duration"`` or ``"language"`` when fewer than
+        ``min_share`` of the rows of the requested media types have that field (a
+        MovieLens catalog has no durations: "under an hour" must not empty every list)."""
         ok = np.ones(self.n, dtype=bool)
         if request is None:
-            return ok
+            return ok, ()
         for wanted, media in ((True, request.media_types), (False, request.exclude_media_types)):
             if media:
                 codes = [self.media_codes[m.value] for m in media if m.value in self.media_codes]
@@ -163,56 +271,101 @@ class ConstraintMasks:
             ok &= ~self._labelled(self._genres, self.items.genre_vocab, request.exclude_genres)
         if request.exclude_tags:
             ok &= ~self._labelled(self._tags, self.items.tag_vocab, request.exclude_tags)
-        for lo, hi, values in ((request.year_min, request.year_max, self.year),
-                               (request.min_minutes, request.max_minutes, self.duration)):
+        scope = ok.copy()  # the rows whose fields say whether the catalog can judge the rest
+        unchecked: list[str] = []
+        for name, lo, hi, values in (
+                ("year", request.year_min, request.year_max, self.year),
+                ("duration", request.min_minutes, request.max_minutes, self.duration)):
             if lo is None and hi is None:
                 continue
+            known = np.isfinite(values)
+            if not self._judges(known, scope):
+                unchecked.append(name)
+                continue
             with np.errstate(invalid="ignore"):
-                ok &= np.isfinite(values)
+                ok &= known
                 if lo is not None:
                     ok &= values >= lo
                 if hi is not None:
                     ok &= values <= hi
         if request.language is not None:
-            code = self.language_codes.get(request.language, -2)
-            ok &= self.language == code
-        return ok
+            if not self._judges(self.language >= 0, scope):
+                unchecked.append("language")
+            else:
+                ok &= self.language == self.language_codes.get(request.language, -2)
+        return ok, tuple(unchecked)
+
+    def _judges(self, known: np.ndarray, scope: np.ndarray) -> bool:
+        """Whether enough rows in ``scope`` have the field to filter on it."""
+        n = int(scope.sum())
+        return n > 0 and int((known & scope).sum()) >= self.min_share * n
+
+    def stated(self, request: Request | None) -> StatedMatch | None:
+        """Which of the request's wanted groups (:func:`wanted_groups`) each row has;
+        ``None`` when it states no genre, tag or mood the catalog knows."""
+        groups = [g for g in wanted_groups(request, self.mood_tags)
+                  if any(x in self.items.genre_vocab for x in g.genres)
+                  or any(x in self.items.tag_vocab for x in g.tags)]
+        if not groups:
+            return None
+        bits = np.zeros(self.n, dtype=np.int64)
+        for j, g in enumerate(groups):
+            has = self._labelled(self._genres, self.items.genre_vocab, g.genres)
+            has |= self._labelled(self._tags, self.items.tag_vocab, g.tags)
+            bits |= has.astype(np.int64) << j
+        return StatedMatch(tuple(groups), bits)
 
 
 class FilterBuilder:
-    """Makes each call's :class:`TurnFilter`, caching masks and allow-lists per constraint
-    set (thread-safe).
+    """Makes each call's :class:`TurnFilter`, caching masks, allow-lists and stated matches
+    per request (thread-safe).
 
     Args:
         items: The catalog side (:class:`~retrieval.features.ItemTable`).
         index: The vector index the allow-lists are for; a FAISS index gets allow-lists in
             its own ids, converted from the mask without looking a catalog id up.
+        mood_tags: Mood -> its tags (see :class:`ConstraintMasks`).
     """
 
-    def __init__(self, items: ItemTable, index: VectorIndex | None = None) -> None:
+    def __init__(self, items: ItemTable, index: VectorIndex | None = None, *,
+                 mood_tags: Mapping[str, Sequence[str]] | None = None) -> None:
         from retrieval.index import FaissIndex
 
         self.items = items
-        self.masks = ConstraintMasks(items)
+        self.masks = ConstraintMasks(items, mood_tags=mood_tags)
         self.index = index
         self._row_keys = (index.keys_of(items.ids) if isinstance(index, FaissIndex) else None)
-        self._cache: OrderedDict[str, tuple[np.ndarray, Collection[str] | None]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[np.ndarray, Collection[str] | None,
+                                            tuple[str, ...]]] = OrderedDict()
+        self._stated: OrderedDict[str, StatedMatch | None] = OrderedDict()
         self._lock = threading.Lock()
 
     def clear(self) -> None:
-        """Forget the cached masks and allow-lists."""
+        """Forget the cached masks, allow-lists and stated matches."""
         with self._lock:
             self._cache.clear()
+            self._stated.clear()
 
     def constraint(self, request: Request | None) -> tuple[np.ndarray, Collection[str] | None]:
         """The cached mask of a constraint set and its allow-list (``None``: everything)."""
+        mask, allowed, _ = self._constraint(request)
+        return mask, allowed
+
+    def unchecked(self, request: Request | None) -> tuple[str, ...]:
+        """The request's constraints the catalog cannot judge (``"year"``, ``"duration"``,
+        ``"language"``): they are not applied."""
+        return self._constraint(request)[2]
+
+    def _constraint(self, request: Request | None
+                    ) -> tuple[np.ndarray, Collection[str] | None, tuple[str, ...]]:
         key = ConstraintMasks.key(request)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        mask = self.masks.mask(request) if key else np.ones(len(self.items), dtype=bool)
+        mask, unchecked = self.masks.evaluate(request) if key else \
+            (np.ones(len(self.items), dtype=bool), ())
         mask.setflags(write=False)
         allowed: Collection[str] | None
         if mask.all():
@@ -223,22 +376,42 @@ class FilterBuilder:
             ids = self.items.ids
             allowed = frozenset(ids[r] for r in np.flatnonzero(mask))
         with self._lock:
-            self._cache[key] = (mask, allowed)
+            self._cache[key] = (mask, allowed, unchecked)
             while len(self._cache) > _MASK_CACHE:
                 self._cache.popitem(last=False)
-        return mask, allowed
+        return mask, allowed, unchecked
+
+    def stated(self, request: Request | None) -> StatedMatch | None:
+        """The cached :meth:`ConstraintMasks.stated` of a request's genres, tags and moods."""
+        if request is None or not (request.genres or request.tags):
+            return None
+        key = json.dumps([request.genres, request.tags, [m.value for m in request.moods]])
+        with self._lock:
+            if key in self._stated:
+                self._stated.move_to_end(key)
+                return self._stated[key]
+        got = self.masks.stated(request)
+        if got is not None:
+            got.bits.setflags(write=False)
+        with self._lock:
+            self._stated[key] = got
+            while len(self._stated) > _MASK_CACHE:
+                self._stated.popitem(last=False)
+        return got
 
     def build(self, request: Request | None = None, *, exclude: Collection[str] = ()
               ) -> TurnFilter:
         """The filter of one call: the request's hard constraints, and as exclusions its
-        ``exclude_ids``, the titles it rejects (``not_ids``) and ``exclude``. Ids not in the
-        catalog are ignored."""
-        mask, allowed = self.constraint(request)
+        ``exclude_ids``, the titles it rejects (``not_ids``) and ``exclude``; which wanted
+        genres, tags and moods each row has. Ids not in the catalog are ignored."""
+        mask, allowed, unchecked = self._constraint(request)
+        stated = self.stated(request)
         ids = list(exclude)
         if request is not None:
             ids += list(request.exclude_ids) + list(request.not_ids)
         if not ids:
-            return TurnFilter(mask, allowed)
+            return TurnFilter(mask, allowed, stated=stated, unchecked=unchecked)
         rows = self.items.rows(list(dict.fromkeys(str(i) for i in ids)), strict=False)
         rows = np.unique(rows[rows >= 0])
-        return TurnFilter(mask, allowed, rows, frozenset(self.items.ids[r] for r in rows))
+        return TurnFilter(mask, allowed, rows, frozenset(self.items.ids[r] for r in rows),
+                          stated=stated, unchecked=unchecked)

@@ -13,6 +13,13 @@ A call's hard constraints and exclusions are computed once into a
 candidates stay arrays (:class:`~retrieval.candidates.CandidateList`) until the final
 :class:`~retrieval.diversify.RankedItem` list.
 
+The request comes first. Its hard constraints filter; what it wants beyond them (genres,
+tags, moods: :class:`~retrieval.filter.StatedMatch`) adds the items that have all of it to
+the candidates by an exact lookup, and ranks in tiers: items that meet everything first,
+then those that meet most, history and collaborative signals ordering each tier. So when
+``k`` items satisfy everything a message states, all ``k`` shown do; when fewer do, they
+come first and each other pick says what it lacks (``RankedItem.match`` and ``missing``).
+
 Example:
     >>> from retrieval.catalog import Catalog
     >>> from retrieval.interactions import Interactions
@@ -38,7 +45,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -127,6 +134,8 @@ class Pipeline:
         index: A vector index holding the items (``None``: an exact one is built).
         ranker: A trained ranker (``None``: the untrained blend).
         config: The settings of every stage (default :class:`~retrieval.config.PipelineConfig`).
+        mood_tags: Mood -> the catalog tags that express it (the parser's vocabulary): a
+            request's mood is met by any of them (:func:`~retrieval.filter.wanted_groups`).
 
     Attributes:
         items, retriever, generator, builder, reranker, filters: The stages, for callers
@@ -136,7 +145,8 @@ class Pipeline:
     def __init__(self, catalog: Catalog, item_vectors: np.ndarray | None,
                  encoder: Encoder | None, stats: InteractionStats, *,
                  index: VectorIndex | None = None, ranker: Ranker | None = None,
-                 config: PipelineConfig | None = None) -> None:
+                 config: PipelineConfig | None = None,
+                 mood_tags: Mapping[str, Sequence[str]] | None = None) -> None:
         self.config = config = config or PipelineConfig()
         self.catalog = catalog
         self.items = ItemTable(catalog, item_vectors)
@@ -155,8 +165,10 @@ class Pipeline:
         self.builder = FeatureBuilder(self.items, stats, last_k=config.features.last_k,
                                       dislike_rating=config.features.dislike_rating)
         self.reranker = Reranker(self.builder, self.ranker, mmr_lambda=config.ranker.mmr_lambda,
-                                 mmr_k=config.ranker.mmr_k)
-        self.filters = FilterBuilder(self.items, getattr(self.retriever, "index", None))
+                                 mmr_k=config.ranker.mmr_k,
+                                 request_first=config.ranker.request_first)
+        self.filters = FilterBuilder(self.items, getattr(self.retriever, "index", None),
+                                     mood_tags=mood_tags)
 
     # -- the parts of one call -------------------------------------------------------------
 

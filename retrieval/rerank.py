@@ -48,6 +48,15 @@ from retrieval.retriever import Candidate
 __all__ = ["Reranker"]
 
 
+def _match(cands: CandidateList, j: int) -> tuple[str | None, list[str]]:
+    """Candidate ``j``'s match to what the request wants: ``exact`` or ``close`` and what
+    it lacks, in words (``None`` when the request wants no genre, tag or mood)."""
+    if cands.stated is None or cands.met is None:
+        return None, []
+    missing = [g.words for g in cands.stated.missing(int(cands.met[j]))]
+    return ("close" if missing else "exact"), missing
+
+
 class Reranker:
     """Ranks, diversifies and explains one query's candidates.
 
@@ -58,10 +67,18 @@ class Reranker:
         mmr_k: Places chosen by MMR; the rest follow in the ranker's order.
         n_features: Contributing features kept as evidence per pick.
         n_history: Closest history items kept as evidence per pick.
+        request_first: Candidates that meet more of what the request wants (their
+            ``CandidateList.met``) come first, whatever their score; the score (and MMR)
+            orders each tier. Of a request that wants several things, candidates that meet
+            none are dropped (they are no close match) when any meets one.
+
+    Two items with the same title and year (a catalog that lists a film twice) are never
+    both in a list: the lower one is dropped.
     """
 
     def __init__(self, builder: FeatureBuilder, ranker: Ranker, *, mmr_lambda: float = 0.8,
-                 mmr_k: int = 20, n_features: int = 3, n_history: int = 3) -> None:
+                 mmr_k: int = 20, n_features: int = 3, n_history: int = 3,
+                 request_first: bool = True) -> None:
         if not 0.0 <= mmr_lambda <= 1.0:
             raise ValueError(f"mmr_lambda must lie in [0, 1], got {mmr_lambda}")
         if mmr_k < 1:
@@ -73,6 +90,7 @@ class Reranker:
         self.mmr_k = int(mmr_k)
         self.n_features = int(n_features)
         self.n_history = int(n_history)
+        self.request_first = bool(request_first)
         self._masks = None
 
     def order(self, prep: PreparedQuery, cands: CandidateList
@@ -86,6 +104,16 @@ class Reranker:
         vecs = self.builder.items.vectors
         order = mmr_rerank(scores, vecs[cands.rows] if vecs is not None else None, self.mmr_k,
                            self.mmr_lambda)
+        if self.request_first and cands.stated is not None and cands.met is not None:
+            tier = cands.stated.count(cands.met)
+            order = order[np.argsort(-tier[order], kind="stable")]
+            if len(cands.stated.wanted) > 1 and tier.max() > 0:
+                # Of several things wanted, an item with none of them is no close match.
+                order = order[tier[order] > 0]
+        twins = self.builder.items.twin_of
+        if twins is not None:  # keep the first of each (title, year)
+            _, first = np.unique(twins[cands.rows[order]], return_index=True)
+            order = order[np.sort(first)]
         return order, scores, x
 
     def rank_rows(self, context: QueryContext | PreparedQuery, cands: CandidateList, *,
@@ -107,8 +135,10 @@ class Reranker:
             ev = Evidence(sources=[v for f, v in _NAMES.items() if flags & f])
             if contrib is not None and values is not None:
                 ev = self._evidence(prep, int(cands.rows[j]), contrib[pos], values[pos], ev)
+            match, missing = _match(cands, j)
             out.append(RankedItem(item_id=ids[int(cands.rows[j])], rank=pos + 1,
-                                  score=float(scores[j]), evidence=ev))
+                                  score=float(scores[j]), evidence=ev, match=match,
+                                  missing=missing))
         return out
 
     def _evidence(self, prep: PreparedQuery, row: int, contrib: np.ndarray, values: np.ndarray,

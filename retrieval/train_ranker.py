@@ -269,8 +269,9 @@ def make_training_lists(
     for k, cl in zip(plain, pipe.generator.batch([queries[k].history for k in plain]),
                      strict=True):
         lists[k] = cl
-    for k, (_, text) in texts.items():
-        lists[k] = pipe.generator.generate_list(queries[k].history, vectors.get(text))
+    for k, (req, text) in texts.items():  # as served: the request's filter and lookup
+        lists[k] = pipe.generator.generate_list(queries[k].history, vectors.get(text),
+                                                filter=pipe.filter(req))
     say(f"training lists: candidates ready ({time.perf_counter() - started:.0f} s); "
         "computing features")
     sets, recall = _assemble(pipe, queries, lists, texts, vectors, valid_users, counts)
@@ -361,11 +362,22 @@ def _assemble(pipe: Any, queries: list[_Query], lists: list[Any],
     return sets, {k: v / max(n_plain, 1) for k, v in found.items()}
 
 
+_NOUNS = {"movie": "film", "series": "series", "episode": "episode", "music_track": "song",
+          "album": "album", "podcast": "podcast", "audiobook": "audiobook"}
+
+
 def _synthetic_requests(queries: list[_Query], catalog: Catalog, fraction: float,
                         rng: np.random.Generator) -> dict[int, tuple[Any, str]]:
-    """For a seeded ``fraction`` of the queries, a request naming up to two genres and two
-    tags of the first positive (what a person who chose it might have asked for): query
-    index -> (Request, text). Items without genres or tags get none."""
+    """For a seeded ``fraction`` of the queries, a request shaped like what people type
+    for the first positive: one of its genres (now and then two), its media type, and now
+    and then one of its tags ("jazz album", "crime drama series about heist"): query index
+    -> (Request, text). Items without genres or tags get none.
+
+    A request names what a person wants, not every label of the item they chose next (the
+    label soup of the item's two genres and two tags made the request features a near
+    perfect key in training and left the history to order nothing); so the ranker learns to
+    order, with the history, the many items that fit a broad request, which is what it does
+    when serving (:class:`~retrieval.pipeline.Pipeline` puts those first)."""
     if fraction <= 0 or not queries:
         return {}
     from retrieval.request import Request
@@ -376,10 +388,14 @@ def _synthetic_requests(queries: list[_Query], catalog: Catalog, fraction: float
         item = catalog.get(queries[k].positives[0])
         if item is None or not (item.genres or item.tags):
             continue
-        genres = [item.genres[i] for i in sorted(rng.permutation(len(item.genres))[:2])]
-        tags = [item.tags[i] for i in sorted(rng.permutation(len(item.tags))[:2])]
-        text = " ".join(genres + tags)
-        out[k] = (Request(query=text, genres=genres, tags=tags), text)
+        n_genres = 2 if rng.random() < 0.25 else 1
+        genres = [item.genres[i] for i in sorted(rng.permutation(len(item.genres))[:n_genres])]
+        tags = [item.tags[int(rng.integers(len(item.tags)))]] \
+            if item.tags and (rng.random() < 0.5 or not genres) else []
+        noun = _NOUNS.get(item.media_type.value, "")
+        text = " ".join([*genres, noun] + (["about", *tags] if tags else []))
+        out[k] = (Request(query=text, genres=genres, tags=tags, media_types=[item.media_type]),
+                  text)
     return out
 
 

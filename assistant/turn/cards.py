@@ -24,9 +24,10 @@ from assistant.reply import Recommendation
 if TYPE_CHECKING:
     from retrieval.catalog import Catalog
     from retrieval.diversify import RankedItem
+    from retrieval.models import Item
     from retrieval.request import Request
 
-__all__ = ["details_cards", "make_cards"]
+__all__ = ["details_cards", "make_cards", "match_note"]
 
 
 def make_cards(ranked: Sequence[RankedItem], request: Request, catalog: Catalog,
@@ -51,8 +52,33 @@ def make_cards(ranked: Sequence[RankedItem], request: Request, catalog: Catalog,
             year=item.year, duration_min=item.duration_min, genres=list(item.genres),
             tags=list(item.tags), creators=list(item.creators),
             description=item.description, rank=pos,
-            score=None if r.score != r.score else float(r.score), grounds=grounds))
+            score=None if r.score != r.score else float(r.score), grounds=grounds,
+            match="close" if r.match == "close" else "exact",
+            match_note=match_note(item, r.missing, request) if r.match == "close" else None))
     return out
+
+
+def match_note(item: Item, missing: Sequence[str], request: Request) -> str:
+    """A close match's card label: what the item is and what it lacks of the request.
+
+    Example:
+        >>> from retrieval.models import Item
+        >>> from retrieval.request import Request
+        >>> rock = Item(id="a", title="Revolver", media_type="album", genres=["rock", "pop"])
+        >>> match_note(rock, ["jazz"], Request(genres=["jazz"]))
+        'close match: rock, not jazz'
+        >>> match_note(rock, ["funny"], Request(genres=["rock"], tags=["funny"]))
+        'close match: not funny'
+    """
+    genre_words = " or ".join(request.genres)
+    parts = []
+    if genre_words and genre_words in missing:
+        parts.append(f"{item.genres[0]}, not {genre_words}" if item.genres
+                     else f"not {genre_words}")
+    others = [w for w in missing if w != genre_words]
+    if others:
+        parts.append("not " + ", ".join(others))
+    return "close match: " + "; ".join(parts)
 
 
 def details_cards(cards: list[Recommendation]) -> list[Recommendation]:

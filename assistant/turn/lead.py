@@ -7,25 +7,27 @@ Example:
     >>> from assistant.turn.registry import PlaylistInfo, ToolResult
     >>> req = Request(media_types=["podcast"], genres=["history"], max_minutes=40)
     >>> lead_text("recommend", req, ToolResult(), n_shown=3)
-    'Here are 3 podcasts for history (at most 40 minutes):'
+    'Here are 3 history podcasts (at most 40 minutes):'
     >>> pl = PlaylistInfo(target_minutes=60, total_minutes=59.6, within_tolerance=True)
     >>> lead_text("playlist", req, ToolResult(playlist=pl), n_shown=12)
     'A 60-minute playlist, 12 items, 60 minutes in all:'
     >>> constraint_words(Request(exclude_genres=["horror"], year_min=1990))
-    ['no horror', 'years 1990 to …']
+    ['no horror', 'from 1990 on']
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from retrieval.request import Request
 
 if TYPE_CHECKING:
     from assistant.turn.registry import ToolResult
+    from retrieval.diversify import RankedItem
 
-__all__ = ["CHITCHAT", "constraint_words", "lead_text", "new_user_notice", "no_match_notice",
-           "relaxed_notice", "unresolved_notice"]
+__all__ = ["CHITCHAT", "constraint_words", "described", "lead_text", "new_user_notice",
+           "no_match_notice", "relaxed_notice", "unchecked_notice", "unresolved_notice"]
 
 CHITCHAT = ("Tell me what you are in the mood for: a film, a series, an album or a podcast, "
             "a mood, a length, or a title you liked.")
@@ -58,21 +60,67 @@ def lead_text(tool: str, request: Request, result: ToolResult, n_shown: int) -> 
                     "in all:")
         return (f"The closest I could get to {pl.target_minutes} minutes is {total} minutes "
                 f"({n_shown} items):")
-    return _list_lead(request, n_shown)
+    return _list_lead(request, result.items, n_shown)
 
 
-def _list_lead(req: Request, n_shown: int) -> str:
+def _list_lead(req: Request, items: Sequence[RankedItem], n_shown: int) -> str:
     if not n_shown:
         return "I found nothing that fits."
-    what = " and ".join(_type_word(m) for m in req.media_types) or "picks"
-    about = ", ".join([*req.genres[:2], *req.tags[:2]])
-    cons = constraint_words(req.model_copy(update={"media_types": []}))
-    parts = [f"Here are {n_shown} {what}"]
-    if about:
-        parts.append(f" for {about}")
-    if cons:
-        parts.append(" (" + "; ".join(cons) + ")")
-    return "".join(parts) + ":"
+    n_close = sum(1 for r in items[:n_shown] if r.match == "close")
+    n_exact = n_shown - n_close
+    if not n_close:
+        return f"Here are {n_shown} {described(req, n_shown)}:"
+    follow = f"{n_close} close {'match follows' if n_close == 1 else 'matches follow'}"
+    if not n_exact:
+        return f"No {described(req, 2)} here; {follow}:"
+    return f"Only {n_exact} {described(req, n_exact)} here; {follow}:"
+
+
+def described(req: Request, n: int = 2) -> str:
+    """What the request asks for as a noun phrase, for ``n`` items.
+
+    Example:
+        >>> described(Request(media_types=["album"], genres=["jazz"], year_min=1960,
+        ...                   year_max=1969), 3)
+        'jazz albums from the 1960s'
+        >>> described(Request(tags=["funny", "space"], moods=["funny"], max_minutes=40), 1)
+        'funny pick about space (at most 40 minutes)'
+    """
+    moods = [m.value for m in req.moods]
+    themes = [t for t in req.tags if t not in moods]
+    types = [_TYPE_WORDS.get(str(m), str(m)) for m in req.media_types]
+    what = " and ".join(types) or "picks"
+    if n == 1:
+        what = " and ".join(_ONE.get(w, w) for w in types) or "pick"
+    phrase = " ".join([*moods[:2], " or ".join(req.genres[:3]), what]).strip()
+    phrase = " ".join(phrase.split())
+    if themes:
+        phrase += " about " + " and ".join(themes[:3])
+    era = _era(req.year_min, req.year_max)
+    if era:
+        phrase += " " + era
+    rest = constraint_words(req.model_copy(update={"media_types": [], "year_min": None,
+                                                   "year_max": None}))
+    if rest:
+        phrase += " (" + "; ".join(rest) + ")"
+    return phrase
+
+
+_ONE = {"films": "film", "episodes": "episode", "tracks": "track", "albums": "album",
+        "podcasts": "podcast", "audiobooks": "audiobook"}
+
+
+def _era(lo: int | None, hi: int | None) -> str:
+    """A year range in words: 'from the 1960s', 'from 1990 to 2005', 'from 2010 on'."""
+    if lo is None and hi is None:
+        return ""
+    if lo is not None and hi is not None:
+        if lo == hi:
+            return f"from {lo}"
+        if lo % 10 == 0 and hi == lo + 9:
+            return f"from the {lo}s"
+        return f"from {lo} to {hi}"
+    return f"from {lo} on" if lo is not None else f"up to {hi}"
 
 
 def _noted(result: ToolResult) -> str:
@@ -104,14 +152,21 @@ def constraint_words(req: Request) -> list[str]:
     if req.exclude_tags:
         out.append("nothing " + ", ".join(req.exclude_tags))
     if req.year_min is not None or req.year_max is not None:
-        out.append(f"years {req.year_min or '…'} to {req.year_max or '…'}")
+        out.append(_era(req.year_min, req.year_max))
     if req.min_minutes is not None:
         out.append(f"at least {req.min_minutes} minutes")
     if req.max_minutes is not None:
         out.append(f"at most {req.max_minutes} minutes")
     if req.language:
-        out.append(f"language {req.language}")
+        out.append("in " + _language_name(req.language))
     return out
+
+
+def _language_name(code: str) -> str:
+    from assistant.parsers.vocabulary import LANGUAGE_WORDS
+
+    names = [w for w, c in LANGUAGE_WORDS.items() if c == code]
+    return names[0].capitalize() if names else f"the language '{code}'"
 
 
 # -- notices --------------------------------------------------------------------------------
@@ -125,10 +180,45 @@ def unresolved_notice(titles: list[str]) -> str:
     return "not in the catalog: " + ", ".join(f"'{t}'" for t in titles[:3])
 
 
-def relaxed_notice(dropped: list[str]) -> str:
-    from assistant.session import relaxed_words
+def relaxed_notice(dropped: list[str], before: Request | None = None) -> str:
+    """Which constraints carried from earlier turns were dropped, in words (never the
+    request's slot names).
 
-    return f"nothing matched everything said so far, so I dropped {relaxed_words(dropped)}"
+    Example:
+        >>> relaxed_notice(["media_types", "max_minutes"],
+        ...                Request(media_types=["podcast"], max_minutes=40))[-47:]
+        'so I dropped: only podcasts; at most 40 minutes'
+    """
+    said = []
+    for slot in dropped:
+        value = getattr(before, slot, None) if before is not None else None
+        said += constraint_words(Request.model_validate({slot: value})) if value not in (
+            None, []) else [_SLOT_WORDS.get(slot, "a constraint")]
+    return ("nothing matched everything said so far, so I dropped: "
+            + "; ".join(dict.fromkeys(said)))
+
+
+_SLOT_WORDS = {"media_types": "media type", "exclude_media_types": "media types ruled out",
+               "year_min": "years", "year_max": "years", "min_minutes": "length",
+               "max_minutes": "length", "language": "language"}
+
+_FIELD_WORDS = {"duration": ("the length", "running times"),
+                "language": ("the language", "languages"),
+                "year": ("the year", "release years")}
+
+
+def unchecked_notice(unchecked: Sequence[str]) -> str | None:
+    """What the catalog could not check ("duration": it has no running times).
+
+    Example:
+        >>> unchecked_notice(["duration"])
+        'I could not check the length: this catalog has no running times'
+    """
+    said = [_FIELD_WORDS.get(f, (f"the {f}", f"{f}s")) for f in unchecked]
+    if not said:
+        return None
+    return ("I could not check " + " or ".join(w for w, _ in said)
+            + ": this catalog has no " + " or ".join(m for _, m in said))
 
 
 def no_match_notice(request: Request, result: ToolResult) -> str | None:

@@ -33,8 +33,9 @@ from assistant.turn import lead as words
 from assistant.turn.cards import details_cards, make_cards
 from assistant.turn.context import ToolContext
 from assistant.turn.explain import explain_cards, explain_stream
-from assistant.turn.plan import Plan, plan_main, plan_turn, relax, splice, swap_notice
+from assistant.turn.plan import Plan, Step, plan_main, plan_turn, relax, splice, swap_notice
 from assistant.turn.toolbox import TOOLS
+from assistant.validation import DEFAULT_K
 from retrieval.request import InputIssue
 
 if TYPE_CHECKING:
@@ -51,6 +52,13 @@ OTHER_LANGUAGE = ("Sorry, the offline parser reads English only, so I did not un
                   "that message. Please ask in English, or switch to the LLM parser "
                   "(ENCORE_LLM__PARSER=llm), which reads more languages.")
 """The reply to a message the parser could not read (issue ``unsupported_language``)."""
+
+_SIZED = ("recommend", "similar", "trending")  # tools whose list length is the turn's k
+_CHECKED = ("recommend", "similar", "trending", "playlist")  # tools that apply the filter
+_FIELDS: dict[str, dict[str, Any]] = {  # a catalog field -> the request slots it judges
+    "duration": {"min_minutes": None, "max_minutes": None},
+    "year": {"year_min": None, "year_max": None},
+    "language": {"language": None}}
 
 
 def answer(ctx: ToolContext, tool: str, call: ToolCall, *, explain: bool = True
@@ -92,10 +100,11 @@ class Turn:
         session_id: The conversation.
         user_id: Who speaks.
         message: What they said (anything not a string is read as its text).
+        k: How many items a list shows, unless the message names a number.
     """
 
     def __init__(self, services: Services, cache: SessionCache, session_id: str,
-                 user_id: str, message: Any) -> None:
+                 user_id: str, message: Any, *, k: int = DEFAULT_K) -> None:
         self.services = services
         self.cache = cache
         self.session_id = session_id
@@ -104,6 +113,8 @@ class Turn:
         self.meta = TurnMeta(ranker=services.engine.ranker_name)
         self.timings: dict[str, float] = {}
         self.notices: list[str] = []
+        self.k = k
+        self.count: int | None = None  # the number the message itself says
 
     def run(self) -> Iterator[Reply]:
         """Yield the reply with its cards, then as its explanations are written; the last
@@ -111,6 +122,7 @@ class Turn:
         t0 = time.perf_counter()
         session = self.cache.load(self.session_id, self.user_id)
         parsed = self.parse(session)
+        self.count = parsed.request.count
         self.timings["parse"] = _ms(t0)
         t = time.perf_counter()
         merged = sessions.merge(session, parsed.request, self.services.catalog)
@@ -160,7 +172,7 @@ class Turn:
     def run_tools(self, plan: Plan, merged: Merged, ctx: ToolContext) -> Ran:
         """Run the plan through the registry; relax the main call when it found nothing."""
         results = [(step.tool, TOOLS[step.tool].run(ctx, step.call)) for step in plan.before]
-        main = plan.main
+        main = self.sized(plan.main)
         result = TOOLS[main.tool].run(ctx, main.call)
         if merged.in_place and main.tool != "playlist":  # "not the second one": swap in place
             items = splice(merged, result.items)
@@ -172,25 +184,47 @@ class Turn:
         elif not result.items:
             relaxed, dropped = relax(merged)
             if dropped:
-                merged = relaxed
-                main = plan_main(merged, self.services.catalog)
+                before, merged = merged.request, relaxed
+                main = self.sized(plan_main(merged, self.services.catalog))
                 result = replace(TOOLS[main.tool].run(ctx, main.call), relaxed=dropped)
                 self.meta.relaxed = list(dropped)
                 if result.items:
-                    self.notices.append(words.relaxed_notice(dropped))
+                    self.notices.append(words.relaxed_notice(dropped, before))
         return Ran([*results, (main.tool, result)], merged)
+
+    def sized(self, step: Step) -> Step:
+        """A list tool's step with the list length of this turn: the number the message
+        itself says ("five thrillers"), else the caller's ``k`` (never a count carried
+        over from an earlier message)."""
+        if step.tool not in _SIZED:
+            return step
+        return Step(step.tool, replace(step.call, k=self.count or self.k))
+
+    def checked(self, request: Request, tool: str) -> Request:
+        """The request as the list honours it: constraints the catalog cannot judge (no
+        durations, no languages) are left out, and a notice says they were not checked."""
+        unchecked = self.services.engine.unchecked(request) if tool in _CHECKED else ()
+        notice = words.unchecked_notice(unchecked)
+        if notice is None:
+            return request
+        self.notices.append(notice)
+        cleared: dict[str, Any] = {}
+        for name in unchecked:
+            cleared.update(_FIELDS.get(name, {}))
+        return request.model_copy(update=cleared)
 
     def compose(self, session: Session, ran: Ran) -> tuple[Reply, list[Recommendation]]:
         """Cards, lead and notices; the session records what is shown and is saved."""
         catalog, request, result = self.services.catalog, ran.merged.request, ran.main
+        said = self.checked(request, ran.tool)
         if not result.items and ran.tool != "chitchat":
-            notice = words.no_match_notice(request, result)
+            notice = words.no_match_notice(said, result)
             if notice:
                 self.notices.append(notice)
         cards = make_cards(result.items, request, catalog, source=result.source)
         if ran.tool == "details":
             cards = details_cards(cards)
-        lead = "".join(words.lead_text(tool, request, res, len(cards) if res is result else 0)
+        lead = "".join(words.lead_text(tool, said, res, len(cards) if res is result else 0)
                        for tool, res in ran.results)
         if ran.tool == "chitchat" and InputIssue.unsupported_language in request.issues:
             lead = OTHER_LANGUAGE

@@ -108,3 +108,64 @@ def test_ease_and_itemknn_validate_parameters() -> None:
         ItemKNN(neighbours=-1)
     with pytest.raises(ValueError, match="shrink"):
         ItemKNN(shrink=-1)
+
+
+# -- the request + popularity blend -------------------------------------------------------------
+
+
+class _GenreEncoder:
+    """Texts -> one axis per genre word they contain (a stand-in for a sentence encoder)."""
+
+    dim = 3
+    words = ("comedy", "horror", "drama")
+
+    def encode(self, texts):
+        out = np.array([[float(w in t.lower()) for w in self.words] for t in texts],
+                       dtype=np.float32)
+        out[out.sum(axis=1) == 0] = 1.0
+        return out
+
+
+def _genre_world():
+    from retrieval.catalog import Catalog
+    from retrieval.interactions import Interactions
+    from retrieval.models import Interaction, Item
+
+    genres = ["comedy", "horror", "drama"]
+    cat = Catalog([Item(id=f"{g}{k}", title=f"Title {g[0]}{k}", media_type="movie", genres=[g])
+                   for g in genres for k in range(5)])
+    rows = [Interaction(user_id=f"u{u}", item_id=f"{genres[u % 3]}{(u + t) % 5}",
+                        timestamp=10 * u + t) for u in range(30) for t in range(4)]
+    rows += [Interaction(user_id=f"u{u}", item_id="drama0", timestamp=10 * u + 9)
+             for u in range(0, 30, 2)]  # drama0 is the most popular item
+    return cat, Interactions.from_records(rows)
+
+
+def test_the_blend_scores_cosine_and_popularity_as_its_formula_says() -> None:
+    from eval.baselines import RequestPopularityBlend
+
+    cat, log = _genre_world()
+    blend = RequestPopularityBlend(_GenreEncoder(), weight=0.7, cache_dir=None)
+    blend.fit(log, cat)
+    pop = np.log1p(training_matrix(log, cat).toarray().sum(axis=0))
+    pop /= pop.max()
+    vecs = _GenreEncoder().encode([f"{it.title} {' '.join(it.genres)}" for it in cat])
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    cos = vecs @ np.array([0.0, 1.0, 0.0])
+    expected = [cat.ids[j] for j in np.argsort(-(0.7 * cos + 0.3 * pop), kind="stable")[:4]]
+    assert blend.respond("x", "a horror film", [], 4) == expected
+    assert all(i.startswith("horror") for i in expected)
+    assert blend.respond("x", "a horror film", ["horror0"], 4)[0] != "horror0"
+
+
+def test_the_blend_tunes_its_weight_on_validation_requests() -> None:
+    from eval.baselines import RequestPopularityBlend
+
+    cat, log = _genre_world()
+    blend = RequestPopularityBlend(_GenreEncoder(), cache_dir=None, n_valid=30)
+    blend.fit(log, cat)
+    assert set(blend.tuning) == {round(w, 2) for w in np.linspace(0, 1, 11)}
+    assert blend.weight == max(blend.tuning, key=lambda w: (blend.tuning[w], -w))
+    assert blend.tuning[blend.weight] > blend.tuning[0.0]  # the request helps
+    with pytest.raises(RuntimeError, match="not fitted"):
+        RequestPopularityBlend(_GenreEncoder()).respond("x", "comedy", [], 3)

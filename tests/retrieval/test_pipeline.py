@@ -193,6 +193,7 @@ SERVING = [  # (section, field, a, b): the served picks of the test bundle diffe
     ("retrieval", "collaborative_with_request", 0, 40),
     ("ranker", "mmr_lambda", 0.3, 1.0),
     ("ranker", "mmr_k", 1, 20),
+    ("retrieval", "stated_candidates", 0, 100),
 ]
 
 
@@ -311,7 +312,8 @@ def test_num_threads_reaches_lightgbm_and_defaults_to_all_cores() -> None:
 def test_every_setting_has_an_effect_test() -> None:
     tested = ({(s, f) for s, f, *_ in SERVING + LISTS} | {("retrieval", "dislike_rating")}
               | {("training", f) for f, *_ in TRAINING} | {("ranker", f) for f, *_ in MODEL}
-              | {("ranker", "num_threads")})
+              | {("ranker", "num_threads")}
+              | {("ranker", "request_first")})  # tests/retrieval/test_request_first.py
     every = {(s, f) for s, field in PipelineConfig.model_fields.items()
              for f in field.annotation.model_fields}  # type: ignore[union-attr]
     assert every == tested, sorted(every ^ tested)
@@ -322,11 +324,12 @@ def test_fitting_reports_progress(taste, caplog) -> None:
 
     cat, log, enc, vecs = taste
     lines: list[str] = []
-    train_ranker(log, cat, vecs, encoder=enc, config=QUICK, progress=lines.append)
+    every_round = QUICK.with_flat(early_stopping=40)  # the last round is always reported
+    train_ranker(log, cat, vecs, encoder=enc, config=every_round, progress=lines.append)
     assert any(x.startswith("training lists:") and "queries" in x for x in lines)
     assert any(x.startswith("lightgbm: round") for x in lines)
     with caplog.at_level(logging.INFO):
-        train_ranker(log, cat, vecs, encoder=enc, config=QUICK)
+        train_ranker(log, cat, vecs, encoder=enc, config=every_round)
     assert any("lightgbm: round" in r.getMessage() for r in caplog.records)
 
 
