@@ -24,7 +24,8 @@ def test_baselines_by_name_and_alias() -> None:
 
 def test_unknown_name_lists_the_valid_ones() -> None:
     with pytest.raises(
-        ValueError, match="valid names: random, pop, itemknn, ease, request-pop, encore-retrieval, encore"
+        ValueError,
+        match="valid names: random, pop, itemknn, ease, request-pop, encore-retrieval, encore",
     ):
         make_system("bpr")
 
