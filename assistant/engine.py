@@ -271,7 +271,7 @@ class Engine:
         rows = self.items.rows(seeds, strict=False)
         if (rows < 0).any():
             raise UnknownItem(seeds[int(np.flatnonzero(rows < 0)[0])], len(self.catalog))
-        req = request or Request()
+        req = _in_seed_family(request or Request(), [self.catalog[i] for i in seeds])
         hist = history if history is not None else History([])
         if k < 1:
             return []
@@ -481,3 +481,15 @@ def pin_threads(threads: int) -> None:
         return
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+def _in_seed_family(req: Request, seeds: Sequence[Item]) -> Request:
+    """"More like The Searchers" means more films and series, not audiobooks: with no media
+    type stated, the items like the seeds stay in the seeds' media families."""
+    from assistant.explain.relevance import MEDIA_FAMILIES, media_family
+
+    if req.media_types or req.exclude_media_types:
+        return req
+    families = {media_family(str(getattr(s.media_type, "value", s.media_type))) for s in seeds}
+    kinds = [m for m, fam in MEDIA_FAMILIES.items() if fam in families]
+    return req.model_copy(update={"media_types": kinds}) if kinds else req

@@ -301,6 +301,12 @@ def relative(st: MergeState) -> None:
         _relative_year(st, new.relative_year, mid, kinds)
 
 
+# "shorter" / "longer" move the bound a tenth below / above the last list's median length:
+# shorter than a typical item of the list, while enough items on the topic remain (a
+# quarter left too few: "shorter" after sci-fi films found 9 in a catalog of 30).
+SHORTER, LONGER = 0.9, 1.1
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -325,7 +331,7 @@ def _relative_duration(st: MergeState, word: RelativeDuration, mid: float | None
     elif mid is None:
         st.notes.append(f"'{word.value}' ignored: the last list has no {kinds} with a length")
     elif word is RelativeDuration.shorter:
-        bound = max(1, math.floor(0.75 * mid))
+        bound = max(1, math.floor(SHORTER * mid))
         if upd.get("max_minutes") is not None:
             bound = min(bound, upd["max_minutes"])
         st.drop("min_minutes")
@@ -334,7 +340,7 @@ def _relative_duration(st: MergeState, word: RelativeDuration, mid: float | None
         st.notes.append(f"shorter: at most {bound} minutes (the last list's median is "
                         f"{mid:g})")
     else:
-        bound = min(100_000, math.ceil(1.25 * mid))
+        bound = min(100_000, math.ceil(LONGER * mid))
         if upd.get("min_minutes") is not None:
             bound = max(bound, upd["min_minutes"])
         st.drop("min_minutes")

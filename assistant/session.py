@@ -38,10 +38,10 @@ The merge rules, in the order they are applied:
    "not") accumulate. The latest word wins: asking for a genre or tag that an earlier turn
    ruled out lifts that exclusion, and ruling one out removes it from the topic.
 5. **Relative slots** refer to the last list, to its items of the media types in force (all
-   of them when none is): "shorter" sets ``max_minutes`` to 75% of the median duration (a
-   quarter shorter than a typical item of the list; the median is not pulled down by one odd
+   of them when none is): "shorter" sets ``max_minutes`` to 90% of the median duration (a
+   tenth shorter than a typical item of the list; the median is not pulled down by one odd
    short item the way the minimum would be) and drops the inherited ``min_minutes``;
-   "longer" sets ``min_minutes`` to 125% of the median and drops the inherited
+   "longer" sets ``min_minutes`` to 110% of the median and drops the inherited
    ``max_minutes``. "newer" sets ``year_min`` to the year after the median year and drops
    the inherited ``year_max``; "older" sets ``year_max`` to the year before it and drops the
    inherited ``year_min``. A bound said in the same message wins over the relative word.
@@ -90,7 +90,7 @@ Example:
     >>> s = record(s, ["m1", "m2"], m)
     >>> m = merge(s, Request(relative_duration="shorter"), cat)
     >>> m.request.genres, m.request.exclude_genres, m.request.max_minutes, m.followup.value
-    (['drama'], ['horror'], 105, 'refine')
+    (['drama'], ['horror'], 126, 'refine')
     >>> m = merge(s, Request(exclude_positions=[1], topic="refine"), cat)
     >>> m.followup.value, m.in_place, m.rejected_ids
     ('swap', ['m1', 'm2'], ['m1'])

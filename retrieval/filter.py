@@ -310,8 +310,11 @@ class ConstraintMasks:
             return None
         bits = np.zeros(self.n, dtype=np.int64)
         for j, g in enumerate(groups):
-            has = self._labelled(self._genres, self.items.genre_vocab, g.genres)
-            has |= self._labelled(self._tags, self.items.tag_vocab, g.tags)
+            # A label counts wherever the catalog put it: "history" is a genre of The Crown
+            # and a tag of Cosmos, and either answers "a history series".
+            labels = [*g.genres, *g.tags]
+            has = self._labelled(self._genres, self.items.genre_vocab, labels)
+            has |= self._labelled(self._tags, self.items.tag_vocab, labels)
             bits |= has.astype(np.int64) << j
         return StatedMatch(tuple(groups), bits)
 

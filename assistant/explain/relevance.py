@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from retrieval.catalog import Catalog
 
 __all__ = ["CITE_MIN_COSINE", "MEDIA_FAMILIES", "cite_verdict", "media_family",
-           "pair_cosine_summary", "shared_labels"]
+           "pair_cosine_summary", "shared_labels", "GENERIC_TAGS"]
 
 CITE_MIN_COSINE = 0.30
 """The least item-vector cosine at which a history item may be cited (see the module
@@ -94,9 +94,16 @@ def media_family(media_type: str) -> str:
     return MEDIA_FAMILIES.get(media_type, str(media_type))
 
 
+# Tags that say how an item was made or received, not what it is about: sharing one does
+# not make two items alike ("based on a book like The Shining" on Paddington 2).
+GENERIC_TAGS = frozenset({"award-winning", "debut", "live", "based on a book", "miniseries",
+                          "anthology", "interview", "narrative", "storytelling"})
+
+
 def shared_labels(pick: Item, other: Item) -> list[str]:
-    """The genres, then the tags, of ``pick`` that ``other`` also has (in ``pick``'s order)."""
-    genres, tags = set(other.genres), set(other.tags)
+    """The genres, then the tags, of ``pick`` that ``other`` also has (in ``pick``'s order),
+    leaving out :data:`GENERIC_TAGS`."""
+    genres, tags = set(other.genres), set(other.tags) - GENERIC_TAGS
     out = [g for g in pick.genres if g in genres]
     out += [t for t in pick.tags if t in tags and t not in out]
     return out

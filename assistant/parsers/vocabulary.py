@@ -29,8 +29,9 @@ from retrieval.catalog import Catalog
 from retrieval.models import Item  # noqa: F401  (used by the docstring examples)
 from retrieval.request import Mood, Request
 
-__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOODS", "MOOD_WORDS", "OCCASION_WORDS", "RECENT_SHARE",
-           "SYNONYMS", "TitleMatch", "TitleMatcher", "Vocabulary", "recent_from", "title_key"]
+__all__ = ["LANGUAGE_WORDS", "MEDIA_WORDS", "MOOD_GENRES", "MOODS", "MOOD_WORDS", "OCCASION_WORDS",
+           "RECENT_SHARE", "SYNONYMS", "TitleMatch", "TitleMatcher", "Vocabulary", "recent_from",
+           "title_key"]
 
 # Mood -> (tags it asks for, tags it rules out). Only the tags the catalog has are used.
 MOODS: dict[Mood, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -55,6 +56,10 @@ MOODS: dict[Mood, tuple[tuple[str, ...], tuple[str, ...]]] = {
     Mood.focus: (("study", "focus"), ()),
     Mood.sleep: (("sleep", "relaxing"), ("energetic",)),
 }
+
+# Genres that carry a mood through and through: ruling the mood out rules them out too
+# ("a comedy, nothing scary" is no horror comedy).
+MOOD_GENRES: dict[Mood, tuple[str, ...]] = {Mood.scary: ("horror",)}
 
 # Words (and comparatives) that name a mood or an activity with a mood.
 MOOD_WORDS: dict[str, Mood] = {
@@ -205,12 +210,16 @@ class Vocabulary:
     within 2 to 9 years before its newest year. Relative to the catalog, not to today (a
     catalog of 1998 has its own "recent"), and to how its items spread over the years rather
     than a fixed span: "recent" always leaves about a tenth of the catalog to choose from."""
+    media: frozenset[str] = frozenset()
+    """The media types the catalog holds."""
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Vocabulary:
         years = sorted(it.year for it in catalog if it.year is not None)
         return cls(genres=frozenset(catalog.genre_counts()), tags=frozenset(catalog.tag_counts()),
-                   newest_year=years[-1] if years else None, recent_from=recent_from(years))
+                   newest_year=years[-1] if years else None, recent_from=recent_from(years),
+                   media=frozenset(str(getattr(it.media_type, "value", it.media_type))
+                                   for it in catalog))
 
     def keep_genres(self, labels: list[str]) -> list[str]:
         """The labels that are genres of the catalog, in order, without repeats."""

@@ -118,7 +118,9 @@ def check_constraints(view: TurnView) -> Outcome | None:
     if target is not None:
         total = sum(item.duration_min or 0.0 for item in view.shown)
         tol = view.expect.playlist_tolerance
-        pool = available(view.catalog, view.expect.model_copy(update={"want": None}))
+        # What the catalog allows is what answers the request: a playlist honours its genre
+        # and mood, so tracks of other genres do not count towards reaching the target.
+        pool = available(view.catalog, view.expect)
         if abs(total - target) > tol * target and playlist_feasible(pool, target, tol):
             reasons.append(f"the playlist lasts {total:.0f} min, not {target:g} "
                            f"(±{tol:.0%}), though the catalog allows it")

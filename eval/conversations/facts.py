@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from assistant.explain.relevance import GENERIC_TAGS
 from eval.conversations.suite import Expect
 
 if TYPE_CHECKING:
@@ -32,10 +33,8 @@ __all__ = ["FAMILIES", "GENERIC_TAGS", "available", "family", "labels", "matches
 FAMILIES: dict[str, str] = {"movie": "screen", "series": "screen", "album": "music",
                             "music_track": "music", "podcast": "spoken", "audiobook": "spoken"}
 
-# Tags that say how an item was made or received, not what it is about: sharing one does
-# not make two items alike.
-GENERIC_TAGS = frozenset({"award-winning", "debut", "live", "based on a book", "miniseries",
-                          "anthology", "interview", "narrative", "storytelling"})
+# GENERIC_TAGS (tags that say how an item was made or received, not what it is about) is
+# the explainer's own list, so the check judges citations by the rule the explainer follows.
 
 
 def labels(item: Item) -> set[str]:

@@ -176,14 +176,20 @@ def test_similar_never_returns_seeds_and_holds_constraints(engine) -> None:
         assert_valid(engine, picks, req, exclude)
         got = {p.item_id for p in picks}
         assert not got & set(seeds) and not got & set(hist.item_ids)
-    # Without constraints the nearest neighbours by vector come first in the pool.
+    # Without constraints the nearest neighbours by vector, of the seed's media family
+    # (films and series for a film), come first in the pool.
+    from assistant.explain.relevance import media_family
+
     seed = engine.catalog.ids[10]
     picks = engine.similar([seed], k=5)
     row = engine.items.rows([seed])[0]
     sims = engine.items.vectors @ engine.items.vectors[row]
     sims[row] = -np.inf
+    fam = media_family(engine.catalog[seed].media_type)
+    sims[[media_family(it.media_type) != fam for it in engine.catalog]] = -np.inf
     top50 = set(np.array(engine.items.ids)[np.argsort(-sims)[:50]])
     assert len(picks) == 5 and {p.item_id for p in picks} <= top50
+    assert {media_family(engine.catalog[p.item_id].media_type) for p in picks} == {fam}
 
 
 def test_trending_holds_constraints_and_orders_by_recent_plays(engine) -> None:

@@ -16,6 +16,7 @@ import statistics
 import pytest
 
 from assistant.core import Assistant
+from assistant.merge_rules import LONGER, SHORTER
 from assistant.parsers import make_parser
 from assistant.session import FollowUp, Merged, Session, merge, record, relaxed_words
 from assistant.settings import Settings
@@ -76,14 +77,14 @@ def test_shorter_keeps_the_topic(talk, catalog, message):
     m = talk(message)
     assert m.request.genres == ["science fiction"] and m.request.media_types == ["movie"]
     assert m.request.exclude_genres == ["horror"] and m.followup is FollowUp.refine
-    assert m.request.max_minutes == math.floor(0.75 * _median(catalog, FILMS, "duration_min"))
+    assert m.request.max_minutes == math.floor(SHORTER * _median(catalog, FILMS, "duration_min"))
     assert m.exclude_ids == []  # a refinement may show what fits again
 
 
 def test_longer_newer_older(talk, catalog):
     talk("sci-fi films", FILMS)
     m = talk("longer")
-    assert m.request.min_minutes == math.ceil(1.25 * _median(catalog, FILMS, "duration_min"))
+    assert m.request.min_minutes == math.ceil(LONGER * _median(catalog, FILMS, "duration_min"))
     m = talk("anything older?", FILMS_2)
     assert m.request.year_max == math.ceil(_median(catalog, FILMS, "year")) - 1
     assert m.request.genres == ["science fiction"] and m.followup is FollowUp.refine
@@ -269,7 +270,7 @@ def test_chat_shorter_keeps_films_and_the_genre(bot, user):
     first = bot.chat("a", user, "sci-fi films")
     second = bot.chat("a", user, "somthing shorter pls")
     assert second.request.genres == ["science fiction"]
-    bound = math.floor(0.75 * statistics.median(r.duration_min for r in first.recommendations))
+    bound = math.floor(SHORTER * statistics.median(r.duration_min for r in first.recommendations))
     assert second.request.max_minutes == bound and second.recommendations
     for card in second.recommendations:
         assert card.media_type == "movie" and card.duration_min <= bound

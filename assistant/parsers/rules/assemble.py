@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from assistant.parsers.rules.intents import intent_of
 from assistant.parsers.rules.state import Hit, State, round_minutes
 from assistant.parsers.rules.topic import is_reset, strip_reset, topic_of
-from assistant.parsers.vocabulary import Vocabulary
+from assistant.parsers.vocabulary import MOOD_GENRES, Vocabulary
 from retrieval.catalog import Catalog
 from retrieval.models import MediaType
 from retrieval.request import (
@@ -41,6 +41,7 @@ class _Slots:
     tags: list[str] = field(default_factory=list)
     excl_tags_explicit: list[str] = field(default_factory=list)
     excl_tags_mood: list[str] = field(default_factory=list)
+    excl_genres_mood: list[str] = field(default_factory=list)  # "nothing scary": no horror
     excl_tags: list[str] = field(default_factory=list)
     moods: list[Mood] = field(default_factory=list)
     language: str | None = None
@@ -72,6 +73,16 @@ def assemble(st: State, hits: list[Hit], context: ParseContext | None, vocab: Vo
     max_minutes = round_minutes(st.max_minutes)
     if min_minutes is not None and max_minutes is not None and min_minutes > max_minutes:
         min_minutes = None
+    if slots.excl_genres_mood and not slots.genres and not st.titles:
+        # "a comedy, nothing scary" rules horror out; "a horror film that isn't too scary"
+        # and "like Alien but less scary" keep what they name.
+        slots.excl_genres.extend(g for g in vocab.keep_genres(slots.excl_genres_mood)
+                                 if g not in slots.excl_genres)
+    if slots.media == ["episode"] and (slots.rel_duration is not None
+                                       or "episode" not in vocab.media):
+        # "shorter episodes", "episodes under 30 minutes" over a catalog of series and
+        # podcasts: the episode is the unit of the list, not a kind of item to switch to.
+        slots.media = []
     query = _query(st)
     reset = is_reset(query)
     request = Request(
@@ -137,6 +148,7 @@ def _add_sense(s: _Slots, sense: str, negated: bool, vocab: Vocabulary) -> None:
         include, exclude = vocab.mood_tags(value)
         if negated:
             s.excl_tags_explicit.extend(include)
+            s.excl_genres_mood.extend(MOOD_GENRES.get(Mood(value), ()))
         else:
             s.moods.append(Mood(value))
             s.tags.extend(include)
