@@ -120,7 +120,10 @@ def check_constraints(view: TurnView) -> Outcome | None:
         tol = view.expect.playlist_tolerance
         # What the catalog allows is what answers the request: a playlist honours its genre
         # and mood, so tracks of other genres do not count towards reaching the target.
-        pool = available(view.catalog, view.expect)
+        # A playlist plays songs unless albums were asked for: judge what the catalog
+        # allows among the kinds of item the playlist plays.
+        kinds = {item.media_type for item in view.shown}
+        pool = [it for it in available(view.catalog, view.expect) if it.media_type in kinds]
         if abs(total - target) > tol * target and playlist_feasible(pool, target, tol):
             reasons.append(f"the playlist lasts {total:.0f} min, not {target:g} "
                            f"(±{tol:.0%}), though the catalog allows it")

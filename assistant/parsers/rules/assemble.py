@@ -73,11 +73,11 @@ def assemble(st: State, hits: list[Hit], context: ParseContext | None, vocab: Vo
     max_minutes = round_minutes(st.max_minutes)
     if min_minutes is not None and max_minutes is not None and min_minutes > max_minutes:
         min_minutes = None
-    if slots.excl_genres_mood and not slots.genres and not st.titles:
+    if slots.excl_genres_mood and not st.titles:
         # "a comedy, nothing scary" rules horror out; "a horror film that isn't too scary"
         # and "like Alien but less scary" keep what they name.
         slots.excl_genres.extend(g for g in vocab.keep_genres(slots.excl_genres_mood)
-                                 if g not in slots.excl_genres)
+                                 if g not in slots.excl_genres and g not in slots.genres)
     if slots.media == ["episode"] and (slots.rel_duration is not None
                                        or "episode" not in vocab.media):
         # "shorter episodes", "episodes under 30 minutes" over a catalog of series and
