@@ -144,7 +144,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "bollywood": ("media:movie", "lang:hi", "genre:musical"),
     **dict.fromkeys(["kids", "kid", "children", "child", "toddler", "little ones", "kid-friendly",
                      "family-friendly", "family friendly", "for the family"],
-                    ("genre:family", "genre:animation", "tag:kids")),
+                    ("genre:family", "genre:animation", "tag:kids", "notmood:scary")),
     "superhero": ("tag:superheroes",),
     **dict.fromkeys(["ai", "a.i.", "artificial intelligence"], ("tag:artificial intelligence",)),
     **dict.fromkeys(["alien", "extraterrestrial", "extraterrestrials", "ufo"], ("tag:aliens",)),

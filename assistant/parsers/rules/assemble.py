@@ -153,6 +153,9 @@ def _add_sense(s: _Slots, sense: str, negated: bool, vocab: Vocabulary) -> None:
             s.moods.append(Mood(value))
             s.tags.extend(include)
             s.excl_tags_mood.extend(exclude)
+    elif kind == "notmood" and not negated:  # "for my kids": nothing scary
+        s.excl_tags_mood.extend(vocab.mood_tags(value)[0])
+        s.excl_genres_mood.extend(MOOD_GENRES.get(Mood(value), ()))
     elif kind == "lang" and not negated and s.language is None:
         s.language = value
     elif kind == "reldur" and not negated:
