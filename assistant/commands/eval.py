@@ -381,7 +381,7 @@ def _dialogue_command(dialogues: Path, bundle: Path | None, systems: str, half: 
         if half not in ("all", "first", "second"):
             raise ValueError(f"--half must be all, first or second, got {half!r}")
         config = DialogueEvalConfig(dialogues=dialogues, bundle=bundle, systems=names,
-                                    half=half)  # type: ignore[arg-type]
+                                    half=half)
         say = (lambda msg: typer.echo(f"- {msg}", err=True)) if progress and not as_json \
             else None
         result = run_dialogues(config, on_step=say)

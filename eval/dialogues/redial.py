@@ -145,7 +145,7 @@ def split_turns(dialogue: Dialogue) -> list[Turn]:
     out = []
     for role, texts in groups:
         raw = "\n".join(texts)
-        out.append(Turn(role=role, raw=raw,  # type: ignore[arg-type]
+        out.append(Turn(role=role, raw=raw,
                         text=replace_mentions(raw, dialogue.movieMentions),
                         mentions=mention_ids(raw)))
     return out
@@ -164,8 +164,6 @@ def test_points(dialogue: Dialogue) -> list[TestPoint]:
         seen.extend(m for m in turn.mentions if m not in seen)
     return out
 
-
-test_points.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def load_redial(path: str | Path) -> list[Dialogue]:

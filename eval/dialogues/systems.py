@@ -145,9 +145,9 @@ class EncoreDialogue:
         self._parsed: dict[str, Request] = {}
         counts = self.pipeline.stats.popularity(self.pipeline.stats.rows(bundle.catalog.ids))
         self._floor = counts >= self.config.min_ratings
-        index = getattr(self.pipeline.retriever, "index", None)
+        index: Any = getattr(self.pipeline.retriever, "index", None)
         self._keys = index.keys_of(bundle.catalog.ids) if hasattr(index, "keys_of") else None
-        self._index = index
+        self._index: Any = index
 
     def parse(self, turn: Turn) -> Request:
         """The rules parser's reading of one turn (remembered by text)."""

@@ -100,9 +100,9 @@ def main() -> None:
             pipe = base
         if config.blend is None:
             base = pipe
-        system = EncoreDialogue(bundle, config, pipeline=pipe, parser=parser)
+        encore = EncoreDialogue(bundle, config, pipeline=pipe, parser=parser)
         started = time.perf_counter()
-        lists = system.rank(replays, depth)
+        lists = encore.rank(replays, depth)
         print(json.dumps({"system": "encore", "settings": extra, **_score(replays, lists),
                           "seconds": round(time.perf_counter() - started, 1)}), flush=True)
 

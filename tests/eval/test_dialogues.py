@@ -15,7 +15,7 @@ from eval.dialogues.redial import (
     load_redial,
     replace_mentions,
     split_turns,
-    test_points,
+    test_points as points_of,
 )
 from eval.dialogues.run import prepare_replays, select_half
 from retrieval.catalog import Catalog
@@ -124,14 +124,14 @@ def test_mentions_are_replaced_by_the_movie_names() -> None:
 def test_test_points_are_recommender_turns_with_a_mention_and_their_context(
         redial_file: Path) -> None:
     ds = load_redial(redial_file)
-    first = test_points(ds[0])
+    first = points_of(ds[0])
     assert [(p.turn, p.targets, p.earlier) for p in first] == [
         (1, ["10"], []), (3, ["11", "12"], ["10", "11"])]
     assert [t.text for t in first[1].context] == [
         "hi\nI want sci-fi", "have you seen Arrival (2016) ?", "yes! I loved Interstellar (2014)"]
     # An opening recommender turn has no context: only the later one is a test point.
-    assert [(p.turn, p.targets) for p in test_points(ds[1])] == [(2, ["14"])]
-    assert test_points(ds[2]) == []
+    assert [(p.turn, p.targets) for p in points_of(ds[1])] == [(2, ["14"])]
+    assert points_of(ds[2]) == []
 
 
 def test_halves_split_by_conversation_id(redial_file: Path) -> None:
