@@ -5,9 +5,13 @@
 - ``minilm``: the whole context (every turn before the recommender's, movie names in the
   text) encoded by the bundle's encoder, cosine against the catalog's item vectors.
 - ``encore``: Encore's turn, zero-shot. The rules parser reads each seeker turn of the
-  context; the titles it resolves there (and, with ``recommender_titles``, the titles the
-  recommender named earlier) steer the history as likes, so the pipeline's profile and its
-  collaborative candidates start from them; genres, tags and moods the seeker named shape
+  context; the titles found there (``titles``: the parser's own references; ``year``: spans
+  written "Name (year)" resolved with their year, the thin step this replay adds while the
+  parser learns to read chat text; ``mentions``: the data set's annotations, an oracle)
+  and, with ``recommender_titles``, the titles the recommender named earlier steer the
+  history as likes, so the pipeline's profile and its collaborative candidates start from
+  them; titles the parser reads as disliked are excluded (``roles``); genres, tags and
+  moods the seeker named shape
   the request; constraints a MovieLens catalog cannot judge (lengths, languages, counts)
   are dropped. A popularity floor keeps titles with fewer than ``min_ratings`` ratings out
   of the list: on an 86k-title catalog where 9.7k titles were ever rated, the rest would
@@ -18,25 +22,28 @@ Each system ranks a batch of :class:`Replay` and returns catalog ids, best first
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+from eval.dialogues.mapping import TitleMatcher
 from eval.dialogues.redial import TestPoint, Turn
 
 if TYPE_CHECKING:
     from retrieval.bundle import Bundle
     from retrieval.filter import TurnFilter
     from retrieval.pipeline import Pipeline
-    from retrieval.request import Request
+    from retrieval.request import Request, TitleRef
     from retrieval.stats import InteractionStats
 
 __all__ = ["DIALOGUE_SYSTEMS", "DialogueSystem", "EncoreDialogue", "EncoreDialogueConfig",
            "MiniLMCosine", "Popularity", "Replay", "encore_pipeline", "make_dialogue_system"]
 
 DIALOGUE_SYSTEMS = ("encore", "popularity", "minilm")
+_YEAR = re.compile(r"\((\d{4})\)")
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ class EncoreDialogueConfig:
 
     Attributes:
         min_ratings: Items with fewer distinct raters are left out unless named (0: off).
+        titles: Where the seeker's titles come from: ``parser``, ``year`` or ``mentions``.
+        roles: Exclude titles the parser reads as disliked (else every title is a like).
         recommender_titles: Also steer with the titles the recommender named earlier.
         keep_years: Keep the year range the seeker stated (a hard constraint).
         query_turns: How many of the last seeker turns form the request text (0: none).
@@ -124,6 +133,8 @@ class EncoreDialogueConfig:
     """
 
     min_ratings: int = 1
+    titles: Literal["parser", "year", "mentions"] = "year"
+    roles: bool = True
     recommender_titles: bool = True
     keep_years: bool = True
     query_turns: int = 2
@@ -143,6 +154,7 @@ class EncoreDialogue:
         self.pipeline = pipeline or encore_pipeline(bundle, self.config)
         self.parser = parser or make_parser("rules", bundle.catalog)
         self._parsed: dict[str, Request] = {}
+        self._matcher: TitleMatcher | None = None
         counts = self.pipeline.stats.popularity(self.pipeline.stats.rows(bundle.catalog.ids))
         self._floor = counts >= self.config.min_ratings
         index: Any = getattr(self.pipeline.retriever, "index", None)
@@ -156,6 +168,44 @@ class EncoreDialogue:
             got = self._parsed[turn.text] = self.parser.parse(turn.text)
         return got
 
+    def seeker_titles(self, replay: Replay, parsed: list[Request]) -> list[TitleRef]:
+        """The titles of the seeker's turns, by the ``titles`` setting, with their roles."""
+        from retrieval.request import TitleRef, TitleRole
+
+        seeker = [(t, items) for t, items in zip(replay.point.context, replay.turn_items,
+                                                 strict=True) if t.role == "seeker"]
+        out: list[TitleRef] = []
+        for (turn, items), req in zip(seeker, parsed, strict=True):
+            nots = {t.item_id for t in req.titles if t.role == TitleRole.not_}
+            if self.config.titles == "parser":
+                found = [t.item_id for t in req.titles if t.item_id]
+            elif self.config.titles == "mentions":
+                found = list(items)
+            else:
+                found = self._year_titles(turn.text)
+            out += [TitleRef(text=i, item_id=i,
+                             role=TitleRole.not_ if self.config.roles and i in nots
+                             else TitleRole.like) for i in found]
+        return out
+
+    def _year_titles(self, text: str) -> list[str]:
+        """Catalog ids of the spans written "Name (year)": for each year in parentheses,
+        the longest run of up to eight words before it (after the previous year) that names
+        a film of that year."""
+        if self._matcher is None:
+            self._matcher = TitleMatcher(self.pipeline.catalog)
+        out = []
+        start = 0
+        for m in _YEAR.finditer(text):
+            words = text[start:m.start()].split()[-8:]
+            start = m.end()
+            for n in range(len(words), 0, -1):
+                got = self._matcher.match(f"{' '.join(words[-n:])} ({m.group(1)})")
+                if got is not None:
+                    out.append(got)
+                    break
+        return out
+
     def request(self, replay: Replay) -> Request:
         """The request of one test point: the seeker's turns read and merged."""
         from retrieval.request import Request, TitleRef, TitleRole
@@ -163,8 +213,9 @@ class EncoreDialogue:
         c = self.config
         seeker = [t for t in replay.point.context if t.role == "seeker"]
         parsed = [self.parse(t) for t in seeker]
-        likes = [t for r in parsed for t in r.titles if t.item_id and t.role != TitleRole.not_]
-        nots = [t for r in parsed for t in r.titles if t.item_id and t.role == TitleRole.not_]
+        refs = self.seeker_titles(replay, parsed)
+        likes = [t for t in refs if t.role != TitleRole.not_]
+        nots = [t for t in refs if t.role == TitleRole.not_]
         if c.recommender_titles:
             for turn, items in zip(replay.point.context, replay.turn_items, strict=True):
                 if turn.role == "recommender":
