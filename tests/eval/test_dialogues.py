@@ -194,3 +194,69 @@ def test_recall_limits() -> None:
     assert recall_at([], 10) == 0.0
     with pytest.raises(ValueError, match="at least 1"):
         recall_at(perfect, 0)
+
+
+# -- systems and the command on the demo bundle -----------------------------------------------------
+
+DEMO_MENTIONS = {"1": "Arrival (2016)", "2": "Interstellar (2014)", "3": "The Martian (2015)",
+                 "4": "Blade Runner (1982)"}
+DEMO_DIALOGUES = [
+    _dialogue("1", [(SEEKER, "I loved Arrival (2016) and want more sci-fi"),
+                    (RECOMMENDER, "try @2"), (SEEKER, "seen it, loved it"),
+                    (RECOMMENDER, "then @3 or @4")], DEMO_MENTIONS),
+    _dialogue("2", [(SEEKER, "something scary please"), (RECOMMENDER, "@4 ?")],
+              {"4": DEMO_MENTIONS["4"]}),
+]
+
+
+@pytest.fixture()
+def demo_dialogues(tmp_path: Path) -> Path:
+    path = tmp_path / "demo_dialogues.jsonl"
+    path.write_text("\n".join(json.dumps(d) for d in DEMO_DIALOGUES) + "\n", encoding="utf-8")
+    return path
+
+
+def test_systems_rank_the_same_points(demo_bundle_path: Path, demo_dialogues: Path) -> None:
+    from eval.dialogues.systems import EncoreDialogue, EncoreDialogueConfig, make_dialogue_system
+    from retrieval.bundle import Bundle
+
+    bundle = Bundle.load(demo_bundle_path, verify=False)
+    replays, counts = prepare_replays(load_redial(demo_dialogues), bundle.catalog)
+    assert counts["share of pairs mapped"] == 1.0 and len(replays) == 3
+    for name in ("popularity", "minilm", "encore"):
+        lists = make_dialogue_system(name, bundle).rank(replays, 10)
+        assert len(lists) == 3 and all(len(x) == 10 and len(set(x)) == 10 for x in lists)
+    encore = EncoreDialogue(bundle, EncoreDialogueConfig(recommender_titles=False))
+    req = encore.request(replays[0])
+    assert req.like_ids == ["mv-arrival-2016"]      # "Arrival (2016)", by name and year
+    lists = encore.rank(replays[:1], 10)
+    assert "mv-arrival-2016" not in lists[0]        # a liked title never comes back
+    with pytest.raises(ValueError, match="valid: encore, popularity, minilm"):
+        make_dialogue_system("gpt", bundle)
+
+
+def test_eval_dialogues_command(demo_bundle_path: Path, demo_dialogues: Path,
+                                tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from assistant.commands.eval import register
+
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # two commands, so "eval" stays a subcommand
+    args = ["eval", "--dialogues", str(demo_dialogues), "--bundle", str(demo_bundle_path),
+            "--systems", "popularity,minilm", "--no-progress"]
+    got = CliRunner().invoke(app, [*args, "--json", "--out", str(tmp_path / "out")])
+    assert got.exit_code == 0, got.output
+    result = json.loads(got.stdout)
+    assert set(result["metrics"]) == {"popularity", "minilm"}
+    assert set(result["metrics"]["minilm"]) == {"recall@1", "recall@10", "recall@50",
+                                                "novel recall@1", "novel recall@10",
+                                                "novel recall@50"}
+    assert result["counts"]["pairs"] == 4
+    assert (tmp_path / "out" / "dialogues.json").is_file()
+    table = CliRunner().invoke(app, [*args, "--novel"])
+    assert table.exit_code == 0 and "novel recall@10" in table.output
+    missing = CliRunner().invoke(app, ["eval", "--dialogues", str(demo_dialogues)])
+    assert missing.exit_code == 2 and "--bundle" in missing.output
