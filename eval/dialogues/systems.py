@@ -129,6 +129,9 @@ class EncoreDialogueConfig:
         recommender_titles: Also steer with the titles the recommender named earlier.
         keep_years: Keep the year range the seeker stated (a hard constraint).
         query_turns: How many of the last seeker turns form the request text (0: none).
+        recent_days: The window of the recent-popularity feature, ending at the log's last
+            rating (people in 2018 talk about the films of 2017 and 2018; a MovieLens log
+            of the same time rates them less than the classics overall).
         blend: Weights of the blend ranker over its defaults (``None``: the bundle's ranker).
     """
 
@@ -138,6 +141,7 @@ class EncoreDialogueConfig:
     recommender_titles: bool = True
     keep_years: bool = True
     query_turns: int = 2
+    recent_days: float = 365.0
     blend: dict[str, float] | None = None
 
 
@@ -265,16 +269,18 @@ class EncoreDialogue:
 
 def encore_pipeline(bundle: Bundle, config: EncoreDialogueConfig | None = None, *,
                     stats: InteractionStats | None = None) -> Pipeline:
-    """The bundle's pipeline, with ``stats``, else the bundle's saved statistics, else
-    statistics built from its interactions (collaborative weights over the rated items of
-    a large catalog)."""
+    """The bundle's pipeline with ``stats``, else statistics built from its interactions
+    with the config's ``recent_days`` (collaborative weights over the rated items of a
+    large catalog)."""
     from retrieval.pipeline import Pipeline
     from retrieval.ranker import DEFAULT_BLEND_WEIGHTS, BlendRanker
     from retrieval.train_ranker import stats_from_config
 
     pc = bundle.pipeline_config
-    stats = stats or bundle.stats or stats_from_config(bundle.interactions, bundle.catalog,
-                                                       pc.stats)
+    if config is not None:
+        pc = pc.model_copy(update={"stats": pc.stats.model_copy(
+            update={"recent_days": config.recent_days})})
+    stats = stats or stats_from_config(bundle.interactions, bundle.catalog, pc.stats)
     ranker = bundle.ranker
     blend = config.blend if config is not None else None
     if blend is not None or ranker is None:

@@ -30,30 +30,35 @@ from eval.dialogues.systems import (
 # The settings tried on the first half; the first is the default.
 GRID: list[dict[str, Any]] = [
     {},
+    {"titles": "parser"},
+    {"titles": "mentions"},
+    {"roles": False},
+    {"recommender_titles": False},
     {"min_ratings": 0},
     {"min_ratings": 5},
     {"min_ratings": 20},
-    {"recommender_titles": False},
     {"keep_years": False},
     {"query_turns": 0},
     {"query_turns": 1},
     {"query_turns": 99},
-    {"blend": {"popularity": 1.0}},
-    {"blend": {"popularity": 1.5, "ease_score": 1.5}},
+    {"recent_days": 30},
+    {"recent_days": 1460},
+    {"blend": {"popularity": 1.0, "recent_popularity": 1.0}},
     {"blend": {"ease_score": 2.0, "knn_recent_max": 1.0}},
     {"blend": {"request_cosine": 1.0}},
 ]
 
 
-def _stats(bundle: Any, cache: Path) -> Any:
+def _stats(bundle: Any, cache: Path, recent_days: float) -> Any:
     from retrieval.stats import InteractionStats
     from retrieval.train_ranker import stats_from_config
 
-    if (cache / "stats.json").is_file():
-        return InteractionStats.load(cache)
-    stats = stats_from_config(bundle.interactions, bundle.catalog,
-                              bundle.pipeline_config.stats)
-    stats.save(cache)
+    folder = cache / f"recent-{recent_days:g}"
+    if (folder / "stats.json").is_file():
+        return InteractionStats.load(folder)
+    config = bundle.pipeline_config.stats.model_copy(update={"recent_days": recent_days})
+    stats = stats_from_config(bundle.interactions, bundle.catalog, config)
+    stats.save(folder)
     return stats
 
 
@@ -87,19 +92,17 @@ def main() -> None:
         for system in (Popularity(bundle), MiniLMCosine(bundle)):
             print(json.dumps({"system": system.name,
                               **_score(replays, system.rank(replays, depth))}), flush=True)
-    stats = _stats(bundle, args.stats_cache)
     parser = make_parser("rules", bundle.catalog)
     print(f"# ready after {time.perf_counter() - t0:.0f} s", flush=True)
     settings = GRID if args.grid else [json.loads(args.encore)]
-    base = None
+    pipes: dict[tuple[float, str], Any] = {}
     for extra in settings:
         config = EncoreDialogueConfig(**extra)
-        if base is None or config.blend is not None:
-            pipe = encore_pipeline(bundle, config, stats=stats)
-        else:
-            pipe = base
-        if config.blend is None:
-            base = pipe
+        stats = _stats(bundle, args.stats_cache, config.recent_days)
+        key = (config.recent_days, json.dumps(config.blend, sort_keys=True))
+        if key not in pipes:
+            pipes[key] = encore_pipeline(bundle, config, stats=stats)
+        pipe = pipes[key]
         encore = EncoreDialogue(bundle, config, pipeline=pipe, parser=parser)
         started = time.perf_counter()
         lists = encore.rank(replays, depth)
