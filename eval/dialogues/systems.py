@@ -83,10 +83,8 @@ class Popularity:
 
     def __init__(self, bundle: Bundle) -> None:
         df = bundle.interactions.df
-        counts = df.groupby("user_id", observed=True)["item_id"].value_counts()
-        per_item = counts.groupby(level=1, observed=True).size().sort_values(
-            ascending=False, kind="stable")
-        self.order = [str(i) for i in per_item.index]
+        per_item = df.groupby("item_id", observed=True)["user_id"].nunique()
+        self.order = [str(i) for i in per_item.sort_values(ascending=False, kind="stable").index]
 
     def rank(self, replays: Sequence[Replay], k: int) -> list[list[str]]:
         return [self.order[:k] for _ in replays]
@@ -129,19 +127,25 @@ class EncoreDialogueConfig:
         recommender_titles: Also steer with the titles the recommender named earlier.
         keep_years: Keep the year range the seeker stated (a hard constraint).
         query_turns: How many of the last seeker turns form the request text (0: none).
+        label_query: Without request text, encode the genres, tags and moods the seeker
+            named with the liked titles (else only the titles are encoded).
+        collaborative: Candidate places for collaborative picks when there is a request
+            (``None``: the bundle's setting).
         recent_days: The window of the recent-popularity feature, ending at the log's last
             rating (people in 2018 talk about the films of 2017 and 2018; a MovieLens log
             of the same time rates them less than the classics overall).
         blend: Weights of the blend ranker over its defaults (``None``: the bundle's ranker).
     """
 
-    min_ratings: int = 1
+    min_ratings: int = 5
     titles: Literal["parser", "year", "mentions"] = "year"
     roles: bool = True
     recommender_titles: bool = True
     keep_years: bool = True
-    query_turns: int = 2
+    query_turns: int = 0
+    label_query: bool = True
     recent_days: float = 365.0
+    collaborative: int | None = None
     blend: dict[str, float] | None = None
 
 
@@ -228,6 +232,11 @@ class EncoreDialogue:
         titles = [t for t in dict((t.item_id, t) for t in likes).values()
                   if t.item_id not in not_ids] + list(dict((t.item_id, t) for t in nots).values())
         query = " ".join(r.query for r in parsed[-c.query_turns:]) if c.query_turns else ""
+        labels = list(dict.fromkeys(x for r in parsed for x in [*r.genres, *r.tags]))
+        if not query and c.label_query and labels:
+            named = [self.pipeline.catalog[t.item_id].title for t in titles
+                     if t.role != TitleRole.not_ and t.item_id in self.pipeline.catalog]
+            query = " ; ".join([", ".join(labels), *named])
         years = [r for r in parsed if r.year_min is not None or r.year_max is not None]
         return Request(
             query=" ".join(query.split())[:500],
@@ -280,6 +289,9 @@ def encore_pipeline(bundle: Bundle, config: EncoreDialogueConfig | None = None, 
     if config is not None:
         pc = pc.model_copy(update={"stats": pc.stats.model_copy(
             update={"recent_days": config.recent_days})})
+        if config.collaborative is not None:
+            pc = pc.model_copy(update={"retrieval": pc.retrieval.model_copy(
+                update={"collaborative_with_request": config.collaborative})})
     stats = stats or stats_from_config(bundle.interactions, bundle.catalog, pc.stats)
     ranker = bundle.ranker
     blend = config.blend if config is not None else None

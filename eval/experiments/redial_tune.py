@@ -30,22 +30,25 @@ from eval.dialogues.systems import (
 # The settings tried on the first half; the first is the default.
 GRID: list[dict[str, Any]] = [
     {},
-    {"titles": "parser"},
-    {"titles": "mentions"},
-    {"roles": False},
-    {"recommender_titles": False},
-    {"min_ratings": 0},
-    {"min_ratings": 5},
-    {"min_ratings": 20},
-    {"keep_years": False},
-    {"query_turns": 0},
-    {"query_turns": 1},
-    {"query_turns": 99},
-    {"recent_days": 30},
-    {"recent_days": 1460},
+    {"label_query": False},
+    {"min_ratings": 2},
+    {"min_ratings": 10},
+    {"collaborative": 100},
+    {"collaborative": 150},
     {"blend": {"popularity": 1.0, "recent_popularity": 1.0}},
     {"blend": {"ease_score": 2.0, "knn_recent_max": 1.0}},
+    {"blend": {"knn_score": 1.0, "knn_recent_mean": 1.0}},
     {"blend": {"request_cosine": 1.0}},
+    {"blend": {"request_cosine": 1.0, "ease_score": 2.0, "popularity": 1.0,
+               "recent_popularity": 1.0}},
+]
+# Settings compared once, at the end (they need statistics of their own or are oracles).
+EXTRA: list[dict[str, Any]] = [
+    {"titles": "parser"},
+    {"titles": "mentions"},
+    {"recommender_titles": False},
+    {"query_turns": 2},
+    {"min_ratings": 0},
 ]
 
 
@@ -94,7 +97,7 @@ def main() -> None:
                               **_score(replays, system.rank(replays, depth))}), flush=True)
     parser = make_parser("rules", bundle.catalog)
     print(f"# ready after {time.perf_counter() - t0:.0f} s", flush=True)
-    settings = GRID if args.grid else [json.loads(args.encore)]
+    settings = GRID + EXTRA if args.grid else [json.loads(args.encore)]
     pipes: dict[tuple[float, str], Any] = {}
     for extra in settings:
         config = EncoreDialogueConfig(**extra)
