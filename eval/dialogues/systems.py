@@ -43,6 +43,11 @@ __all__ = ["DIALOGUE_SYSTEMS", "DialogueSystem", "EncoreDialogue", "EncoreDialog
            "MiniLMCosine", "Popularity", "Replay", "encore_pipeline", "make_dialogue_system"]
 
 DIALOGUE_SYSTEMS = ("encore", "popularity", "minilm")
+# Blend weights over the defaults, chosen on the first half of the ReDial development
+# dialogues (eval/experiments/redial_tune.py): item-kNN from the named titles and popularity
+# (overall and recent) carry a zero-shot conversation further than the text does.
+DIALOGUE_BLEND = {"knn_score": 1.0, "knn_recent_mean": 1.0, "popularity": 1.0,
+                  "recent_popularity": 1.0}
 _YEAR = re.compile(r"\((\d{4})\)")
 
 
@@ -145,8 +150,8 @@ class EncoreDialogueConfig:
     query_turns: int = 0
     label_query: bool = True
     recent_days: float = 365.0
-    collaborative: int | None = None
-    blend: dict[str, float] | None = None
+    collaborative: int | None = 100
+    blend: dict[str, float] | None = field(default_factory=lambda: dict(DIALOGUE_BLEND))
 
 
 class EncoreDialogue:

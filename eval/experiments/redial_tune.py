@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--half", choices=["first", "second", "all"], default="first")
     ap.add_argument("--grid", action="store_true", help="Try every setting of GRID.")
     ap.add_argument("--encore", default="{}", help="JSON settings of the encore system.")
+    ap.add_argument("--settings-file", type=Path,
+                    help="JSON lines, one set of encore settings each, run in turn.")
     ap.add_argument("--stats-cache", type=Path, default=Path("/tmp/redial-stats"))
     ap.add_argument("--baselines", action="store_true")
     args = ap.parse_args()
@@ -98,11 +100,15 @@ def main() -> None:
     parser = make_parser("rules", bundle.catalog)
     print(f"# ready after {time.perf_counter() - t0:.0f} s", flush=True)
     settings = GRID + EXTRA if args.grid else [json.loads(args.encore)]
-    pipes: dict[tuple[float, str], Any] = {}
+    if args.settings_file is not None:
+        settings = [json.loads(x) for x in args.settings_file.read_text().splitlines()
+                    if x.strip()]
+    pipes: dict[tuple[float, int | None, str], Any] = {}
     for extra in settings:
         config = EncoreDialogueConfig(**extra)
         stats = _stats(bundle, args.stats_cache, config.recent_days)
-        key = (config.recent_days, json.dumps(config.blend, sort_keys=True))
+        key = (config.recent_days, config.collaborative,
+               json.dumps(config.blend, sort_keys=True))
         if key not in pipes:
             pipes[key] = encore_pipeline(bundle, config, stats=stats)
         pipe = pipes[key]
