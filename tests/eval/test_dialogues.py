@@ -15,6 +15,8 @@ from eval.dialogues.redial import (
     load_redial,
     replace_mentions,
     split_turns,
+)
+from eval.dialogues.redial import (
     test_points as points_of,
 )
 from eval.dialogues.run import prepare_replays, select_half
@@ -196,7 +198,7 @@ def test_recall_limits() -> None:
         recall_at(perfect, 0)
 
 
-# -- systems and the command on the demo bundle -----------------------------------------------------
+# -- systems and the command on the demo bundle ------------------------------------------------
 
 DEMO_MENTIONS = {"1": "Arrival (2016)", "2": "Interstellar (2014)", "3": "The Martian (2015)",
                  "4": "Blade Runner (1982)"}
