@@ -243,8 +243,6 @@ def eval_command(
         _dialogue_command(dialogues, bundle, systems, half, novel, out, as_json, progress)
         return
     try:
-        if data is None:
-            raise ValueError("give --data (or --dialogues FILE --bundle DIR)")
         from eval.report import summary_json, write_report
         from eval.run import run_eval
 
@@ -296,6 +294,8 @@ def _eval_config(options: dict[str, Any]) -> Any:
 
     from eval.run import EvalConfig
 
+    if options.get("data") is None:
+        raise ValueError("give --data (or --dialogues FILE --bundle DIR)")
     try:
         return EvalConfig(**options)
     except ValidationError as exc:
