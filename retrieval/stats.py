@@ -132,6 +132,23 @@ def _row_hash(users: np.ndarray, items: np.ndarray, seed: int) -> np.ndarray:
     return pd.util.hash_array(pairs.astype(object), hash_key=key, categorize=False)
 
 
+def _collaborative_catalog(pos_log: Interactions, catalog: Catalog, dense_limit: int
+                           ) -> tuple[Catalog, bool]:
+    """The catalog whose items are the statistics' rows: all of it, or, when it is larger
+    than ``dense_limit`` but at most ``dense_limit`` of its items were ever consumed (86k
+    MovieLens titles, 9.7k of them rated), only those. The rows of the others would be all
+    zeros (no popularity, no co-occurrence), so leaving them out changes no value and lets
+    EASE and item-kNN fit in memory."""
+    from retrieval.catalog import Catalog as _Catalog
+
+    if len(catalog) <= dense_limit or not len(pos_log):
+        return catalog, False
+    consumed = set(pos_log.df["item_id"].astype(str).unique())
+    if len(consumed) > dense_limit:
+        return catalog, False
+    return _Catalog([it for it in catalog if it.id in consumed]), True
+
+
 class InteractionStats:
     """Item statistics of one log over a fixed list of item ids.
 
@@ -196,7 +213,9 @@ class InteractionStats:
             recent_days: Width of the window of :meth:`recent_popularity`.
             ease_l2: Ridge weight of EASE (the value validated on ml-100k by ``eval``).
             knn_neighbours: Neighbours kept per item by item-kNN.
-            dense_limit: Above this many items, EASE and item-kNN are skipped.
+            dense_limit: Above this many items, EASE and item-kNN are skipped; a larger
+                catalog whose consumed items are at most this many keeps only those as
+                rows (the others read as never consumed, row ``-1``) and gets both.
 
         Raises:
             DataError: the log names items that are not in the catalog.
@@ -207,6 +226,7 @@ class InteractionStats:
         from retrieval.encoding import item_positions, user_item_matrix
 
         pos_log = positive_log(log, min_rating)
+        catalog, rated_only = _collaborative_catalog(pos_log, catalog, dense_limit)
         ids = catalog.ids
         n = len(ids)
         cols = item_positions(pos_log, catalog, what="interaction log of the ranker statistics")
@@ -238,6 +258,7 @@ class InteractionStats:
             "interactions": len(pos_log),
             "users": pos_log.n_users,
             "collaborative": dense,
+            "rated_only": rated_only,
         }
         return cls(ids, counts, keys, last_timestamp=last, ease=ease, knn=knn, params=params)
 

@@ -9,6 +9,7 @@ Examples::
     encore eval --data movielens:~/data/ml-100k --valid --on valid --systems ease \
         --param ease.l2=200
     encore eval --conversations eval/data/conversations.jsonl --bundle .encore/bundle
+    encore eval --dialogues dialogues.jsonl --bundle /tmp/redial-bundle --novel
 """
 
 from __future__ import annotations
@@ -174,6 +175,30 @@ _AsJson = Annotated[
     bool,
     typer.Option("--json", help="Print one JSON object on stdout instead of the table."),
 ]
+_Dialogues = Annotated[
+    Path | None,
+    typer.Option(
+        "--dialogues",
+        help="Replay dialogues in ReDial's format (JSONL) against --bundle: recall@1/10/50 "
+        "of the movies each recommender turn names (systems: encore, popularity, minilm).",
+    ),
+]
+_Bundle = Annotated[
+    Path | None,
+    typer.Option("--bundle", help="The bundle --conversations or --dialogues runs on."),
+]
+_Novel = Annotated[
+    bool,
+    typer.Option("--novel", help="Also show the novel variant (movies not named before)."),
+]
+_Half = Annotated[
+    str,
+    typer.Option(
+        "--half",
+        help="Dialogues replayed: all, first or second half by conversationId "
+        "(tune on one, report the other).",
+    ),
+]
 _Progress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")
 ]
@@ -184,9 +209,6 @@ _Conversations = Annotated[
         help="Conversation suite (JSONL, eval/conversations/README.md) to run through "
         "Assistant.chat on --bundle; prints pass rates per check.",
     ),
-]
-_Bundle = Annotated[
-    Path | None, typer.Option("--bundle", help="The bundle --conversations runs on.")
 ]
 _Verbose = Annotated[
     bool, typer.Option("--verbose", help="With --conversations: list the failing turns "
@@ -223,8 +245,11 @@ def eval_command(
     as_json: _AsJson = False,
     progress: _Progress = True,
     conversations: _Conversations = None,
+    dialogues: _Dialogues = None,
     bundle: _Bundle = None,
     verbose: _Verbose = False,
+    novel: _Novel = False,
+    half: _Half = "all",
 ) -> None:
     """Evaluate recommenders offline: full ranking, means with standard errors."""
     import json
@@ -233,9 +258,10 @@ def eval_command(
     if conversations is not None:
         _conversations(conversations, bundle, out, as_json, verbose, progress)
         return
+    if dialogues is not None:
+        _dialogue_command(dialogues, bundle, systems, half, novel, out, as_json, progress)
+        return
     try:
-        if data is None:
-            raise ValueError("give --data (or --conversations FILE --bundle DIR)")
         from eval.report import summary_json, write_report
         from eval.run import run_eval
 
@@ -244,25 +270,13 @@ def eval_command(
         if generate_requests and requests is not None:
             raise ValueError("give either --requests FILE or --generate-requests N, not both")
         options: dict[str, Any] = {
-            "data": data,
-            "protocol": protocol or "loo",
-            "systems": _split_csv(systems) or [],
-            "train": train,
-            "test": test,
-            "valid": valid,
-            "on": on,
-            "test_fraction": test_fraction,
-            "cutoff": cutoff,
-            "tie_break": tie_break,
-            "min_rating": min_rating,
-            "sampled_negatives": sampled_negatives,
-            "requests": requests,
-            "generate_requests": generate_requests,
-            "params": _parse_params(param),
-            "seed": seed,
-            "batch_size": batch_size,
-            "skip_bad_rows": skip_bad_rows,
-            "progress": progress,
+            "data": data, "protocol": protocol or "loo", "systems": _split_csv(systems) or [],
+            "train": train, "test": test, "valid": valid, "on": on,
+            "test_fraction": test_fraction, "cutoff": cutoff, "tie_break": tie_break,
+            "min_rating": min_rating, "sampled_negatives": sampled_negatives,
+            "requests": requests, "generate_requests": generate_requests,
+            "params": _parse_params(param), "seed": seed, "batch_size": batch_size,
+            "skip_bad_rows": skip_bad_rows, "progress": progress,
         }
         if metrics is not None:
             options["metrics"] = _split_csv(metrics) or []
@@ -317,6 +331,9 @@ def _eval_config(options: dict[str, Any]) -> Any:
 
     from eval.run import EvalConfig
 
+    if options.get("data") is None:
+        raise ValueError("give --data (or --conversations FILE / --dialogues FILE with "
+                         "--bundle DIR)")
     try:
         return EvalConfig(**options)
     except ValidationError as exc:
@@ -382,3 +399,57 @@ def _print_table(result: Any, wall: float, files: dict[str, Path]) -> None:
         ),
         soft_wrap=True,
     )
+
+
+def _dialogue_command(dialogues: Path, bundle: Path | None, systems: str, half: str,
+                      novel: bool, out: Path | None, as_json: bool, progress: bool) -> None:
+    """``--dialogues``: replay ReDial-format dialogues on a bundle (``eval.dialogues``)."""
+    import json
+
+    from eval.dialogues.systems import DIALOGUE_SYSTEMS
+
+    try:
+        from eval.dialogues.run import DialogueEvalConfig, run_dialogues, write_dialogue_report
+
+        if bundle is None:
+            raise ValueError("--dialogues needs --bundle DIR (build one with `encore build`)")
+        names = _split_csv(systems) or []
+        if names == ["pop", "itemknn", "ease"]:  # the history-only default: not for dialogues
+            names = list(DIALOGUE_SYSTEMS)
+        if half not in ("all", "first", "second"):
+            raise ValueError(f"--half must be all, first or second, got {half!r}")
+        config = DialogueEvalConfig(dialogues=dialogues, bundle=bundle, systems=names,
+                                    half=half)
+        say = (lambda msg: typer.echo(f"- {msg}", err=True)) if progress and not as_json \
+            else None
+        result = run_dialogues(config, on_step=say)
+        written = write_dialogue_report(result, out) if out is not None else None
+    except (ValueError, OSError) as exc:  # DataError is a ValueError
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), allow_nan=False))
+        return
+    _print_dialogues(result, novel, written)
+
+
+def _print_dialogues(result: Any, novel: bool, written: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    c = result.counts
+    table = Table(title=f"Dialogues {result.dialogues} ({result.half}): {c['test points']:.0f} "
+                        f"recommender turns, {c['pairs']:.0f} (turn, movie) pairs, "
+                        f"{c['share of pairs mapped']:.1%} mapped to the catalog")
+    table.add_column("metric", style="bold", no_wrap=True)
+    for name in result.metrics:
+        table.add_column(name, justify="right", no_wrap=True)
+    rows = [m for m in next(iter(result.metrics.values())) if novel or not m.startswith("novel")]
+    for m in rows:
+        table.add_row(m, *[f"{r[m]:.3f}" for r in result.metrics.values()])
+    table.add_row("seconds", *[f"{result.seconds[n]:.1f}" for n in result.metrics])
+    console.print(table)
+    console.print(", ".join(f"{k}: {v:g}" for k, v in c.items()), soft_wrap=True)
+    if written is not None:
+        console.print(f"wrote {written}", soft_wrap=True)

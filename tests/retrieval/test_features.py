@@ -249,3 +249,23 @@ def test_docstring_examples(name: str) -> None:
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_stats_of_a_large_catalog_keep_collaborative_weights_over_consumed_items() -> None:
+    # Six items, a dense limit of four: only the three consumed items become rows, so EASE
+    # and item-kNN are built; the others read as never consumed.
+    cat = Catalog([Item(id=i, title=i, media_type="movie") for i in "abcdef"])
+    log = Interactions.from_records([Interaction(user_id=u, item_id=i) for u, i in
+                                     [("1", "a"), ("1", "b"), ("2", "a"), ("2", "b"),
+                                      ("3", "d")]])
+    small = InteractionStats.build(log, cat, ease_l2=1.0, dense_limit=4)
+    full = InteractionStats.build(log, cat, ease_l2=1.0)
+    assert small.item_ids == ["a", "b", "d"] and small.has_collaborative
+    assert small.params["rated_only"] and not full.params["rated_only"]
+    rows = small.rows(list("abcdef"))
+    assert rows.tolist() == [0, 1, -1, 2, -1, -1]
+    assert small.popularity(rows).tolist() == full.popularity(full.rows(list("abcdef"))).tolist()
+    assert small.pair_weights("knn", small.rows(["a"]), small.rows(["b", "c"]))[0].tolist() == \
+        pytest.approx(full.pair_weights("knn", full.rows(["a"]), full.rows(["b", "c"]))[0].tolist())
+    # More consumed items than the limit: no collaborative weights, as before.
+    assert not InteractionStats.build(log, cat, dense_limit=2).has_collaborative
