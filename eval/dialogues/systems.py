@@ -240,7 +240,8 @@ class EncoreDialogue:
         labels = list(dict.fromkeys(x for r in parsed for x in [*r.genres, *r.tags]))
         if not query and c.label_query and labels:
             named = [self.pipeline.catalog[t.item_id].title for t in titles
-                     if t.role != TitleRole.not_ and t.item_id in self.pipeline.catalog]
+                     if t.role != TitleRole.not_ and t.item_id is not None
+                     and t.item_id in self.pipeline.catalog]
             query = " ; ".join([", ".join(labels), *named])
         years = [r for r in parsed if r.year_min is not None or r.year_max is not None]
         return Request(
