@@ -146,6 +146,10 @@ class Engine:
         self.interactions = interactions
         if stats is None:
             stats = stats_from_config(interactions, catalog, config.stats)
+        from assistant.explain.relevance import cite_threshold
+
+        # How close a history item must be to a pick to be cited, measured on these vectors.
+        self.cite_min_cosine = cite_threshold(item_vectors)
         self.pipeline = Pipeline(catalog, item_vectors, encoder, stats, index=index,
                                  ranker=ranker, config=config, mood_tags=_mood_tags())
         p = self.pipeline

@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.explain.relevance import cite_verdict
+from assistant.explain.relevance import CITE_MIN_COSINE, cite_verdict
 from assistant.explain.words import with_article
 from assistant.reply import Grounds, HistoryReason
 from retrieval.models import Item, MediaType
@@ -248,7 +248,8 @@ def asks_anything(request: Request | None) -> bool:
     return bool(request.genres or request.tags or request.moods or request.titles or hard)
 
 
-def _history(item: Item, ranked: RankedItem | None, catalog: Catalog
+def _history(item: Item, ranked: RankedItem | None, catalog: Catalog,
+             min_cosine: float = CITE_MIN_COSINE
              ) -> tuple[list[HistoryReason], list[HistoryReason]]:
     """The ranker's closest history items, split into those an explanation may cite and the
     rest (each with why not)."""
@@ -263,7 +264,7 @@ def _history(item: Item, ranked: RankedItem | None, catalog: Catalog
         # A content link's similarity is the cosine itself; a collaborative one's is not.
         cosine = link.cosine if link.cosine is not None else (
             link.similarity if link.kind == "content" else None)
-        shared, why_not = cite_verdict(item, hist_item, cosine)
+        shared, why_not = cite_verdict(item, hist_item, cosine, min_cosine=min_cosine)
         reason = HistoryReason(item_id=link.item_id, title=hist_item.title, kind=link.kind,
                                similarity=float(link.similarity),
                                cosine=None if cosine is None else float(cosine),
@@ -273,7 +274,8 @@ def _history(item: Item, ranked: RankedItem | None, catalog: Catalog
 
 
 def grounds_for(item: Item, request: Request | None, ranked: RankedItem | None,
-                catalog: Catalog, *, source: str | None = None) -> Grounds:
+                catalog: Catalog, *, source: str | None = None,
+                min_cosine: float = CITE_MIN_COSINE) -> Grounds:
     """Everything an explanation of ``item`` may cite, and nothing else.
 
     Args:
@@ -294,7 +296,7 @@ def grounds_for(item: Item, request: Request | None, ranked: RankedItem | None,
     genres = list(request.genres) if request is not None else []
     tags = list(request.tags) if request is not None else []
     tags += [m.value for m in request.moods] if request is not None else []
-    cited, uncited = _history(item, ranked, catalog)
+    cited, uncited = _history(item, ranked, catalog, min_cosine)
     signals: list[str] = []
     sources: list[str] = []
     if ranked is not None:

@@ -31,7 +31,7 @@ __all__ = ["details_cards", "make_cards", "match_note"]
 
 
 def make_cards(ranked: Sequence[RankedItem], request: Request, catalog: Catalog,
-               source: str = "") -> list[Recommendation]:
+               source: str = "", *, min_cosine: float | None = None) -> list[Recommendation]:
     """One card per pick, in order (``rank`` is the 1-based position shown).
 
     Args:
@@ -40,13 +40,16 @@ def make_cards(ranked: Sequence[RankedItem], request: Request, catalog: Catalog,
         catalog: Where the items' facts come from.
         source: The candidate source to credit ('similar', 'playlist'...; empty: the
             ranker's own evidence).
+        min_cosine: The bundle's citation threshold
+            (:func:`~assistant.explain.relevance.cite_threshold`; ``None``: the floor).
     """
     from assistant.explain import grounds_for
 
     out = []
     for pos, r in enumerate(ranked, 1):
         item = catalog[r.item_id]
-        grounds = grounds_for(item, request, r, catalog, source=source or None)
+        grounds = grounds_for(item, request, r, catalog, source=source or None,
+                              **({} if min_cosine is None else {"min_cosine": min_cosine}))
         out.append(Recommendation(
             item_id=item.id, title=item.title, media_type=item.media_type.value,
             year=item.year, duration_min=item.duration_min, genres=list(item.genres),

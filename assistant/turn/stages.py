@@ -67,7 +67,8 @@ def answer(ctx: ToolContext, tool: str, call: ToolCall, *, explain: bool = True
     ``explain`` is False, and never for ``details``)."""
     services = ctx.services
     result = TOOLS[tool].run(ctx, call)
-    cards = make_cards(result.items, call.request, services.catalog, source=result.source)
+    cards = make_cards(result.items, call.request, services.catalog, source=result.source,
+                       min_cosine=services.engine.cite_min_cosine)
     if explain and tool != "details":
         cards = explain_cards(services.backends.explainer, services.catalog, cards,
                               call.request)
@@ -221,7 +222,8 @@ class Turn:
             notice = words.no_match_notice(said, result)
             if notice:
                 self.notices.append(notice)
-        cards = make_cards(result.items, request, catalog, source=result.source)
+        cards = make_cards(result.items, request, catalog, source=result.source,
+                           min_cosine=self.services.engine.cite_min_cosine)
         if ran.tool == "details":
             cards = details_cards(cards)
         lead = "".join(words.lead_text(tool, said, res, len(cards) if res is result else 0)
