@@ -86,8 +86,12 @@ def described(req: Request, n: int = 2) -> str:
         >>> described(Request(tags=["funny", "space"], moods=["funny"], max_minutes=40), 1)
         'funny pick about space (at most 40 minutes)'
     """
+    from assistant.parsers.vocabulary import MOODS
+
     moods = [m.value for m in req.moods]
-    themes = [t for t in req.tags if t not in moods]
+    # A mood's own tags ("upbeat" brings "danceable") are the mood, not a theme to be about.
+    mood_tags = {t for m in req.moods for t in MOODS.get(m, ((), ()))[0]}
+    themes = [t for t in req.tags if t not in moods and t not in mood_tags]
     types = [_TYPE_WORDS.get(str(m), str(m)) for m in req.media_types]
     what = " and ".join(types) or "picks"
     if n == 1:
