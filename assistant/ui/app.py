@@ -29,6 +29,7 @@ CSS = """
 .encore-card .rank { font-weight: 700; margin-right: .4em; color: var(--color-accent); }
 .encore-card .facts { color: var(--body-text-color-subdued); margin: 4px 0; }
 .encore-card .explanation { margin: 6px 0; }
+.encore-card .match-note { margin: 4px 0; font-size: 0.85em; font-style: italic; color: #b45309; }
 .encore-card .badge { font-size: .85em; padding: 1px 6px; border-radius: 6px;
   margin-left: .5em; background: var(--background-fill-secondary); }
 .encore-card details summary { cursor: pointer; color: var(--body-text-color-subdued); }

@@ -64,6 +64,8 @@ def render_card(rec: Recommendation, *, mark: str | None = None, turn: int | Non
         + (f'<span class="badge">{badge}</span>' if badge else "") + "</div>",
         f'<p class="facts">{" · ".join(_esc(f) for f in facts)}</p>',
     ]
+    if rec.match == "close":  # said on the card, not only counted in the lead
+        parts.append(f'<p class="match-note">{_esc(rec.match_note or "close match")}</p>')
     if rec.explanation:
         parts.append(f'<p class="explanation">{_esc(rec.explanation)}</p>')
     evidence = _evidence(rec)

@@ -66,6 +66,14 @@ def test_card_escapes_catalog_text_and_lists_the_evidence() -> None:
         assert internal not in details
 
 
+def test_a_close_match_says_so_on_its_card() -> None:
+    base = {"item_id": "a", "title": "A", "media_type": "album", "rank": 4}
+    close = render_card(Recommendation(**base, match="close",
+                                       match_note="close match: rock, not <jazz>"))
+    assert 'class="match-note"' in close and "close match: rock, not &lt;jazz&gt;" in close
+    assert "match-note" not in render_card(Recommendation(**base))
+
+
 @pytest.mark.parametrize(("minutes", "shown"), [(155, "2 h 35 min"), (120, "2 h"),
                                                  (3.5, "3:30"), (42, "42 min")])
 def test_card_duration(minutes: float, shown: str) -> None:
