@@ -488,10 +488,17 @@ def pin_threads(threads: int) -> None:
 
 
 def _in_seed_family(req: Request, seeds: Sequence[Item]) -> Request:
-    """"More like The Searchers" means more films and series, not audiobooks: with no media
-    type stated, the items like the seeds stay in the seeds' media families."""
+    """"More like The Searchers" means more westerns, and more films and series, not
+    audiobooks: with no genre or tag stated the seeds' genres are the topic, and with no media
+    type stated the items like the seeds stay in the seeds' media families."""
     from assistant.explain.relevance import MEDIA_FAMILIES, media_family
 
+    if not (req.genres or req.tags):
+        # "More like The Lion King": the seeds' genres are the topic, so items that share one
+        # rank before items that are merely near in vector space or in the person's history.
+        genres = list(dict.fromkeys(g for s in seeds for g in s.genres))[:3]
+        if genres:
+            req = req.model_copy(update={"genres": genres})
     if req.media_types or req.exclude_media_types:
         return req
     families = {media_family(str(getattr(s.media_type, "value", s.media_type))) for s in seeds}

@@ -136,8 +136,11 @@ def splice(merged: Merged, ranked: Sequence[RankedItem]) -> list[RankedItem]:
         pick = next(fresh, None) if item_id in rejected else (
             found.get(item_id) or RankedItem(item_id=item_id, rank=1, score=float("nan")))
         if pick is not None:
-            out.append(pick.model_copy(update={"rank": len(out) + 1}))
-    return out
+            out.append(pick)
+    # A close match taken in place of an exact one goes after the exact ones: matches
+    # always come first, whatever place the turned-down item had.
+    out.sort(key=lambda r: r.match == "close")
+    return [r.model_copy(update={"rank": k}) for k, r in enumerate(out, 1)]
 
 
 def swap_notice(merged: Merged, before: Sequence[str], after: Sequence[str],
