@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from statistics import mean
+from statistics import mean, median
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -134,20 +134,29 @@ def check_constraints(view: TurnView) -> Outcome | None:
 
 def implied(view: TurnView) -> Expect:
     """This turn's expectations with the bounds its relative follow-ups imply: "shorter"
-    means shorter than the previous list's mean length, "older" older than its mean year.
+    means a tenth below the previous list's median length (Encore's rule), "older" older
+    than its mean year.
 
     Only the count of available items uses them (the ``meaning`` check judges the moves
     themselves), so that "shorter" after sci-fi films is answered by shorter sci-fi films.
     """
+    from assistant.merge_rules import LONGER, SHORTER
+
     update: dict[str, float | int] = {}
     prev = view.previous or ()
     names = {rel.simple for rel in view.relations}
-    minutes, year = _mean(prev, "duration_min"), _mean(prev, "year")
+    year = _mean(prev, "year")
+    # Lengths follow Encore's documented rule (a tenth below / above the last list's median
+    # length); the meaning check still asks that the list really got shorter or longer.
+    lengths = [it.duration_min for it in prev if it.duration_min]
+    mid = median(lengths) if lengths else None
     exp = view.expect
-    if minutes is not None and "shorter" in names:
-        update["max_minutes"] = min(minutes, exp.max_minutes or minutes)
-    if minutes is not None and "longer" in names:
-        update["min_minutes"] = max(minutes, exp.min_minutes or minutes)
+    if mid is not None and "shorter" in names:
+        bound = SHORTER * mid
+        update["max_minutes"] = min(bound, exp.max_minutes or bound)
+    if mid is not None and "longer" in names:
+        bound = LONGER * mid
+        update["min_minutes"] = max(bound, exp.min_minutes or bound)
     if year is not None and "older" in names:
         update["year_max"] = min(int(year), exp.year_max or int(year))
     if year is not None and "newer" in names:

@@ -131,6 +131,10 @@ def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: SuiteTu
     # the conversation showed, so those items stay available to it.
     refines = bool(turn.follow) or turn.likes is not None
     shown_before = set() if refines else state.shown_before
+    if any(rel.replaced is not None for rel in turn.follow):
+        # "Not the Nth one": the rest of the list stays, and its replacement is a fresh
+        # suggestion, so what earlier lists showed is not available to it.
+        shown_before = state.shown_before - {it.id for it in state.previous or ()}
     explanations = [r.explanation for r in cards]
     return TurnView(
         expect=expect, shown=shown, catalog=list(catalog), lead=reply.text,
