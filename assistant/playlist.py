@@ -464,7 +464,7 @@ def describe(pl: Playlist, request: Request) -> str:
         return head + f"I found no {what} for a playlist, nor close matches."
     if pl.shortfall == "all_too_long":
         return head + f"No playlist: every one of the {what} here is longer than {target}."
-    length = f"{n} items, {span(pl.total_minutes)} in all"
+    length = f"{_count(n)}, {span(pl.total_minutes)} in all"
     n_close = pl.n_close_used
     only = _only(pl, request)
     if pl.within_tolerance:
@@ -475,12 +475,17 @@ def describe(pl: Playlist, request: Request) -> str:
         extra = (f" and {n_close} close matches" if n_close else
                  "" if pl.n_close else ", and nothing close")
         return (head + f"{only}{extra}, so this playlist runs {span(pl.total_minutes)} of "
-                f"the {target} asked for ({n} items):")
+                f"the {target} asked for ({_count(n)}):")
     why = ("keeping your playlist in order, " if pl.kept else "") + \
         f"the lengths of the {what} here do not add up to within " \
         f"{round(pl.tolerance * 100)}% of it"
     return (head + f"The closest I could get to {target} is {span(pl.total_minutes)} "
-            f"({n} items): {why}:")
+            f"({_count(n)}): {why}:")
+
+
+def _count(n: int) -> str:
+    """ "1 item", "3 items"."""
+    return f"{n} item" if n == 1 else f"{n} items"
 
 
 def _kept_words(pl: Playlist) -> str:
@@ -488,9 +493,10 @@ def _kept_words(pl: Playlist) -> str:
         return ""
     added = len(pl.items) - pl.kept
     if pl.dropped:
-        words = f"Kept {pl.kept} of your playlist's {pl.kept + pl.dropped} items in order"
+        words = (f"Kept {pl.kept} of your playlist's {_count(pl.kept + pl.dropped)} in "
+                 "order")
     else:
-        words = f"Kept your playlist's {pl.kept} items"
+        words = f"Kept your playlist's {_count(pl.kept)}"
     return words + (f" and added {added}" if added else "") + ". "
 
 

@@ -61,7 +61,11 @@ def assemble(st: State, hits: list[Hit], context: ParseContext | None, vocab: Vo
     intent = intent_of(st, foreign, slots.any())
     if intent is Intent.playlist:
         # A playlist of "music" (or of nothing said) is one of songs; "a playlist of
-        # albums" keeps the albums.
+        # albums" keeps the albums. "Make it an hour" after a playlist of podcasts keeps
+        # the podcasts: the kinds of item carry over from the playlist before.
+        prev = context.previous if context is not None else None
+        if not slots.media and prev is not None and prev.intent is Intent.playlist:
+            slots.media = [m.value for m in prev.media_types]
         if not slots.media:
             slots.media = ["music_track"]
         elif {"music_track", "album"} <= set(slots.media):
