@@ -493,8 +493,7 @@ def _kept_words(pl: Playlist) -> str:
         return ""
     added = len(pl.items) - pl.kept
     if pl.dropped:
-        words = (f"Kept {pl.kept} of your playlist's {_count(pl.kept + pl.dropped)} in "
-                 "order")
+        words = f"Kept {pl.kept} of your playlist's items, in order"
     else:
         words = f"Kept your playlist's {_count(pl.kept)}"
     return words + (f" and added {added}" if added else "") + ". "
