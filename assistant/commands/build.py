@@ -36,6 +36,12 @@ def register(app: typer.Typer) -> None:
             typer.Option("--max-pairs", min=64,
                          help="Cap on mined training pairs."),
         ] = None,
+        ranker: Annotated[
+            bool,
+            typer.Option("--ranker/--no-ranker",
+                         help="Train the learned ranker (without it the bundle serves with "
+                              "the untrained blend, and says so in its manifest)."),
+        ] = True,
         skip_bad_rows: Annotated[
             bool,
             typer.Option("--skip-bad-rows",
@@ -68,7 +74,8 @@ def register(app: typer.Typer) -> None:
         if ds.report.skipped:
             say(ds.report.summary())
         path = build_bundle(ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
-                            progress=progress and not as_json, on_step=say)
+                            train_ranker=ranker, progress=progress and not as_json,
+                            on_step=say)
         manifest = read_manifest(path)
         summary = {"bundle": str(path), "dataset": manifest["dataset"],
                    "encoder": manifest["encoder"], "index": manifest["index"],

@@ -105,6 +105,21 @@ def test_build_command_json_and_errors(tmp_path, tiny_model_path) -> None:
     Bundle.load(tmp_path / "b")  # the failed build left the good bundle in place
 
 
+def test_build_command_without_the_ranker_says_so(tmp_path, tiny_model_path) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    (tmp_path / "c.jsonl").write_text(
+        '{"id": "a", "title": "Moon Base", "media_type": "movie", "genres": ["science fiction"]}\n')
+    result = CliRunner().invoke(app, ["build", "--data", str(tmp_path / "c.jsonl"), "--out",
+                                      str(tmp_path / "b"), "--no-finetune", "--no-ranker"],
+                                env={"ENCORE_RETRIEVAL__ENCODER_MODEL": str(tiny_model_path)})
+    assert result.exit_code == 0, result.output
+    ranker = json.loads((tmp_path / "b" / "manifest.json").read_text())["ranker"]
+    assert ranker["kind"] == "none" and "not requested" in ranker["reason"]
+
+
 # -- the ranker inside the bundle -------------------------------------------------------------
 
 
