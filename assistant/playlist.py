@@ -469,10 +469,10 @@ def describe(pl: Playlist, request: Request) -> str:
     only = _only(pl, request)
     if pl.within_tolerance:
         if n_close:
-            return head + f"{only}, so {n_close} close matches follow: {length}:"
+            return head + f"{only}, so {_close(n_close)} follow{'s' * (n_close == 1)}: {length}:"
         return head + f"A {target} playlist of {what}, {length}:"
     if pl.shortfall == "not_enough":
-        extra = (f" and {n_close} close matches" if n_close else
+        extra = (f" and {_close(n_close)}" if n_close else
                  "" if pl.n_close else ", and nothing close")
         return (head + f"{only}{extra}, so this playlist runs {span(pl.total_minutes)} of "
                 f"the {target} asked for ({_count(n)}):")
@@ -481,6 +481,11 @@ def describe(pl: Playlist, request: Request) -> str:
         f"{round(pl.tolerance * 100)}% of it"
     return (head + f"The closest I could get to {target} is {span(pl.total_minutes)} "
             f"({_count(n)}): {why}:")
+
+
+def _close(n: int) -> str:
+    """ "1 close match", "3 close matches"."""
+    return f"{n} close match" if n == 1 else f"{n} close matches"
 
 
 def _count(n: int) -> str:
