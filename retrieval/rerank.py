@@ -57,6 +57,36 @@ def _match(cands: CandidateList, j: int) -> tuple[str | None, list[str]]:
     return ("close" if missing else "exact"), missing
 
 
+_REQUEST_WEIGHT = 3.0  # the request's cosine rank against the ranker's, for close matches
+
+
+def _close_by_request(order: np.ndarray, tier: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+    """Reorder the close matches (every tier below the top one) by a weighted mean of two
+    ranks: the request's cosine (weight 3) and the ranker's (weight 1). A close match is one
+    that lacks something asked for, so how near it comes to the request's meaning decides
+    first, and the history orders what is about as near (an "artificial intelligence"
+    request's close matches are robots and space films, not the most-watched drama). The
+    top tier keeps the ranker's order; without a request vector nothing moves.
+
+    Example:
+        >>> order = np.array([0, 1, 2, 3])          # the ranker's order (after MMR)
+        >>> tier = np.array([1, 0, 0, 0])
+        >>> _close_by_request(order, tier, np.array([0.9, 0.1, 0.2, 0.8])).tolist()
+        [0, 3, 2, 1]
+    """
+    close = tier[order] < tier.max()
+    if close.sum() < 2 or not np.isfinite(cosine[order[close]]).any():
+        return order
+    sub = order[close]
+    ranker_rank = np.arange(len(sub), dtype=np.float64)
+    by_cosine = np.argsort(-np.nan_to_num(cosine[sub], nan=-np.inf), kind="stable")
+    cosine_rank = np.empty(len(sub), dtype=np.float64)
+    cosine_rank[by_cosine] = np.arange(len(sub))
+    out = order.copy()
+    out[close] = sub[np.argsort(ranker_rank + _REQUEST_WEIGHT * cosine_rank, kind="stable")]
+    return out
+
+
 class Reranker:
     """Ranks, diversifies and explains one query's candidates.
 
@@ -92,6 +122,7 @@ class Reranker:
         self.n_history = int(n_history)
         self.request_first = bool(request_first)
         self._masks = None
+        self._cosine_col = builder.schema.names.index("request_cosine")
 
     def order(self, prep: PreparedQuery, cands: CandidateList
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,6 +137,7 @@ class Reranker:
                            self.mmr_lambda)
         if self.request_first and cands.stated is not None and cands.met is not None:
             tier = cands.stated.count(cands.met)
+            order = _close_by_request(order, tier, x[:, self._cosine_col])
             order = order[np.argsort(-tier[order], kind="stable")]
             if len(cands.stated.wanted) > 1 and tier.max() > 0:
                 # Of several things wanted, an item with none of them is no close match.

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -134,8 +135,8 @@ def check_constraints(view: TurnView) -> Outcome | None:
 
 def implied(view: TurnView) -> Expect:
     """This turn's expectations with the bounds its relative follow-ups imply: "shorter"
-    means a tenth below the previous list's median length (Encore's rule), "older" older
-    than its mean year.
+    means a tenth below the previous list's median length and "older" before its median
+    year, "newer" after it (Encore's documented rules).
 
     Only the count of available items uses them (the ``meaning`` check judges the moves
     themselves), so that "shorter" after sci-fi films is answered by shorter sci-fi films.
@@ -145,7 +146,8 @@ def implied(view: TurnView) -> Expect:
     update: dict[str, float | int] = {}
     prev = view.previous or ()
     names = {rel.simple for rel in view.relations}
-    year = _mean(prev, "year")
+    years = [it.year for it in prev if it.year]
+    year = median(years) if years else None
     # Lengths follow Encore's documented rule (a tenth below / above the last list's median
     # length); the meaning check still asks that the list really got shorter or longer.
     lengths = [it.duration_min for it in prev if it.duration_min]
@@ -158,9 +160,11 @@ def implied(view: TurnView) -> Expect:
         bound = LONGER * mid
         update["min_minutes"] = max(bound, exp.min_minutes or bound)
     if year is not None and "older" in names:
-        update["year_max"] = min(int(year), exp.year_max or int(year))
+        bound = math.ceil(year) - 1
+        update["year_max"] = min(bound, exp.year_max or bound)
     if year is not None and "newer" in names:
-        update["year_min"] = max(round(year + 0.5), exp.year_min or 0)
+        bound = math.floor(year) + 1
+        update["year_min"] = max(bound, exp.year_min or 0)
     return exp.model_copy(update=update)
 
 

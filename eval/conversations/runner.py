@@ -135,6 +135,10 @@ def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: SuiteTu
         # "Not the Nth one": the rest of the list stays, and its replacement is a fresh
         # suggestion, so what earlier lists showed is not available to it.
         shown_before = state.shown_before - {it.id for it in state.previous or ()}
+        # The item the person turned down cannot be shown again, so it is not available.
+        previous = state.previous or []
+        shown_before |= {previous[rel.replaced - 1].id for rel in turn.follow
+                         if rel.replaced is not None and 0 < rel.replaced <= len(previous)}
     explanations = [r.explanation for r in cards]
     return TurnView(
         expect=expect, shown=shown, catalog=list(catalog), lead=reply.text,

@@ -148,6 +148,40 @@ def test_match_follows_the_bounds_a_follow_up_implies() -> None:
     assert check_match(view(shown, unavailable=seen)).score == pytest.approx(1 / 2)
 
 
+def test_newer_and_older_follow_the_median_year() -> None:
+    # Encore's documented rule: "newer" starts after the last list's median year (not its
+    # mean, which one old outlier would drag down).
+    from eval.conversations.checks import implied
+
+    prev = [item("a", year=1950), item("b", year=2001), item("c", year=2003)]
+    newer = implied(view([], previous=prev, relations=[Relation(simple="newer")]))
+    older = implied(view([], previous=prev, relations=[Relation(simple="older")]))
+    assert (newer.year_min, older.year_max) == (2002, 2000)
+
+
+def test_the_item_turned_down_is_not_available() -> None:
+    # "Not the second one": the runner leaves that item out of what could match, so a list
+    # that shows every other match passes. Checked through the runner's own view.
+    from eval.conversations.runner import _State, _view
+    from eval.conversations.suite import SuiteTurn
+
+    class _Bot:
+        catalog = {it.id: it for it in CATALOG}
+
+        def history(self, user, limit):
+            return []
+
+    class _Reply:
+        recommendations: list = []
+        text = notice = ""
+        intent = "recommend"
+
+    state = _State(previous=list(JAZZ), shown_before={it.id for it in JAZZ})
+    turn = SuiteTurn(say="not the second one", follow=[Relation(replaced=2)])
+    got = _view(_Bot(), "u", _Reply(), Expect(), turn, state)  # type: ignore[arg-type]
+    assert JAZZ[1].id in got.unavailable and JAZZ[0].id not in got.unavailable
+
+
 def test_order() -> None:
     assert check_order(view([*JAZZ[:2], ROCK[0]])).passed
     out = check_order(view([JAZZ[0], ROCK[0], JAZZ[1]]))
