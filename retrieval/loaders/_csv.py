@@ -129,10 +129,13 @@ class CsvRecords:
                    if "\n" in v or "\r" in v)
 
     def _field_at_quote(self, first: int) -> str | None:
-        """The column whose quote opens on line ``first`` (the last field the line starts)."""
-        with _field_limit(len(self.lines[first]) + 1):
-            fields = next(csv.reader([self.lines[first]], delimiter=self.delimiter), [])
-        idx = max(len(fields) - 1, 0)
+        """The column where line ``first``'s quoting goes wrong (a quote never closed, or
+        text after a closing quote)."""
+        idx = _bad_quote_field(self.lines[first], self.delimiter)
+        if idx is None:
+            with _field_limit(len(self.lines[first]) + 1):
+                fields = next(csv.reader([self.lines[first]], delimiter=self.delimiter), [])
+            idx = max(len(fields) - 1, 0)
         return self.header[idx] if idx < len(self.header) else None
 
     def _unclosed(self, first: int, end: int) -> DataError:
@@ -179,6 +182,35 @@ class CsvRecords:
             field=self.header[len(values)] if len(values) < want else None,
             fix="quote fields that contain the separator, and give every row all columns"
                 + ("; re-export or re-download the file" if last else ""))
+
+
+def _bad_quote_field(line: str, delimiter: str) -> int | None:
+    """Index of the first field of ``line`` whose quoting is broken, or None."""
+    idx, i, n, at_start = 0, 0, len(line), True
+    while i < n:
+        ch = line[i]
+        if at_start and ch == '"':
+            i += 1
+            while True:
+                j = line.find('"', i)
+                if j < 0:
+                    return idx  # opened and never closed on this line
+                if line[j + 1 : j + 2] == '"':  # a doubled quote is text
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            if i < n and line[i] not in (delimiter, "\r", "\n"):
+                return idx  # text after the closing quote
+            at_start = False
+            continue
+        if ch == delimiter:
+            idx += 1
+            at_start = True
+        else:
+            at_start = False
+        i += 1
+    return None
 
 
 @contextlib.contextmanager
@@ -234,6 +266,11 @@ def read_table(path: Path, *, sep: str, encoding: str, header: bool,
     blank = np.ones(len(frame), dtype=bool)
     for col in frame.columns:
         blank &= (frame[col].astype(str).str.strip() == "").to_numpy()
+    if sep == "::" and _count(path, b"::") != (len(frame.columns) - 1) * int((~blank).sum()):
+        # the ':' parse keeps only every other column, so a line with a field too many or
+        # too few would pass unseen: read it line by line instead
+        return _careful(path, sep=sep, encoding=encoding, header=header, names=names,
+                        quoting=quoting)
     # With blank lines kept and no quoting, row i sits on physical line i (+1 for a header).
     lines = np.arange(len(frame)) + (2 if header else 1)
     keep = ~blank
@@ -318,6 +355,18 @@ def _split_lines(path: Path, text: str, sep: str,
                 fix="restore the original file; it may be truncated or edited")
             continue
         yield n, parts
+
+
+def _count(path: Path, needle: bytes) -> int:
+    total = 0
+    with path.open("rb") as fh:
+        carry = b""
+        while chunk := fh.read(1 << 22):
+            data = carry + chunk
+            total += data.count(needle)
+            # keep a lone trailing byte of a needle cut between chunks (needles are 2 bytes)
+            carry = data[-1:] if data.endswith(needle[:1]) and not data.endswith(needle) else b""
+    return total
 
 
 def _has_byte(path: Path, needle: bytes) -> bool:

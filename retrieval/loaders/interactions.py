@@ -70,7 +70,8 @@ def load_interactions(
 
 
 def validate_table(table: Table, *, path: Path, item_ids: Collection[str] | None,
-                   skip_bad_rows: bool, report: LoadReport | None) -> Interactions:
+                   skip_bad_rows: bool, report: LoadReport | None,
+                   required: tuple[str, ...] = ()) -> Interactions:
     """Validate a table read by :func:`read_table`: its malformed lines are bad rows too,
     reported (or skipped) with the rest; a table without a single row is an error."""
     report = report if report is not None else LoadReport()
@@ -82,7 +83,8 @@ def validate_table(table: Table, *, path: Path, item_ids: Collection[str] | None
     cut = not table.ends_with_newline and (not len(table.lines) or table.lines[-1] > last_bad)
     return validate_interactions(table.frame, path=path, lines=table.lines, item_ids=item_ids,
                                  skip_bad_rows=skip_bad_rows, report=report,
-                                 last_line_unterminated=cut, require_rows=not table.bad)
+                                 last_line_unterminated=cut, require_rows=not table.bad,
+                                 required=required)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -111,6 +113,7 @@ def validate_interactions(
     lines: np.ndarray | None = None,
     last_line_unterminated: bool = False,
     require_rows: bool = False,
+    required: tuple[str, ...] = (),
 ) -> Interactions:
     """Check every column of a raw interaction table at once and build :class:`Interactions`.
 
@@ -130,6 +133,7 @@ def validate_interactions(
         last_line_unterminated: The file's last line has no line break; a last row with a
             blank or short field there is reported as cut off.
         require_rows: A table without rows is an error (an empty file is never a data set).
+        required: Optional columns every row must fill (MovieLens: the timestamp).
     """
     report = report if report is not None else LoadReport()
     frame = _named_columns(frame, path, first_line)
@@ -142,12 +146,16 @@ def validate_interactions(
                else np.arange(n, dtype=np.int64) + first_line)
     # The checks run in this order; the first problem of the earliest bad row is reported.
     problems = _Problems(n)
+    if last_line_unterminated:
+        _cut_last_row(frame, problems)
+    for name in required:
+        if name in frame.columns:
+            problems.flag(_blank(frame[name]), name, f"missing {name}",
+                          f"give every row its {name}; restore the original file")
     user, item = _ids(frame, item_ids, problems)
     timestamp = _timestamps(frame, problems)
     value, val_blank = _values(frame, problems)
     event = _events(frame, val_blank, problems)
-    if last_line_unterminated:
-        _cut_last_row(frame, problems)
     if problems.bad.any():
         if not skip_bad_rows:
             raise problems.first_error(frame, path, line_of)
@@ -306,23 +314,14 @@ def _id_checks(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cut_last_row(frame: pd.DataFrame, problems: _Problems) -> None:
-    """Flag a last row that a cut-off file left short: a field every other row fills is
-    blank, or its timestamp has fewer digits than any other row's."""
+    """Flag a last row that a cut-off file left short: its timestamp has fewer digits than
+    any other row's, or a field every other row fills is blank."""
     n = len(frame)
     if n < 2:
         return
     last = np.zeros(n, dtype=bool)
     last[-1] = True
     fix = "restore the complete file (re-download or re-export it), or delete its last line"
-    for name in ("user_id", "item_id", "timestamp", "event", "value"):
-        if name not in frame.columns:
-            continue
-        raw = frame[name].astype(str).str.strip()
-        blank = _blank(frame[name])
-        if blank[-1] and not blank[:-1].any():
-            problems.flag(last, name, "the file looks truncated: its last line has no line "
-                          f"break and no {name}, which every other row has", fix)
-            return
     if "timestamp" in frame.columns:
         raw = frame["timestamp"].astype(str).str.strip()
         digits = raw.str.fullmatch(r"\d+").to_numpy()
@@ -333,6 +332,15 @@ def _cut_last_row(frame: pd.DataFrame, problems: _Problems) -> None:
                               f"the file looks truncated: its last line has no line break "
                               f"and its timestamp has {len(raw.iloc[-1])} digits where every "
                               f"other row's has at least {shortest}", fix)
+                return
+    for name in ("user_id", "item_id", "timestamp", "event", "value"):
+        if name not in frame.columns:
+            continue
+        blank = _blank(frame[name])
+        if blank[-1] and not blank[:-1].any():
+            problems.flag(last, name, "the file looks truncated: its last line has no line "
+                          f"break and no {name}, which every other row has", fix)
+            return
 
 
 def _events(frame: pd.DataFrame, val_blank: np.ndarray, problems: _Problems) -> pd.Series:

@@ -196,8 +196,9 @@ _RATING_COLUMNS = ["user_id", "item_id", "value", "timestamp"]
 def _ratings(table: Table, path: Path, catalog: Catalog, skip: bool,
              report: LoadReport) -> Interactions:
     table.frame = table.frame.assign(event="rating")
+    # MovieLens rows always carry a timestamp: a blank one is a damaged line.
     return validate_table(table, path=path, item_ids=catalog.ids, skip_bad_rows=skip,
-                          report=report)
+                          report=report, required=("timestamp",))
 
 
 def _read_table(path: Path, *, sep: str, encoding: str, names: list[str] | None = None) -> Table:
