@@ -128,7 +128,7 @@ LABEL_FIELDS = ("genres", "tags", "creators")
 
 
 def clean_display(text: str) -> str:
-    """``text`` without control or format characters (see the module's rules).
+    r"""``text`` without control or format characters (see the module's rules).
 
     Example:
         >>> clean_display("Evil\u202eliF\x00 Night\nOut")

@@ -157,7 +157,8 @@ def test_truncated_csv(tmp_path) -> None:
     with pytest.raises(DataError, match="line 4.*truncated"):
         load_catalog(path)
     path = write_csv(tmp_path / "q.csv", 'a,"Unclosed title,movie,1999,,,,,,\n')
-    with pytest.raises(DataError, match="line 2, field .title.: a quoted field opens on this line and is not closed.*truncated"):
+    with pytest.raises(DataError, match="line 2, field .title.: a quoted field opens on this "
+                                        "line and is not closed.*truncated"):
         load_catalog(path)
 
 
