@@ -152,7 +152,8 @@ def clean_display(text: str) -> str:
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a control or format character (ids must not)."""
     return not text.isprintable() and any(
-        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text)
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") and ch not in _KEEP_FORMAT
+        for ch in text)
 
 
 def clean_row(row: dict[str, Any]) -> dict[str, Any]:

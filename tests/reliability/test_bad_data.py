@@ -72,3 +72,13 @@ def test_encore_build_skip_bad_rows_reports_the_line_and_keeps_the_rest(
         env={"ENCORE_RETRIEVAL__ENCODER_MODEL": str(tiny_model_path)})
     assert failed.exit_code != 0 and "line 10, field 'title'" in failed.stderr
     assert "Fix:" in failed.stderr
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "u\u202e1", "x\u2066y", "\ud800x", "u" * 201])
+def test_api_user_ids_with_control_characters_are_refused(bad) -> None:
+    from assistant.errors import EncoreError
+    from assistant.validation import check_user
+
+    with pytest.raises(EncoreError, match="Fix: pass a non-empty id of at most 200 visible"):
+        check_user(bad)
+    assert check_user(" demo-0001 ") == "demo-0001"
