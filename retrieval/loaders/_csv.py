@@ -12,9 +12,9 @@ Two readers share that rule:
 
 - :class:`CsvRecords` walks a text record by record (catalogs: thousands of rows).
 - :func:`read_table` reads an interaction table with pandas' C parser when that parse is
-  sure to be exact (no quote character in the file, every line with the header's number
-  of fields) and falls back to :class:`CsvRecords` otherwise, so logs of tens of millions
-  of rows stay fast and broken files still lose only their broken lines.
+  sure to be exact (as many rows as physical lines, no line with a field too many) and
+  falls back to :class:`CsvRecords` otherwise, so logs of tens of millions of rows stay
+  fast and broken files still lose only their broken lines.
 """
 
 from __future__ import annotations
@@ -254,26 +254,30 @@ def read_table(path: Path, *, sep: str, encoding: str, header: bool,
         names: Column names for a file without a header row.
         quoting: Whether ``"`` quotes fields (MovieLens' tab and ``::`` files have no quoting).
     """
-    if quoting and _has_byte(path, b'"'):
+    def careful() -> Table:
         return _careful(path, sep=sep, encoding=encoding, header=header, names=names,
                         quoting=quoting)
+
     try:
         frame = _fast(path, sep=sep, encoding=encoding, header=header, names=names,
                       quoting=quoting)
     except _NotExact:
-        return _careful(path, sep=sep, encoding=encoding, header=header, names=names,
-                        quoting=quoting)
+        return careful()
+    ends = _ends_with_newline(path)
+    physical = _count(path, b"\n") + (0 if ends else 1)
+    if len(frame) + (1 if header else 0) != physical:
+        # Fewer rows than lines: a quoted field took in line breaks (a stray quote, most
+        # likely). Only a record-by-record read can tell which line is at fault.
+        return careful()
     blank = _blank_rows(frame)
     if sep == "::" and _count(path, b"::") != (len(frame.columns) - 1) * int((~blank).sum()):
         # the ':' parse keeps only every other column, so a line with a field too many or
         # too few would pass unseen: read it line by line instead
-        return _careful(path, sep=sep, encoding=encoding, header=header, names=names,
-                        quoting=quoting)
+        return careful()
     # With blank lines kept and no quoting, row i sits on physical line i (+1 for a header).
     lines = np.arange(len(frame)) + (2 if header else 1)
     keep = ~blank
-    return Table(frame[keep].reset_index(drop=True), lines[keep],
-                 ends_with_newline=_ends_with_newline(path))
+    return Table(frame[keep].reset_index(drop=True), lines[keep], ends_with_newline=ends)
 
 
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -380,14 +384,6 @@ def _count(path: Path, needle: bytes) -> int:
             # keep a lone trailing byte of a needle cut between chunks (needles are 2 bytes)
             carry = data[-1:] if data.endswith(needle[:1]) and not data.endswith(needle) else b""
     return total
-
-
-def _has_byte(path: Path, needle: bytes) -> bool:
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            if needle in chunk:
-                return True
-    return False
 
 
 def _ends_with_newline(path: Path) -> bool:
