@@ -189,7 +189,7 @@ class Defect:
     """One bad input and what a loader must do with it."""
 
     name: str
-    kind: str  # "catalog", "interactions" or "movielens"
+    kind: str  # "catalog", "interactions", "movielens" or "folder" (a data set by its path)
     build: Callable[[Path], Path]
     line: int | None = None  # the line the error must name (None: the file as a whole)
     field: str | None = None  # the field it must name
@@ -495,7 +495,33 @@ MOVIELENS_DEFECTS = [
       "'rating' missing"),
 ]
 
-CORPUS: list[Defect] = [*CATALOG_DEFECTS, *INTERACTION_DEFECTS, *MOVIELENS_DEFECTS]
+
+
+def _folder(**files: Callable[[Path], Path]) -> Callable[[Path], Path]:
+    """A data folder (catalog + interactions) loaded by its path, as ``--data PATH`` does."""
+    def build(folder: Path) -> Path:
+        root = folder / "mydata"
+        for build_one in files.values():
+            build_one(root)
+        return root
+    return build
+
+
+FOLDER_DEFECTS = [
+    D("folder: a MovieLens folder by path, u.data cut", "folder",
+      movielens("ml-100k", u_data="\n".join(U_DATA) + "\n1\t4\t5\t88"), 7, "timestamp",
+      "truncated", skip_loaded=6),
+    D("folder: catalog + interactions, stray quote in the interactions", "folder",
+      _folder(cat=jsonl(), log=inter('u1,"c1,1700000000,play,')), 4, "item_id", "not closed",
+      skip_loaded=6),
+    D("folder: catalog + interactions, bidi title", "folder",
+      _folder(cat=jsonl(row(title="Ex\u202etra")), log=inter()),
+      rule=lambda ds: _titles_clean(ds.catalog) and len(ds.interactions) == 6,
+      rule_text="display text is cleaned whichever way the data set is named"),
+]
+
+CORPUS: list[Defect] = [*CATALOG_DEFECTS, *INTERACTION_DEFECTS, *MOVIELENS_DEFECTS,
+                        *FOLDER_DEFECTS]
 
 
 # ---- running and judging ---------------------------------------------------------------
@@ -523,6 +549,11 @@ def _load(defect: Defect, path: Path, skip: bool) -> tuple[Any, Any]:
     if defect.kind == "interactions":
         return load_interactions(path, item_ids=CAT_IDS, skip_bad_rows=skip,
                                  report=report), report
+    if defect.kind == "folder":
+        from retrieval.dataset import load_dataset
+
+        ds = load_dataset(str(path), skip_bad_rows=skip)
+        return ds, ds.report
     ds = load_movielens(path, skip_bad_rows=skip)
     return ds, ds.report
 
@@ -577,7 +608,7 @@ def _judge_skip(defect: Defect, path: Path) -> bool | None:
         loaded, report = _load(defect, path, skip=True)
     except Exception:  # noqa: BLE001
         return False
-    if defect.kind != "movielens":
+    if defect.kind not in ("movielens", "folder"):
         count = len(loaded)
     else:
         count = len(loaded.catalog if defect.of == "items" else loaded.interactions)
