@@ -92,7 +92,8 @@ class LoadReport:
         """``loaded N rows``, then one line per skipped row (file, line, field, problem)."""
         if not self.skipped:
             return f"loaded {self.loaded} rows"
-        lines = [f"loaded {self.loaded} rows, skipped {self.skipped} bad rows:"]
+        rows = "row" if self.skipped == 1 else "rows"
+        lines = [f"loaded {self.loaded} rows, skipped {self.skipped} bad {rows}:"]
         lines += [f"  - {ex}" for ex in self.examples]
         if self.skipped > len(self.examples):
             lines.append(f"  ... and {self.skipped - len(self.examples)} more bad rows "

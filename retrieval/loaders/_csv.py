@@ -160,8 +160,8 @@ class CsvRecords:
             return DataError(
                 f"a field of {len(fields[longest]) if fields else 0:,} characters is over the "
                 f"{limit:,}-character limit of a CSV field", path=self.path, line=line,
-                field=name, fix="shorten the value (a description holds at most 5000 "
-                "characters, a title 500); long texts do not belong in a catalog row")
+                field=name, fix="shorten the value (a catalog description holds at most 5000 "
+                "characters, a title 500, an id 200), or close the quote that opened it")
         if "unexpected end of data" in text:
             return self._unclosed(first, len(self.lines))
         return DataError(f"malformed CSV line ({text})", path=self.path, line=line,

@@ -265,6 +265,10 @@ def _timestamps(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
         return pd.Series(np.full(len(frame), np.nan))
     raw_ts = frame["timestamp"]
     ts_blank = _blank(raw_ts)
+    if pd.api.types.is_datetime64_any_dtype(raw_ts):
+        # Parquet timestamp columns: to_numeric would give nanoseconds, not seconds
+        epoch = pd.Timestamp("1970-01-01", tz=getattr(raw_ts.dt, "tz", None))
+        raw_ts = (raw_ts - epoch) // pd.Timedelta(seconds=1)
     ts = pd.to_numeric(raw_ts, errors="coerce")
     need_parse = ts.isna().to_numpy() & ~ts_blank
     if need_parse.any():

@@ -61,7 +61,7 @@ def test_encore_build_skip_bad_rows_reports_the_line_and_keeps_the_rest(
               "--skip-bad-rows", "--no-progress"],
         env={"ENCORE_RETRIEVAL__ENCODER_MODEL": str(tiny_model_path)})
     assert result.exit_code == 0, result.output
-    assert "loaded 59 rows, skipped 1 bad rows" in result.stderr
+    assert "loaded 59 rows, skipped 1 bad row:" in result.stderr
     assert f"{path}, line 10, field 'title': a quoted field opens on this line" in result.stderr
     text = (out / "catalog.jsonl").read_text(encoding="utf-8")
     assert text.count("\n") == 59 and '"Evil Film 21"' in text

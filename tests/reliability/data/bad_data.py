@@ -130,7 +130,7 @@ def inter(bad: str | None = None, at: int = 4, *, end: str = "\n", tail: str | N
 
 
 def inter_parquet(change: dict[str, Any] | None = None, *, cut: bool = False,
-                  ) -> Callable[[Path], Path]:
+                  as_datetime: bool = False) -> Callable[[Path], Path]:
     def build(folder: Path) -> Path:
         import pandas as pd
 
@@ -140,6 +140,8 @@ def inter_parquet(change: dict[str, Any] | None = None, *, cut: bool = False,
         frame["value"] = frame["value"].astype(float)
         for col, val in (change or {}).items():
             frame.loc[2, col] = val
+        if as_datetime:
+            frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
         path = folder / "interactions.parquet"
         folder.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(path)
@@ -437,6 +439,10 @@ INTERACTION_DEFECTS = [
     D("interactions: every value quoted", "interactions",
       inter(lines=[",".join(f'"{v}"' for v in r.split(",")) for r in INTER_ROWS]), rule=_n(6),
       rule_text="quoted values load as plain ones"),
+    D("interactions parquet: timestamps as a datetime column", "interactions",
+      inter_parquet({"timestamp": 1700000000.0}, as_datetime=True),
+      rule=lambda log: int(log.df["timestamp"].max()) < 2_000_000_000 and len(log) == 6,
+      rule_text="a Parquet datetime column is read as Unix seconds"),
     D("interactions parquet: cut in half", "interactions", inter_parquet(cut=True), None, None,
       "not a readable Parquet"),
     D("interactions parquet: timestamp inf", "interactions",
