@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from assistant.errors import EncoreError
 from assistant.reply import FeedbackKind
+from retrieval.loaders._common import has_control
 from retrieval.request import Request
 
 __all__ = ["DEFAULT_K", "MAX_K", "apply_filters", "check_feedback_kind", "check_k",
@@ -33,7 +34,7 @@ _MAX_ID = 200
 
 
 def check_user(user_id: Any) -> str:
-    """A user id, stripped; any non-empty string of at most 200 characters."""
+    """A user id, stripped; any non-empty string of at most 200 visible characters."""
     return _check_id(user_id, "user")
 
 
@@ -43,9 +44,12 @@ def check_session(session_id: Any) -> str:
 
 
 def _check_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_ID:
+    # Ids are printed and stored: control and format characters (NUL, bidi overrides, lone
+    # surrogates) are refused rather than removed, so two ids never collapse into one.
+    if (not isinstance(value, str) or not value.strip() or len(value) > _MAX_ID
+            or has_control(value)):
         raise EncoreError(f"invalid {what} id {str(value)[:40]!r}. Fix: pass a non-empty id of "
-                          f"at most {_MAX_ID} characters")
+                          f"at most {_MAX_ID} visible characters")
     return value.strip()
 
 

@@ -65,12 +65,16 @@ class BadRow:
 
 @dataclass
 class LoadReport:
-    """What a load kept and what it skipped (only under ``skip_bad_rows``)."""
+    """What a load kept and what it skipped (only under ``skip_bad_rows``).
+
+    Every skipped row is counted; the first ``max_examples`` (1000) are kept with their file,
+    line, field and problem, and :meth:`summary` lists each of them.
+    """
 
     loaded: int = 0
     skipped: int = 0
     examples: list[BadRow] = field(default_factory=list)
-    max_examples: int = 5
+    max_examples: int = 1000
 
     def skip(self, row: BadRow) -> None:
         self.skipped += 1
@@ -85,8 +89,13 @@ class LoadReport:
                 self.examples.append(ex)
 
     def summary(self) -> str:
+        """``loaded N rows``, then one line per skipped row (file, line, field, problem)."""
         if not self.skipped:
             return f"loaded {self.loaded} rows"
-        lines = [f"loaded {self.loaded} rows, skipped {self.skipped} bad rows; first examples:"]
+        rows = "row" if self.skipped == 1 else "rows"
+        lines = [f"loaded {self.loaded} rows, skipped {self.skipped} bad {rows}:"]
         lines += [f"  - {ex}" for ex in self.examples]
+        if self.skipped > len(self.examples):
+            lines.append(f"  ... and {self.skipped - len(self.examples)} more bad rows "
+                         f"(the first {len(self.examples)} are listed)")
         return "\n".join(lines)

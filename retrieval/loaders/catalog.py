@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections.abc import Iterator
@@ -15,7 +13,14 @@ from pydantic import ValidationError
 
 from retrieval.catalog import Catalog
 from retrieval.errors import BadRow, DataError, LoadReport
-from retrieval.loaders._common import check_exists, read_text, validation_to_data_error
+from retrieval.loaders._common import (
+    check_exists,
+    check_item,
+    clean_row,
+    read_text,
+    validation_to_data_error,
+)
+from retrieval.loaders._csv import CsvRecords
 from retrieval.models import Item
 
 __all__ = ["CATALOG_FORMATS", "load_catalog", "save_catalog_jsonl"]
@@ -36,9 +41,11 @@ def load_catalog(
 ) -> Catalog:
     """Load a catalog file; the format comes from the extension.
 
-    Every row is validated as an :class:`Item`. A bad row raises :class:`DataError` naming
-    the file, line, field and fix, unless ``skip_bad_rows`` is set, in which case it is
-    counted in ``report`` and left out.
+    Every row is validated as an :class:`Item`, its display text cleaned and its lists kept
+    within the caps (the rules are in :mod:`retrieval.loaders._common`). A bad row raises
+    :class:`DataError` naming the file, line, field and fix, unless ``skip_bad_rows`` is
+    set: then exactly that row is left out and listed in ``report``. A problem with the
+    file as a whole (no header, not Parquet) always raises.
     """
     path = Path(path)
     check_exists(path, "catalog file")
@@ -61,17 +68,14 @@ def load_catalog(
             if extra:
                 ignored |= extra
                 row = {k: v for k, v in row.items() if k in ITEM_FIELDS}
-            try:
-                item = Item.model_validate(row)
-            except ValidationError as exc:
-                raise validation_to_data_error(exc, path=path, line=line, row=row) from None
+            item = _item(row, path, line)
             if item.id in catalog:
                 raise DataError(
                     f"duplicate id {item.id!r} (first seen on line {first_line[item.id]})",
                     path=path, line=line, field="id", fix="give every catalog item its own id",
                 )
         except DataError as err:
-            if not skip_bad_rows or err.problem.startswith(_FATAL):
+            if not skip_bad_rows:
                 raise
             report.skip(BadRow(str(path), err.line, err.field, err.problem))
             continue
@@ -87,7 +91,12 @@ def load_catalog(
     return catalog
 
 
-_FATAL = ("not a readable Parquet file", "the CSV file has no header row")
+def _item(row: dict[str, Any], path: Path, line: int | None) -> Item:
+    try:
+        item = Item.model_validate(clean_row(row))
+    except ValidationError as exc:
+        raise validation_to_data_error(exc, path=path, line=line, row=row) from None
+    return check_item(item, path=path, line=line)
 
 
 def _jsonl_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
@@ -107,6 +116,15 @@ def _jsonl_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
                     "; re-export or re-download the file" if hint else ""),
             )
             continue
+        except RecursionError:
+            yield n, DataError("JSON nested too deeply to read", path=path, line=n,
+                               fix="write one flat object per line: catalog fields are "
+                                   "strings, numbers and lists of strings")
+            continue
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            yield n, DataError(f"a JSON value cannot be read ({str(exc)[:80]})", path=path,
+                               line=n, fix="write numbers of a sensible size (a year, minutes)")
+            continue
         if not isinstance(obj, dict):
             yield n, DataError(f"expected a JSON object, got {type(obj).__name__}",
                                path=path, line=n, fix="write one JSON object per line")
@@ -114,47 +132,26 @@ def _jsonl_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
         yield n, obj
 
 
+_REQUIRED = ("id", "title", "media_type")
+
+
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
-    text = read_text(path, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        yield 1, DataError("the CSV file has no header row", path=path, line=1,
-                           fix="add a header row naming the columns (id,title,media_type,...)")
-        return
-    except csv.Error as exc:
-        yield 1, DataError(f"the CSV file has no header row: {exc}", path=path, line=1,
-                           fix="add a header row naming the columns")
-        return
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    start = reader.line_num + 1
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield reader.line_num, DataError(
-                f"malformed CSV ({exc}); the file may be truncated", path=path,
-                line=reader.line_num, fix="close every quoted field and re-export the file")
-            return
-        line = start
-        start = reader.line_num + 1
-        if not values or all(not v.strip() for v in values):
+    records = CsvRecords(path, read_text(path, encoding), multiline=("description",))
+    missing = [c for c in _REQUIRED if c not in records.header]
+    if missing:
+        seps = [s for s in (";", "\t", "|") if s in ",".join(records.header)]
+        raise DataError(
+            f"no {missing[0]!r} column in the header (columns found: {records.header[:12]})",
+            path=path, line=1, field=missing[0],
+            fix="separate the columns with commas" if seps else
+                "name the columns id,title,media_type[,year,duration_min,genres,tags,"
+                "description,creators,language] in the header row")
+    for line, values in records:
+        if isinstance(values, DataError):
+            yield line, values
             continue
-        if len(values) != len(header):
-            truncated = (len(values) < len(header) and not text.endswith("\n")
-                         and start > text.count("\n") + 1)
-            yield line, DataError(
-                f"{len(values)} fields where the header has {len(header)}"
-                + (" (the file looks truncated)" if truncated else ""),
-                path=path, line=line,
-                field=header[len(values)] if len(values) < len(header) else None,
-                fix="quote fields that contain commas, and give every row all columns",
-            )
-            continue
-        yield line, {k: (v if v.strip() else None) for k, v in zip(header, values, strict=True)}
+        yield line, {k: (v if v.strip() else None)
+                     for k, v in zip(records.header, values, strict=True)}
 
 
 def _parquet_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
@@ -164,9 +161,8 @@ def _parquet_rows(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        yield 1, DataError(f"not a readable Parquet file ({exc})", path=path,
-                           fix="the file may be truncated or not Parquet; re-export it")
-        return
+        raise DataError(f"not a readable Parquet file ({str(exc)[:120]})", path=path,
+                        fix="the file may be truncated or not Parquet; re-export it") from None
     # Parquet has no lines; report the 1-based row number as the line.
     yield from enumerate(table.to_pylist(), 1)
 

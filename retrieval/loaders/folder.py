@@ -44,9 +44,11 @@ def load_folder_or_file(path: str | Path, *, skip_bad_rows: bool = False,
         return load_files(p, skip_bad_rows=skip_bad_rows, encoding=encoding)
     try:
         detect_movielens_layout(p)
-        return load_movielens(p, skip_bad_rows=skip_bad_rows)
     except DataError:
-        pass
+        pass  # not MovieLens: look for catalog.* below
+    else:
+        # a MovieLens folder: its own errors (a bad line) must reach the caller as they are
+        return load_movielens(p, skip_bad_rows=skip_bad_rows)
     cats = [p / f"catalog{ext}" for ext in CATALOG_FORMATS if (p / f"catalog{ext}").is_file()]
     if not cats:
         raise DataError(

@@ -21,15 +21,15 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import pandas as pd
 from pydantic import ValidationError
 
 from retrieval.catalog import Catalog
 from retrieval.dataset import Dataset
 from retrieval.errors import BadRow, DataError, LoadReport
 from retrieval.interactions import Interactions
-from retrieval.loaders._common import locate_decode_error, read_text, validation_to_data_error
-from retrieval.loaders.interactions import validate_interactions
+from retrieval.loaders._common import check_item, clean_row, read_text, validation_to_data_error
+from retrieval.loaders._csv import Table, read_table
+from retrieval.loaders.interactions import validate_table
 from retrieval.models import Item
 
 __all__ = ["detect_movielens_layout", "load_movielens", "split_movielens_title"]
@@ -123,9 +123,10 @@ def _make_catalog(rows: list[tuple[int, dict]], path: Path, skip: bool,
                 raise DataError(f"duplicate movie id {row['id']!r}", path=path, line=line,
                                 field="id", fix="give every movie its own id")
             try:
-                catalog.add(Item.model_validate(row))
+                item = Item.model_validate(clean_row(row))
             except ValidationError as exc:
                 raise validation_to_data_error(exc, path=path, line=line) from None
+            catalog.add(check_item(item, path=path, line=line))
         except DataError as err:
             if not skip:
                 raise
@@ -185,36 +186,37 @@ def _load_100k(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, I
     catalog = _make_catalog(rows, path, skip, report)
     report.loaded += len(catalog)
     data_path = folder / "u.data"
-    frame = _read_table(data_path, sep="\t", names=["user_id", "item_id", "value", "timestamp"],
-                        encoding="latin-1")
-    interactions = validate_interactions(frame.assign(event="rating"), path=data_path, first_line=1,
-                                         item_ids=catalog.ids, skip_bad_rows=skip, report=report)
-    return catalog, interactions
+    table = _read_table(data_path, sep="\t", names=_RATING_COLUMNS, encoding="latin-1")
+    return catalog, _ratings(table, data_path, catalog, skip, report)
 
 
-def _read_table(path: Path, *, sep: str, names: list[str], encoding: str,
-                usecols: list[int] | None = None, header: int | None = None) -> pd.DataFrame:
+_RATING_COLUMNS = ["user_id", "item_id", "value", "timestamp"]
+
+
+def _ratings(table: Table, path: Path, catalog: Catalog, skip: bool,
+             report: LoadReport) -> Interactions:
+    table.frame = table.frame.assign(event="rating")
+    # MovieLens rows always carry a timestamp: a blank one is a damaged line.
+    return validate_table(table, path=path, item_ids=catalog.ids, skip_bad_rows=skip,
+                          report=report, required=("timestamp",))
+
+
+def _read_table(path: Path, *, sep: str, encoding: str, names: list[str] | None = None) -> Table:
+    """A MovieLens table: with a header row when ``names`` is None (the CSV layouts), else
+    the unquoted tab or '::' format of ml-100k, ml-1m and ml-10m."""
     if not path.is_file():
         raise DataError("file missing from the MovieLens folder", path=path,
                         fix="restore the file from the original archive")
-    try:
-        frame = pd.read_csv(path, sep=sep, header=header,
-                            names=None if (usecols or header is not None) else names,
-                            usecols=usecols, dtype=str, keep_default_na=False, encoding=encoding,
-                            engine="c")
-    except UnicodeDecodeError:
-        raise (locate_decode_error(path, encoding) or DataError(
-            f"cannot decode as {encoding}", path=path, fix="restore the original file")) from None
-    except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", path=path, fix="restore the original file") from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise DataError(f"malformed line: {str(exc).strip()}", path=path,
-                        line=int(m.group(1)) if m else None,
-                        fix="restore the original file; it may be truncated or edited") from None
-    if usecols:
-        frame.columns = names
-    return frame
+    return read_table(path, sep=sep, encoding=encoding, header=names is None, names=names,
+                      quoting=names is None)
+
+
+def _table_rows(table: Table, skip: bool, report: LoadReport) -> None:
+    """Raise the first malformed line of ``table``, or list them all under ``skip``."""
+    if table.bad and not skip:
+        raise table.bad[0]
+    for err in table.bad:
+        report.skip(BadRow(str(err.path), err.line, err.field, err.problem))
 
 
 def _dat_encoding(path: Path) -> str:
@@ -258,43 +260,39 @@ def _load_dat(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, In
     catalog = _make_catalog(rows, movies, skip, report)
     report.loaded += len(catalog)
     ratings = folder / "ratings.dat"
-    # '::' as a regex separator needs pandas' slow Python engine; ':' with every other
-    # column is the same parse with the C engine (ratings carry no ':' inside fields).
-    frame = _read_table(ratings, sep=":", names=["user_id", "item_id", "value", "timestamp"],
-                        encoding=_dat_encoding(ratings), usecols=[0, 2, 4, 6])
-    interactions = validate_interactions(frame.assign(event="rating"), path=ratings, first_line=1,
-                                         item_ids=catalog.ids, skip_bad_rows=skip, report=report)
-    return catalog, interactions
+    table = _read_table(ratings, sep="::", names=_RATING_COLUMNS,
+                        encoding=_dat_encoding(ratings) if ratings.is_file() else "utf-8")
+    return catalog, _ratings(table, ratings, catalog, skip, report)
 
 
 def _load_csv(folder: Path, skip: bool, report: LoadReport) -> tuple[Catalog, Interactions]:
     movies = folder / "movies.csv"
-    frame = _read_table(movies, sep=",", names=["movieId", "title", "genres"], encoding="utf-8",
-                        header=0)
-    missing = {"movieId", "title", "genres"} - set(frame.columns)
+    table = _read_table(movies, sep=",", encoding="utf-8")
+    missing = {"movieId", "title", "genres"} - set(table.frame.columns)
     if missing:
         raise DataError(f"columns {sorted(missing)} missing", path=movies, line=1,
                         fix="movies.csv needs the header movieId,title,genres")
-    rows = [(i + 2, _movie_row(mid, title, genres.split("|") if genres else []))
-            for i, (mid, title, genres) in enumerate(
-                zip(frame["movieId"], frame["title"], frame["genres"], strict=True))]
+    _table_rows(table, skip, report)
+    frame = table.frame
+    rows = [(int(line), _movie_row(mid, title, genres.split("|") if genres else []))
+            for line, mid, title, genres in zip(
+                table.lines, frame["movieId"], frame["title"], frame["genres"], strict=True)]
     tags_path = folder / "tags.csv"
     if tags_path.is_file():
-        tags = _read_table(tags_path, sep=",", names=[], encoding="utf-8", header=0)
-        if {"movieId", "tag"} <= set(tags.columns):
-            _fold_tags(rows, zip(tags["movieId"], tags["tag"], strict=True))
+        tags = _read_table(tags_path, sep=",", encoding="utf-8")
+        if {"movieId", "tag"} <= set(tags.frame.columns):
+            _table_rows(tags, skip, report)
+            _fold_tags(rows, zip(tags.frame["movieId"], tags.frame["tag"], strict=True))
     catalog = _make_catalog(rows, movies, skip, report)
     report.loaded += len(catalog)
     ratings = folder / "ratings.csv"
-    frame = _read_table(ratings, sep=",", names=[], encoding="utf-8", header=0)
+    table = _read_table(ratings, sep=",", encoding="utf-8")
     for col in ("userId", "movieId", "rating"):
-        if col not in frame.columns:
-            raise DataError(f"column {col!r} missing (found {list(frame.columns)})", path=ratings,
-                            line=1,
+        if col not in table.frame.columns:
+            raise DataError(f"column {col!r} missing (found {list(table.frame.columns)})",
+                            path=ratings, line=1,
                             fix="ratings.csv needs the header userId,movieId,rating,timestamp")
-    interactions = validate_interactions(frame.assign(event="rating"), path=ratings, first_line=2,
-                                         item_ids=catalog.ids, skip_bad_rows=skip, report=report)
-    return catalog, interactions
+    return catalog, _ratings(table, ratings, catalog, skip, report)
 
 
 def _fold_tags(rows: list[tuple[int, dict]], pairs, top: int = 20) -> None:

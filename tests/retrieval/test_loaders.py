@@ -157,7 +157,8 @@ def test_truncated_csv(tmp_path) -> None:
     with pytest.raises(DataError, match="line 4.*truncated"):
         load_catalog(path)
     path = write_csv(tmp_path / "q.csv", 'a,"Unclosed title,movie,1999,,,,,,\n')
-    with pytest.raises(DataError, match="malformed CSV.*truncated"):
+    with pytest.raises(DataError, match="line 2, field .title.: a quoted field opens on this "
+                                        "line and is not closed.*truncated"):
         load_catalog(path)
 
 
@@ -243,7 +244,7 @@ def test_truncated_interactions(tmp_path, catalog_path) -> None:
         load_files(catalog_path, path)
     assert err.value.line == 6
     path.write_text(INTER + "u9,mv-arrival-2016,1,play,,extra,fields\n")
-    with pytest.raises(DataError, match="malformed CSV"):
+    with pytest.raises(DataError, match="line 6: 7 fields where the header has 5"):
         load_files(catalog_path, path)
 
 
@@ -273,3 +274,65 @@ def test_dataset_folder_reference(tmp_path) -> None:
         load_dataset("  ")
     with pytest.raises(DataError, match="data set not found"):
         load_dataset(str(tmp_path / "missing"))
+
+
+# --- issue 14: nothing lost without a word ------------------------------------------------
+
+
+def test_stray_quote_costs_its_line_only(tmp_path) -> None:
+    rows = [f"c{i},Film {i},movie,{1990 + i % 30}" for i in range(1, 61)]
+    rows[8] = 'c9,"Film 9,movie,1999'  # line 10
+    path = tmp_path / "c.csv"
+    path.write_text("id,title,media_type,year\n" + "\n".join(rows) + "\n")
+    report = LoadReport()
+    cat = load_catalog(path, skip_bad_rows=True, report=report)
+    assert len(cat) == 59 and "c9" not in cat and "c60" in cat
+    assert (report.loaded, report.skipped) == (59, 1)
+    bad = report.examples[0]
+    assert (bad.line, bad.field) == (10, "title") and "not closed" in bad.problem
+    with pytest.raises(DataError, match=r"line 10, field 'title'.*Fix:"):
+        load_catalog(path)
+
+
+def test_the_report_lists_every_skipped_row(tmp_path) -> None:
+    rows = [dict(ROWS[0], id=f"x{i}", media_type="vinyl") for i in range(12)]
+    report = LoadReport()
+    load_catalog(write_jsonl(tmp_path / "c.jsonl", [*ROWS, *rows]), skip_bad_rows=True,
+                 report=report)
+    summary = report.summary()
+    assert report.skipped == 12 and all(f"line {n}," in summary for n in range(4, 16))
+
+
+def test_bom_jsonl_loads_the_same_rows(tmp_path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", ROWS)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    _same(load_catalog(path))
+
+
+def test_display_text_is_cleaned_and_ids_are_not(tmp_path) -> None:
+    rows = [dict(ROWS[0], title="Arr\u202eival\x00", tags=["\x1b[1mloud", "alie\u2066ns"])]
+    cat = load_catalog(write_jsonl(tmp_path / "c.jsonl", rows))
+    item = cat["mv-arrival-2016"]
+    assert item.title == "Arrival" and item.tags == ["[1mloud", "aliens"]
+    with pytest.raises(DataError, match="field 'id'.*control"):
+        load_catalog(write_jsonl(tmp_path / "d.jsonl", [dict(ROWS[0], id="a\u202eb")]))
+
+
+@pytest.mark.parametrize(("stamp", "words"), [("inf", "1900 and 2100"), ("1e30", "1900"),
+                                             ("-inf", "1900"), ("1700000000000", "milli")])
+def test_impossible_timestamps_are_clear(tmp_path, catalog_path, stamp, words) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text(INTER + f"u3,mv-arrival-2016,{stamp},play,\n")
+    with pytest.raises(DataError, match=r"line 6, field 'timestamp'") as err:
+        load_files(catalog_path, path)
+    assert words in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_infinite_rating_and_header_only_file(tmp_path, catalog_path) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text(INTER + "u3,mv-arrival-2016,1700000000,rating,inf\n")
+    with pytest.raises(DataError, match=r"line 6, field 'value'.*infinite"):
+        load_files(catalog_path, path)
+    path.write_text("user_id,item_id\n")
+    with pytest.raises(DataError, match="no interaction rows"):
+        load_files(catalog_path, path)

@@ -132,3 +132,18 @@ def test_real_ml100k_quick(ml100k_path) -> None:
     """The real folder loads in the default run too (it takes about a second)."""
     ds = load_movielens(ml100k_path)
     assert ds.interactions.has_timestamps and ds.interactions.n_items == 1682
+
+
+def test_cut_ratings_dat_and_empty_u_data(ml1m_dir, ml100k_dir) -> None:
+    """A ratings.dat cut inside its last timestamp (88) and an empty u.data are errors."""
+    ratings = ml1m_dir / "ratings.dat"
+    text = ratings.read_text(encoding="utf-8")
+    ratings.write_text(text.rstrip("\n").rsplit("::", 1)[0] + "::88", encoding="utf-8")
+    n = len(ratings.read_text(encoding="utf-8").splitlines())
+    with pytest.raises(DataError, match=rf"line {n}, field 'timestamp'.*truncated"):
+        load_movielens(ml1m_dir)
+    ds = load_movielens(ml1m_dir, skip_bad_rows=True)
+    assert ds.report.skipped == 1 and ds.report.examples[0].line == n
+    (ml100k_dir / "u.data").write_bytes(b"")
+    with pytest.raises(DataError, match="u.data"):
+        load_movielens(ml100k_dir)
