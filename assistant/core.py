@@ -99,7 +99,7 @@ class Assistant:
     def from_bundle(cls, path: str | Path | None = None, settings: Settings | None = None, *,
                     store: HistoryStore | None = None) -> Assistant:
         """Load the bundle at ``path`` (default: ``settings.bundle_dir``) and open the history
-        store (default: ``settings.store.url``).
+        store (default: ``settings.store``: its URL and session age).
 
         Raises:
             BundleError: the bundle is missing, incomplete or corrupt (the message names the
@@ -120,7 +120,7 @@ class Assistant:
             raise BundleError(f"{path}: the bundle could not be read ({exc}). Fix: rebuild it "
                               "with `encore build` (or `encore demo`)") from None
         engine = Engine.from_bundle(bundle, settings)
-        return cls(engine, settings, store or open_store(settings.store.url), bundle_path=path,
+        return cls(engine, settings, store or open_store(settings.store), bundle_path=path,
                    manifest=bundle.manifest)
 
     # -- people ---------------------------------------------------------------------------
@@ -339,13 +339,14 @@ class Assistant:
         session_id = check_session(session_id)
         user_id = check_user(user_id)
         k = check_k(k)
-        with self.sessions.lock(session_id):
+        with self.sessions.lock(session_id, user_id):
             yield from Turn(self.services, self.sessions, session_id, user_id, message,
                             k=k).run()
 
-    def reset_session(self, session_id: str) -> None:
-        """Forget a conversation (its constraints and what it has shown)."""
-        self.sessions.forget(session_id)
+    def reset_session(self, session_id: str, user_id: str) -> None:
+        """Forget ``user_id``'s conversation ``session_id`` (its constraints and what it has
+        shown); another user's session of the same id is left alone."""
+        self.sessions.forget(check_session(session_id), check_user(user_id))
 
     def close(self) -> None:
         """Close the history store."""

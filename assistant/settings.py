@@ -10,6 +10,12 @@ pipeline's (:class:`~retrieval.config.PipelineConfig`, e.g. ``ENCORE_RETRIEVAL__
 the bundle; serving a bundle uses what it was built with, except the fields set explicitly
 here (keyword, environment or TOML), which win (:meth:`Settings.pipeline_config`).
 
+Secrets (``llm.api_key``, ``ui.auth`` and the password in ``store.url``) are pydantic
+``SecretStr`` values: ``repr``, ``str`` and ``model_dump_json`` show them as ``**********`` (the
+store URL as ``postgresql://user:***@host/db``), and only the code that must send one calls
+``.get_secret_value()`` (or :func:`reveal`). A bundle never records the llm, ui or store
+sections.
+
 Example:
     >>> s = Settings(retrieval={"n_candidates": 100})
     >>> s.retrieval.n_candidates, s.llm.parser
@@ -19,11 +25,12 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,10 +50,60 @@ from retrieval.config import (
 )
 
 __all__ = ["Settings", "DataSettings", "RetrievalSettings", "RankerSettings", "LLMSettings",
-           "UISettings", "StoreSettings", "load_settings"]
+           "UISettings", "StoreSettings", "SecretURL", "load_settings", "redact_url", "reveal"]
+
+DEFAULT_SESSION_MAX_AGE_S = 30 * 86_400
+"""How long a conversation is kept after its last turn, unless store.session_max_age_s says."""
 
 # The Settings sections that are PipelineConfig sections (the rest never reach a bundle).
 PIPELINE_SECTIONS = tuple(PipelineConfig.model_fields)
+
+
+# A password in a URL's query ("?password=pw"; libpq reads it there too).
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|pass|pwd)=)[^&#]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (user, host and database stay visible).
+
+    A password holding an unescaped ``@``, ``/``, ``?`` or ``#`` is hidden too: the user info
+    is taken to end at the last ``@``, so an odd URL loses more than its password, never less.
+
+    Example:
+        >>> redact_url("postgresql://me:s3cret@db:5432/encore?password=x&sslmode=require")
+        'postgresql://me:***@db:5432/encore?password=***&sslmode=require'
+        >>> redact_url("sqlite:///.encore/history.sqlite3")
+        'sqlite:///.encore/history.sqlite3'
+    """
+    scheme, sep, rest = url.partition("://")
+    at = rest.rfind("@")
+    if sep and at >= 0 and ":" in rest[:at]:
+        rest = f"{rest[:at].split(':', 1)[0]}:***{rest[at:]}"
+    return scheme + sep + _QUERY_PASSWORD.sub(r"\g<head>***", rest)
+
+
+class SecretURL(SecretStr):
+    """A URL that may hold a password: shown (``repr``, ``str``, JSON) without it.
+
+    Example:
+        >>> u = SecretURL("postgresql://me:s3cret@db/encore")
+        >>> u, u.get_secret_value()
+        (SecretURL('postgresql://me:***@db/encore'), 'postgresql://me:s3cret@db/encore')
+    """
+
+    def _display(self) -> str:
+        return redact_url(self.get_secret_value())
+
+
+def reveal(secret: SecretStr | str | None) -> str | None:
+    """The plain value of a secret setting, for the one place that must send it (a
+    connection, a login check); never for logs or output.
+
+    Example:
+        >>> reveal(SecretStr("k")), reveal(None), reveal("plain")
+        ('k', None, 'plain')
+    """
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
 class _Section(BaseModel):
@@ -99,8 +156,9 @@ class LLMSettings(_Section):
     """Base URL of the OpenAI-compatible server."""
     model: str = ""
     """Model name served at base_url (or the model folder for the in-process backend)."""
-    api_key: str = "EMPTY"
-    """API key sent to the server (vLLM accepts any unless started with --api-key)."""
+    api_key: SecretStr = SecretStr("EMPTY")
+    """API key sent to the server (vLLM accepts any unless started with --api-key). A secret:
+    shown as ``**********``, never written to a bundle or printed."""
     timeout_s: float = Field(default=20.0, gt=0)
     """Seconds before an LLM call is abandoned and the turn falls back to rules/templates."""
     max_tokens: int = Field(default=512, ge=16, le=32_768)
@@ -114,13 +172,23 @@ class UISettings(_Section):
     """Address the chat page listens on (loopback unless you choose otherwise)."""
     port: int = Field(default=7860, ge=1, le=65535)
     """Port of the chat page."""
-    auth: str | None = None
-    """Optional 'user:password' for the chat page."""
+    auth: SecretStr | None = None
+    """Optional 'user:password' for the chat page. A secret: shown as ``**********``, never
+    written to a bundle or printed."""
 
 
 class StoreSettings(_Section):
-    url: str = "sqlite:///.encore/history.sqlite3"
-    """History store: a SQLite file (sqlite:///PATH) or Postgres (postgresql://...)."""
+    url: SecretURL = SecretURL("sqlite:///.encore/history.sqlite3")
+    """History store: a SQLite file (sqlite:///PATH) or Postgres (postgresql://...). Shown
+    without its password; ``url.get_secret_value()`` is the full URL."""
+    session_max_age_s: int = Field(default=DEFAULT_SESSION_MAX_AGE_S, ge=1,
+                                   le=100 * 365 * 86_400)
+    """Seconds a conversation is kept after its last turn (default 30 days); an older one
+    is forgotten (it loads as a new conversation) and purged from the store."""
+
+    @field_serializer("url", when_used="json")
+    def _url_without_password(self, url: SecretURL) -> str:
+        return str(url)
 
 
 class Settings(BaseSettings):

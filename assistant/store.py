@@ -1,7 +1,8 @@
 """Where feedback and chat sessions are kept: the :class:`HistoryStore` seam.
 
-Two implementations share one set of SQL statements (written with ``?`` placeholders; the
-Postgres store rewrites them to ``%s``), so the SQLite tests cover the logic of both:
+Two implementations share one set of SQL statements (:mod:`assistant.store_sql`, written with
+``?`` placeholders; the Postgres store rewrites them to ``%s``), so the SQLite tests cover the
+logic of both:
 
 - :class:`SQLiteStore`: the embedded default, one file in WAL mode. Safe across threads
   (one connection behind a lock) and across processes (WAL, a busy timeout and one short
@@ -18,6 +19,12 @@ Postgres store rewrites them to ``%s``), so the SQLite tests cover the logic of 
 The event log is append-only: every like, dislike and "seen" is kept, and the latest event
 per (user, item) is what it means now (:func:`latest_per_item`).
 
+Sessions are keyed by (user, session): a session id reused by another user is another
+conversation, never a way to read or overwrite the first one. A session expires
+``session_max_age_s`` seconds after its last save (the ``store.session_max_age_s`` setting,
+30 days by default): it then loads as None, and expired sessions are purged from the store.
+Files of schema version 1 (sessions keyed by id alone) are migrated when opened.
+
 Example:
     >>> with open_store("sqlite://:memory:") as store:
     ...     store.add_event("u1", "mv-arrival-2016", "like", timestamp=100)
@@ -25,10 +32,10 @@ Example:
     ...     [e.kind.value for e in store.events("u1")]
     ...     [e.kind.value for e in latest_per_item(store.events("u1"))]
     ...     store.save_session("s1", "u1", {"turn": 2})
-    ...     store.load_session("s1")
+    ...     store.load_session("s1", "u1"), store.load_session("s1", "someone-else")
     ['like', 'dislike']
     ['dislike']
-    {'turn': 2}
+    ({'turn': 2}, None)
 """
 
 from __future__ import annotations
@@ -37,20 +44,26 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol, Self, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
+from assistant import store_sql as queries
 from assistant.reply import FeedbackKind
+from assistant.settings import DEFAULT_SESSION_MAX_AGE_S, StoreSettings, redact_url
 
 __all__ = ["HistoryStore", "PostgresStore", "SQLiteStore", "SCHEMA_VERSION", "StoreError",
            "StoredEvent", "latest_per_item", "open_store"]
 
-SCHEMA_VERSION = 1
-"""Version of the tables below; stored in ``encore_schema_version``."""
+SCHEMA_VERSION = 2
+"""Version of the tables below; stored in ``encore_schema_version``. 1: sessions keyed by
+session id; 2: by (user, session), migrated on open."""
+
+Clock = Callable[[], float]
+"""Unix seconds now (``time.time``; tests pass their own)."""
 
 _URL_FORMS = ("sqlite:///relative/path.sqlite3, sqlite:////absolute/path.sqlite3, "
               "sqlite://:memory:, postgresql://user:password@host:5432/dbname")
@@ -98,15 +111,17 @@ class HistoryStore(Protocol):
         ...
 
     def save_session(self, session_id: str, user_id: str, state: dict[str, Any]) -> None:
-        """Create or replace a session's state (a JSON-serialisable dict)."""
+        """Create or replace the state (a JSON-serialisable dict) of ``user_id``'s session
+        ``session_id``; another user's session of the same id is left alone."""
         ...
 
-    def load_session(self, session_id: str) -> dict[str, Any] | None:
-        """A session's state, or None if there is none."""
+    def load_session(self, session_id: str, user_id: str) -> dict[str, Any] | None:
+        """The state of ``user_id``'s session ``session_id``, or None if there is none, it
+        is another user's, or it has expired."""
         ...
 
-    def delete_session(self, session_id: str) -> None:
-        """Forget a session (no error if it does not exist)."""
+    def delete_session(self, session_id: str, user_id: str) -> None:
+        """Forget ``user_id``'s session ``session_id`` (no error if it does not exist)."""
         ...
 
     def close(self) -> None:
@@ -137,26 +152,39 @@ def latest_per_item(events: Iterable[StoredEvent]) -> list[StoredEvent]:
     return list(latest.values())
 
 
-def open_store(url: str, *, busy_timeout_s: float = 5.0) -> HistoryStore:
+def open_store(url: str | SecretStr | StoreSettings, *, busy_timeout_s: float = 5.0,
+               session_max_age_s: float | None = None, clock: Clock = time.time
+               ) -> HistoryStore:
     """Open the history store that ``url`` (the ``store.url`` setting) names.
 
     Args:
         url: ``sqlite:///PATH``, ``sqlite:////ABSOLUTE/PATH``, ``sqlite://:memory:`` or
-            ``postgresql://...`` / ``postgres://...``.
+            ``postgresql://...`` / ``postgres://...``; or the ``store`` settings section
+            (its URL and session age).
         busy_timeout_s: how long a SQLite write waits for another writer before failing.
+        session_max_age_s: seconds a session lives after its last save (default: the
+            section's, else 30 days).
+        clock: Unix seconds now (tests pass a fake one).
 
     Raises:
         ValueError: the URL has an unknown form (the message lists the valid ones).
         StoreError: the file is not a usable SQLite database.
         ModuleNotFoundError: a Postgres URL without psycopg installed.
     """
+    if isinstance(url, StoreSettings):
+        if session_max_age_s is None:
+            session_max_age_s = url.session_max_age_s
+        url = url.url
+    if isinstance(url, SecretStr):
+        url = url.get_secret_value()
     if not isinstance(url, str) or not url.strip():
         raise ValueError(f"{_SETTING} is empty. Fix: set it to one of: {_URL_FORMS}")
     url = url.strip()
     if url.startswith("sqlite:"):
-        return SQLiteStore(_sqlite_path(url), busy_timeout_s=busy_timeout_s)
+        return SQLiteStore(_sqlite_path(url), busy_timeout_s=busy_timeout_s,
+                           session_max_age_s=session_max_age_s, clock=clock)
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresStore(url)
+        return PostgresStore(url, session_max_age_s=session_max_age_s, clock=clock)
     shown = url.split("://", 1)[0] + "://..." if "://" in url else url
     raise ValueError(f"{_SETTING} has an unknown form: {shown!r}. "
                      f"Fix: use one of: {_URL_FORMS}")
@@ -166,49 +194,12 @@ def _sqlite_path(url: str) -> str:
     if url in ("sqlite://:memory:", "sqlite:///:memory:"):
         return ":memory:"
     if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
-        raise ValueError(f"{_SETTING}: {url!r} names no SQLite file. Fix: use "
+        raise ValueError(f"{_SETTING}: {redact_url(url)!r} names no SQLite file. Fix: use "
                          "sqlite:///relative/path.sqlite3 (three slashes), "
                          "sqlite:////absolute/path.sqlite3 (four) or sqlite://:memory:")
     # SQLAlchemy's convention: what follows the third slash is the path, so an absolute
     # path keeps its own leading slash ("sqlite:////var/x.sqlite3" -> "/var/x.sqlite3").
     return url[len("sqlite:///"):]
-
-
-# The shared SQL. Tables carry an "encore_" prefix so a Postgres database can be shared.
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS encore_schema_version (version INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS encore_events ("
-    " id {id_column},"
-    " user_id TEXT NOT NULL,"
-    " item_id TEXT NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " ts BIGINT NOT NULL,"
-    " session_id TEXT)",
-    "CREATE INDEX IF NOT EXISTS encore_events_user ON encore_events (user_id, ts, id)",
-    "CREATE TABLE IF NOT EXISTS encore_sessions ("
-    " session_id TEXT PRIMARY KEY,"
-    " user_id TEXT NOT NULL,"
-    " state TEXT NOT NULL,"
-    " updated_at BIGINT NOT NULL)",
-)
-_TABLES = ("encore_schema_version", "encore_events", "encore_sessions")
-_GET_VERSION = "SELECT version FROM encore_schema_version"
-_SET_VERSION = "INSERT INTO encore_schema_version (version) VALUES (?)"
-_ADD_EVENT = ("INSERT INTO encore_events (user_id, item_id, kind, ts, session_id) "
-              "VALUES (?, ?, ?, ?, ?)")
-_EVENTS = ("SELECT user_id, item_id, kind, ts, session_id FROM encore_events "
-           "WHERE user_id = ? ORDER BY ts, id")
-_LAST_EVENTS = ("SELECT user_id, item_id, kind, ts, session_id FROM ("
-                "SELECT user_id, item_id, kind, ts, session_id, id FROM encore_events "
-                "WHERE user_id = ? ORDER BY ts DESC, id DESC LIMIT ?) AS recent "
-                "ORDER BY ts, id")
-_USERS = "SELECT DISTINCT user_id FROM encore_events ORDER BY user_id"
-_SAVE_SESSION = ("INSERT INTO encore_sessions (session_id, user_id, state, updated_at) "
-                 "VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
-                 "user_id = excluded.user_id, state = excluded.state, "
-                 "updated_at = excluded.updated_at")
-_LOAD_SESSION = "SELECT state FROM encore_sessions WHERE session_id = ?"
-_DELETE_SESSION = "DELETE FROM encore_sessions WHERE session_id = ?"
 
 
 def _text(value: object, name: str) -> str:
@@ -224,9 +215,23 @@ class _SQLStore:
     _id_column = "INTEGER PRIMARY KEY"
     _where = ""
 
-    def __init__(self) -> None:
+    # Expired sessions are purged at most this often (seconds), by the next save.
+    _PURGE_EVERY_S = 3600.0
+
+    def __init__(self, session_max_age_s: float | None = None, clock: Clock = time.time
+                 ) -> None:
         self._lock = threading.RLock()
         self._conn: Any = None
+        if session_max_age_s is None:
+            session_max_age_s = DEFAULT_SESSION_MAX_AGE_S
+        if isinstance(session_max_age_s, bool) or not isinstance(session_max_age_s, int | float) \
+                or not session_max_age_s > 0:
+            raise ValueError(f"session_max_age_s must be a number of seconds > 0, got "
+                             f"{session_max_age_s!r}. Fix: set store.session_max_age_s "
+                             "(ENCORE_STORE__SESSION_MAX_AGE_S)")
+        self.session_max_age_s = float(session_max_age_s)  # a session's life after its last save
+        self._clock = clock
+        self._last_purge = float("-inf")
 
     # --- what subclasses provide -------------------------------------------------------
     @contextmanager
@@ -253,6 +258,14 @@ class _SQLStore:
             cursor.close()
             return rows
 
+    def _count(self, sql: str, params: Sequence[Any]) -> int:
+        """Run a statement that changes rows; return how many it changed."""
+        with self._lock:
+            cursor = self._connection().execute(self._sql(sql), tuple(params))
+            count = cursor.rowcount
+            cursor.close()
+            return max(int(count), 0)
+
     def _write(self, sql: str, params: Sequence[Any]) -> None:
         with self._lock, self._transaction():
             self._execute(sql, params)
@@ -261,19 +274,25 @@ class _SQLStore:
         with self._lock, self._transaction():
             self._lock_schema()
             tables = self._existing_tables()
-            if "encore_schema_version" not in tables and tables & set(_TABLES):
+            if "encore_schema_version" not in tables and tables & set(queries.TABLES):
                 raise StoreError(f"{self._where}: has Encore tables but no schema version, so "
                                  "it was not written by Encore. Fix: point store.url "
                                  "(ENCORE_STORE__URL) at another database")
-            for statement in _SCHEMA:
-                self._execute(statement.format(id_column=self._id_column))
-            versions = [row[0] for row in self._execute(_GET_VERSION)]
-            if not versions:
-                self._execute(_SET_VERSION, (SCHEMA_VERSION,))
-            elif max(versions) > SCHEMA_VERSION:
+            versions = ([row[0] for row in self._execute(queries.GET_VERSION)]
+                        if "encore_schema_version" in tables else [])
+            if versions and max(versions) > SCHEMA_VERSION:
                 raise StoreError(f"{self._where}: written by a newer Encore (schema version "
                                  f"{max(versions)}; this one reads up to {SCHEMA_VERSION}). "
                                  "Fix: upgrade encore-rec, or point store.url elsewhere")
+            if versions and max(versions) == 1 and "encore_sessions" in tables:
+                for statement in queries.MIGRATE_1_TO_2:
+                    self._execute(statement)
+            for statement in queries.SCHEMA:
+                self._execute(statement.format(id_column=self._id_column))
+            if not versions:
+                self._execute(queries.SET_VERSION, (SCHEMA_VERSION,))
+            elif max(versions) < SCHEMA_VERSION:
+                self._execute(queries.UPDATE_VERSION, (SCHEMA_VERSION,))
 
     def _lock_schema(self) -> None:
         """Serialise schema creation between processes (SQLite's BEGIN IMMEDIATE does)."""
@@ -295,21 +314,22 @@ class _SQLStore:
             timestamp = int(time.time())
         elif isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
             raise ValueError(f"timestamp must be Unix seconds (an int), got {timestamp!r}")
-        self._write(_ADD_EVENT, (user_id, item_id, feedback.value, int(timestamp), session_id))
+        self._write(queries.ADD_EVENT,
+                    (user_id, item_id, feedback.value, int(timestamp), session_id))
 
     def events(self, user_id: str, limit: int | None = None) -> list[StoredEvent]:
         _text(user_id, "user_id")
         if limit is None:
-            rows = self._execute(_EVENTS, (user_id,))
+            rows = self._execute(queries.EVENTS, (user_id,))
         elif isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
         else:
-            rows = self._execute(_LAST_EVENTS, (user_id, limit))
+            rows = self._execute(queries.LAST_EVENTS, (user_id, limit))
         return [StoredEvent(user_id=u, item_id=i, kind=k, timestamp=t, session_id=s)
                 for u, i, k, t, s in rows]
 
     def users(self) -> list[str]:
-        return [row[0] for row in self._execute(_USERS)]
+        return [row[0] for row in self._execute(queries.USERS)]
 
     def save_session(self, session_id: str, user_id: str, state: dict[str, Any]) -> None:
         _text(session_id, "session_id")
@@ -322,16 +342,45 @@ class _SQLStore:
             raise ValueError(f"session {session_id!r}: state is not JSON-serialisable ({exc}). "
                              "Fix: store plain dicts, lists, strings, numbers and booleans "
                              "(pydantic models via .model_dump(mode='json'))") from None
-        self._write(_SAVE_SESSION, (session_id, user_id, text, int(time.time())))
+        now = self._clock()
+        with self._lock, self._transaction():
+            self._execute(queries.SAVE_SESSION, (session_id, user_id, text, int(now)))
+            if now - self._last_purge >= min(self._PURGE_EVERY_S, self.session_max_age_s):
+                self._count(queries.PURGE_SESSIONS, (self._oldest_alive(now),))
+                self._last_purge = now
 
-    def load_session(self, session_id: str) -> dict[str, Any] | None:
+    def load_session(self, session_id: str, user_id: str) -> dict[str, Any] | None:
         _text(session_id, "session_id")
-        rows = self._execute(_LOAD_SESSION, (session_id,))
-        return json.loads(rows[0][0]) if rows else None
+        _text(user_id, "user_id")
+        rows = self._execute(queries.LOAD_SESSION, (session_id, user_id))
+        if not rows:
+            return None
+        state, updated_at = rows[0]
+        if updated_at < self._oldest_alive(self._clock()):
+            self.delete_session(session_id, user_id)
+            return None
+        loaded: dict[str, Any] = json.loads(state)
+        return loaded
 
-    def delete_session(self, session_id: str) -> None:
+    def delete_session(self, session_id: str, user_id: str) -> None:
         _text(session_id, "session_id")
-        self._write(_DELETE_SESSION, (session_id,))
+        _text(user_id, "user_id")
+        self._write(queries.DELETE_SESSION, (session_id, user_id))
+
+    def purge_expired_sessions(self) -> int:
+        """Delete every session older than ``session_max_age_s``; return how many.
+
+        Saves also purge, at most once an hour, so calling this is optional.
+        """
+        now = self._clock()
+        with self._lock, self._transaction():
+            purged = self._count(queries.PURGE_SESSIONS, (self._oldest_alive(now),))
+            self._last_purge = now
+        return purged
+
+    def _oldest_alive(self, now: float) -> int:
+        """The oldest ``updated_at`` a live session can have at ``now``."""
+        return int(now - self.session_max_age_s)
 
     def close(self) -> None:
         with self._lock:
@@ -369,8 +418,9 @@ class SQLiteStore(_SQLStore):
         >>> store.close()
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0) -> None:
-        super().__init__()
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0,
+                 session_max_age_s: float | None = None, clock: Clock = time.time) -> None:
+        super().__init__(session_max_age_s, clock)
         memory = str(path) == ":memory:"
         self.path = None if memory else Path(path).expanduser().absolute()
         self._where = ":memory:" if self.path is None else str(self.path)
@@ -462,9 +512,10 @@ class PostgresStore(_SQLStore):
     _id_column = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
     _ADVISORY_KEY = 0x656E636F7265  # "encore"
 
-    def __init__(self, url: str) -> None:
-        super().__init__()
-        self._where = _redact(url)
+    def __init__(self, url: str, *, session_max_age_s: float | None = None,
+                 clock: Clock = time.time) -> None:
+        super().__init__(session_max_age_s, clock)
+        self._where = redact_url(url)
         try:
             import psycopg
         except ModuleNotFoundError as exc:
@@ -473,9 +524,11 @@ class PostgresStore(_SQLStore):
                 f"Fix: {_INSTALL_PG}", name=exc.name) from None
         try:
             self._conn = psycopg.connect(url, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise StoreError(f"{self._where}: cannot connect to Postgres ({exc}). Fix: check "
-                             f"the server and {_SETTING}") from None
+        except psycopg.Error as exc:
+            # libpq quotes the part of the URL it cannot parse, which may be the password
+            raise StoreError(f"{self._where}: cannot connect to Postgres "
+                             f"({_scrub(str(exc).strip(), url)}). Fix: check the server and "
+                             f"{_SETTING}") from None
         try:
             self._create_schema()
         except BaseException:
@@ -496,11 +549,20 @@ class PostgresStore(_SQLStore):
             "WHERE table_schema = current_schema()")}
 
 
-def _redact(url: str) -> str:
-    """The URL without its password: postgresql://user:***@host/db."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}" if ":" in credentials else url
+def _scrub(message: str, url: str) -> str:
+    """``message`` without the passwords of ``url``; without any detail if it quotes a piece
+    of one (a parse error may show a password cut or decoded)."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    secrets = set()
+    rest = url.partition("://")[2]
+    if "@" in rest and ":" in rest[:rest.rfind("@")]:
+        secrets.add(rest[:rest.rfind("@")].split(":", 1)[1])
+    with suppress(ValueError):
+        query = urlsplit(url).query
+        secrets.update(v for k, v in parse_qsl(query) if k.lower() in ("password", "pass", "pwd"))
+    for secret in {*secrets, *(unquote(x) for x in secrets)} - {""}:
+        message = message.replace(secret, "***")
+        if any(secret[i:i + 4] in message for i in range(max(len(secret) - 3, 0))):
+            return "the details quote part of the password, so they are not shown"
+    return message

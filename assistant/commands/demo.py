@@ -87,6 +87,7 @@ def register(app: typer.Typer) -> None:
             fail(problem)
 
         from assistant.core import Assistant
+        from assistant.settings import reveal
         from assistant.ui import launch
 
         def factory() -> Assistant:
@@ -97,4 +98,4 @@ def register(app: typer.Typer) -> None:
             return Assistant.from_bundle(path, s)
 
         say(f"opening the chat page on http://{host}:{port}")
-        launch(factory, host=host, port=port, auth=s.ui.auth)
+        launch(factory, host=host, port=port, auth=reveal(s.ui.auth))

@@ -59,12 +59,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the chat page (Gradio) over a bundle."""
         from assistant.cli import fail, settings
+        from assistant.settings import reveal
 
         s = settings()
         host = host or s.ui.host
         port = port or s.ui.port
         path = bundle or s.bundle_dir
-        auth = auth if auth is not None else s.ui.auth
+        auth = auth if auth is not None else reveal(s.ui.auth)
         if not (Path(path) / "manifest.json").is_file():
             fail(f"{path}: no bundle here (manifest.json missing). Fix: build one with "
                  "`encore build` (or `encore demo`), or pass --bundle PATH")

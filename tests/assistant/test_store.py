@@ -1,4 +1,6 @@
-"""The history store on real SQLite files (and on Postgres when ENCORE_TEST_POSTGRES_URL is set)."""
+"""The history store on real SQLite files, and on a real Postgres when ENCORE_TEST_POSTGRES_URL
+is set (CI sets it: .ci/run starts a throwaway server with tests/setup/postgres.sh). The session
+tests run one body on both."""
 
 from __future__ import annotations
 
@@ -229,7 +231,7 @@ def test_reopening_is_idempotent_and_data_persists(db: Path):
     for _ in range(2):
         with open_store(_url(db)) as s:
             assert [e.item_id for e in s.events("u1")] == ["a"]
-            assert s.load_session("s1") == {"turn": 1, "shown": ["a"]}
+            assert s.load_session("s1", "u1") == {"turn": 1, "shown": ["a"]}
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT COUNT(*) FROM encore_schema_version").fetchone()[0] == 1
     conn.close()
@@ -246,25 +248,6 @@ def test_a_closed_store_says_so(db: Path):
 # --- sessions ------------------------------------------------------------------------------
 
 
-def test_sessions_upsert_load_delete(store: HistoryStore, db: Path):
-    assert store.load_session("s1") is None
-    store.save_session("s1", "u1", {"turn": 1, "request": {"genres": ["drama"]}, "é": "ü"})
-    assert store.load_session("s1") == {"turn": 1, "request": {"genres": ["drama"]}, "é": "ü"}
-    store.save_session("s1", "u1", {"turn": 2})
-    assert store.load_session("s1") == {"turn": 2}
-    store.save_session("s2", "u2", {})
-    conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT session_id, user_id, updated_at FROM encore_sessions "
-                        "ORDER BY session_id").fetchall()
-    conn.close()
-    assert [r[:2] for r in rows] == [("s1", "u1"), ("s2", "u2")]
-    assert all(isinstance(r[2], int) and r[2] > 0 for r in rows)
-    store.delete_session("s1")
-    store.delete_session("s1")  # deleting a missing session is not an error
-    assert store.load_session("s1") is None
-    assert store.load_session("s2") == {}
-
-
 def test_session_state_must_be_a_json_dict(store: HistoryStore):
     with pytest.raises(ValueError, match="must be a dict"):
         store.save_session("s1", "u1", ["not", "a", "dict"])  # type: ignore[arg-type]
@@ -272,7 +255,7 @@ def test_session_state_must_be_a_json_dict(store: HistoryStore):
         store.save_session("s1", "u1", {"when": object()})
     with pytest.raises(ValueError, match="not JSON-serialisable"):
         store.save_session("s1", "u1", {"score": float("nan")})
-    assert store.load_session("s1") is None
+    assert store.load_session("s1", "u1") is None
 
 
 # --- concurrency ---------------------------------------------------------------------------
@@ -304,7 +287,7 @@ def test_eight_threads_writing_at_once_all_land(store: HistoryStore):
     for t in range(threads_n):
         assert [e.item_id for e in store.events(f"u{t}")] == [f"item-{i}"
                                                              for i in range(per_thread)]
-        assert store.load_session(f"s{t}") == {"i": 40}
+        assert store.load_session(f"s{t}", f"u{t}") == {"i": 40}
 
 
 def _process_writer(url: str, worker: int, n: int, start) -> None:
@@ -344,16 +327,186 @@ def test_docstring_examples_run():
 
 
 # Read at import: the autouse fixture in conftest.py hides ENCORE_* variables from tests.
+# CI (.ci/run, through tests/setup/postgres.sh) starts a throwaway server and sets both.
 _POSTGRES_URL = os.environ.get("ENCORE_TEST_POSTGRES_URL", "")
+_REQUIRE_POSTGRES = os.environ.get("ENCORE_REQUIRE_POSTGRES", "") not in ("", "0")
 
 
 @pytest.fixture()
 def postgres_url() -> str:
     url = _POSTGRES_URL
     if not url:
-        pytest.skip("set ENCORE_TEST_POSTGRES_URL to a scratch Postgres database to run this")
-    pytest.importorskip("psycopg", reason="pip install 'encore-rec[postgres]'")
+        if _REQUIRE_POSTGRES:
+            pytest.fail("ENCORE_REQUIRE_POSTGRES is set but ENCORE_TEST_POSTGRES_URL is not. "
+                        "Fix: run the tests through tests/setup/postgres.sh (as .ci/run does)")
+        pytest.skip("set ENCORE_TEST_POSTGRES_URL to a scratch Postgres database to run this "
+                    "(tests/setup/postgres.sh starts one)")
+    if _REQUIRE_POSTGRES:
+        import psycopg  # noqa: F401  (CI must have it: a missing package is a failure)
+    else:
+        pytest.importorskip("psycopg", reason="pip install 'encore-rec[postgres]'")
     return url
+
+
+@pytest.fixture()
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """The Postgres URL with a fresh schema of its own as search path (dropped afterwards),
+    so that a test sees only its own tables and rows."""
+    import uuid
+
+    import psycopg
+
+    schema = f"encore_test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in postgres_url else "?"
+    yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test body on a SQLite file and on a Postgres schema of its own."""
+    if request.param == "sqlite":
+        return _url(tmp_path / "history.sqlite3")
+    return request.getfixturevalue("postgres_schema_url")
+
+
+class FakeClock:
+    """Unix seconds that only move when a test says so."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _raw_execute(url: str, statements: list[str]) -> list[tuple]:
+    """Run SQL on the store's database without the store (to plant or count rows)."""
+    rows: list[tuple] = []
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(url[len("sqlite:///"):])
+        try:
+            for statement in statements:
+                rows = conn.execute(statement).fetchall()
+            conn.commit()
+        finally:
+            conn.close()
+        return rows
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            cursor = conn.execute(statement)
+            rows = cursor.fetchall() if cursor.description is not None else []
+    return rows
+
+
+def test_sessions_upsert_load_delete(store_url: str):
+    with open_store(store_url) as store:
+        assert store.load_session("s1", "u1") is None
+        store.save_session("s1", "u1", {"turn": 1, "request": {"genres": ["drama"]}, "é": "ü"})
+        assert store.load_session("s1", "u1") == {"turn": 1, "request": {"genres": ["drama"]},
+                                                  "é": "ü"}
+        store.save_session("s1", "u1", {"turn": 2})
+        assert store.load_session("s1", "u1") == {"turn": 2}
+        store.save_session("s2", "u2", {})
+        rows = _raw_execute(store_url, ["SELECT session_id, user_id, updated_at "
+                                        "FROM encore_sessions ORDER BY session_id"])
+        assert [r[:2] for r in rows] == [("s1", "u1"), ("s2", "u2")]
+        assert all(isinstance(r[2], int) and r[2] > 0 for r in rows)
+        store.delete_session("s1", "u1")
+        store.delete_session("s1", "u1")  # deleting a missing session is not an error
+        assert store.load_session("s1", "u1") is None
+        assert store.load_session("s2", "u2") == {}
+
+
+def test_a_session_id_is_one_users_and_never_another_s(store_url: str):
+    with open_store(store_url) as store:
+        store.save_session("shared-id", "ann", {"turn": 3, "who": "ann"})
+        assert store.load_session("shared-id", "bob") is None  # not Bob's to read
+        store.save_session("shared-id", "bob", {"turn": 1, "who": "bob"})
+        assert store.load_session("shared-id", "ann") == {"turn": 3, "who": "ann"}  # intact
+        assert store.load_session("shared-id", "bob") == {"turn": 1, "who": "bob"}
+        store.delete_session("shared-id", "bob")
+        assert store.load_session("shared-id", "ann") == {"turn": 3, "who": "ann"}
+        assert store.load_session("shared-id", "bob") is None
+        with pytest.raises(ValueError, match="user_id"):
+            store.load_session("shared-id", "")
+
+
+def test_sessions_expire_after_the_configured_age_and_are_purged(store_url: str):
+    clock = FakeClock()
+    with open_store(store_url, session_max_age_s=600, clock=clock) as store:
+        store.save_session("old", "u1", {"turn": 1})
+        store.save_session("kept", "u1", {"turn": 1})
+        clock.now += 500
+        store.save_session("kept", "u1", {"turn": 2})  # a save renews a session
+        clock.now += 101
+        assert store.load_session("old", "u1") is None  # 601 s since its last save
+        assert store.load_session("kept", "u1") == {"turn": 2}  # 101 s
+        clock.now -= 1000  # the expired row was purged, not just hidden
+        assert store.load_session("old", "u1") is None
+        clock.now += 1000
+        store.save_session("fresh", "u2", {})
+        clock.now += 700
+        assert store.purge_expired_sessions() == 2  # "kept" and "fresh"
+        assert _raw_execute(store_url, ["SELECT count(*) FROM encore_sessions"]) == [(0,)]
+
+
+def test_saves_purge_expired_sessions_of_everyone(store_url: str):
+    clock = FakeClock()
+    with open_store(store_url, session_max_age_s=60, clock=clock) as store:
+        for i in range(5):
+            store.save_session(f"s{i}", f"u{i}", {"i": i})
+        clock.now += 61
+        store.save_session("new", "u9", {})  # purges the five without reading them
+        assert _raw_execute(store_url, ["SELECT user_id FROM encore_sessions"]) == [("u9",)]
+
+
+def test_the_session_age_comes_from_the_settings_and_is_checked(tmp_path: Path):
+    from assistant.settings import Settings
+
+    settings = Settings(store={"url": _url(tmp_path / "h.sqlite3"), "session_max_age_s": 90})
+    with open_store(settings.store) as store:
+        assert store.session_max_age_s == 90
+    with pytest.raises(ValueError, match=r"session_max_age_s.*ENCORE_STORE__SESSION_MAX_AGE_S"):
+        open_store(_url(tmp_path / "h.sqlite3"), session_max_age_s=0)
+
+
+_V1_SCHEMA = [  # the tables as Encore wrote them before sessions were keyed by user
+    "CREATE TABLE encore_schema_version (version INTEGER NOT NULL)",
+    "INSERT INTO encore_schema_version (version) VALUES (1)",
+    "CREATE TABLE encore_events (id {id_column}, user_id TEXT NOT NULL, item_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, ts BIGINT NOT NULL, session_id TEXT)",
+    "CREATE INDEX encore_events_user ON encore_events (user_id, ts, id)",
+    "CREATE TABLE encore_sessions (session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
+    " state TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+]
+
+
+def test_a_store_of_schema_version_1_opens_and_keeps_its_data(store_url: str):
+    clock = FakeClock()
+    id_column = ("INTEGER PRIMARY KEY" if store_url.startswith("sqlite:")
+                 else "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+    ts = int(clock.now) - 10
+    _raw_execute(store_url, [*(x.format(id_column=id_column) for x in _V1_SCHEMA),
+                             "INSERT INTO encore_events (user_id, item_id, kind, ts) "
+                             "VALUES ('u1', 'a', 'like', 5)",
+                             "INSERT INTO encore_sessions VALUES "
+                             f"('s1', 'u1', '{{\"turn\": 4}}', {ts})"])
+    with open_store(store_url, clock=clock) as store:
+        assert [e.item_id for e in store.events("u1")] == ["a"]
+        assert store.load_session("s1", "u1") == {"turn": 4}
+        assert store.load_session("s1", "u2") is None
+        store.save_session("s1", "u2", {"turn": 1})  # the old key would have replaced u1's
+        assert store.load_session("s1", "u1") == {"turn": 4}
+    assert _raw_execute(store_url, ["SELECT version FROM encore_schema_version"]) == [
+        (SCHEMA_VERSION,)]
+    with open_store(store_url, clock=clock) as store:  # opening again changes nothing
+        assert store.load_session("s1", "u1") == {"turn": 4}
 
 
 def test_postgres_round_trip(postgres_url: str):
@@ -370,9 +523,9 @@ def test_postgres_round_trip(postgres_url: str):
         assert user in s.users()
         s.save_session(session, user, {"turn": 1})
         s.save_session(session, user, {"turn": 2})
-        assert s.load_session(session) == {"turn": 2}
-        s.delete_session(session)
-        assert s.load_session(session) is None
+        assert s.load_session(session, user) == {"turn": 2}
+        s.delete_session(session, user)
+        assert s.load_session(session, user) is None
     with open_store(postgres_url) as s:  # reopening finds the schema in place
         assert len(s.events(user)) == 3
 
@@ -394,3 +547,17 @@ def test_postgres_threads_writing_at_once_all_land(postgres_url: str):
         for t in range(4):
             assert [e.item_id for e in s.events(f"{prefix}-{t}")] == [f"item-{i}"
                                                                      for i in range(25)]
+
+
+def test_postgres_errors_never_show_the_password(postgres_url: str):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(postgres_url)
+    host = f"{parts.hostname}:{parts.port or 5432}"
+    for url in (f"postgresql://{parts.username}:planted-pw-1@{host}/nodb",  # wrong password
+                f"postgresql://u:planted pw 2@{host}/x",  # libpq quotes the bad part
+                f"postgresql://u:planted-pw-3@{parts.hostname}:notaport/x"):
+        with pytest.raises(StoreError) as info:
+            open_store(url)
+        text = str(info.value)
+        assert "planted" not in text and "cannot connect to Postgres" in text

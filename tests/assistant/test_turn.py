@@ -179,15 +179,15 @@ def test_sessions_cache_restores_bounds_and_locks(tmp_path) -> None:
         s = cache.load(sid, "u1")
         s.turn = 4
         cache.save(s)
-    assert list(cache._sessions) == ["s2", "s3"]  # least recently used went first
+    assert list(cache._sessions) == [("u1", "s2"), ("u1", "s3")]  # least recently used went first
     assert cache.load("s1", "u1").turn == 4  # but the store still has it
     assert SessionCache(store).load("s2", "u1").turn == 4  # another worker sees it
     assert cache.load("s2", "u2").turn == 0  # another user's session is not theirs
     store.save_session("bad", "u1", {"turn": "many"})
     assert cache.load("bad", "u1") == Session(session_id="bad", user_id="u1")
     assert cache.lock("s1") is cache.lock("s1") and cache.lock("s1") is not cache.lock("s2")
-    cache.forget("s1")
-    assert cache.load("s1", "u1").turn == 0 and store.load_session("s1") is None
+    cache.forget("s1", "u1")
+    assert cache.load("s1", "u1").turn == 0 and store.load_session("s1", "u1") is None
 
 
 # -- the stages end to end ------------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_each_stage_is_timed_and_the_session_is_saved_before_the_first_snapshot(
     user = bot.users(1)[0]
     stream = bot.chat_stream("t", user, "jazz albums")
     first = next(stream)
-    assert first.recommendations and bot.store.load_session("t")["turn"] == 1
+    assert first.recommendations and bot.store.load_session("t", user)["turn"] == 1
     last = list(stream)[-1]
     assert set(last.meta.timings_ms) == {"parse", "merge", "rank", "explain", "total"}
     assert last.meta.explainer == "template"
