@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import EncoreError
 
@@ -245,8 +245,11 @@ def _read(path: Path) -> dict[str, Account]:
     for i, row in enumerate(data["accounts"]):
         try:
             account = Account.model_validate(row)
-        except ValueError as exc:
-            raise AccountError(f"{path}: account {i + 1} is invalid ({exc}). {fix}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"]) or "row"
+            raise AccountError(f"{path}: account {i + 1} is invalid ({where}: {first['msg']})."
+                               f" {fix}") from None
         out[account.name] = account
     return out
 
@@ -265,6 +268,9 @@ class ThrottlePolicy:
         max_failures: failures that lock the key out for ``lockout_s``.
         lockout_s: the cool-down of a lock-out; failures are forgotten after it.
         max_keys: keys remembered at most (the oldest are forgotten first).
+        address_factor: a client address (``addr:`` keys) gets this many times the
+            failures of a login name before back-off and lock-out: people behind one
+            proxy or NAT share it, and one of them must not lock the others out so soon.
     """
 
     free_failures: int = 3
@@ -273,6 +279,12 @@ class ThrottlePolicy:
     max_failures: int = 10
     lockout_s: float = 300.0
     max_keys: int = 10_000
+    address_factor: int = 5
+
+    def limits(self, key: str) -> tuple[int, int]:
+        """(free failures, failures that lock out) for ``key``."""
+        scale = self.address_factor if key.startswith("addr:") else 1
+        return self.free_failures * scale, self.max_failures * scale
 
 
 @dataclass
@@ -344,10 +356,11 @@ class LoginThrottle:
                 f = self._current(key, now) or _Failures()
                 f.count += 1
                 f.last = now
-                if f.count >= p.max_failures:
+                free, most = p.limits(key)
+                if f.count >= most:
                     f.until = now + p.lockout_s
-                elif f.count > p.free_failures:
-                    delay = p.base_delay_s * 2 ** (f.count - p.free_failures - 1)
+                elif f.count > free:
+                    delay = p.base_delay_s * 2 ** (f.count - free - 1)
                     f.until = now + min(delay, p.max_delay_s)
                 self._keys[key] = f
                 self._keys.move_to_end(key)
@@ -368,7 +381,7 @@ class LoginThrottle:
         now = self._clock()
         with self._lock:
             f = self._current(key, now)
-            return f is not None and f.count >= self.policy.max_failures
+            return f is not None and f.count >= self.policy.limits(key)[1]
 
     def _current(self, key: str, now: float) -> _Failures | None:
         """The key's record, forgotten once its cool-down passed since the last failure."""

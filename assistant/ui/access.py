@@ -186,7 +186,7 @@ class Access:
 
     def banner(self, viewer: Viewer) -> str:
         """One plain line for the top of the page (HTML-safe text)."""
-        if self.mode == "open":
+        if viewer.name is None:
             if self.demo:
                 return "Demo mode: anyone can pick any demo user."
             return "Open mode: no sign-in; anyone who can reach this page can pick any user."
