@@ -9,12 +9,15 @@ accounts, called through ``gradio_client`` and plain HTTP.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -354,3 +357,128 @@ def test_users_add_reads_the_password_from_stdin_never_argv(tmp_path: Path) -> N
     assert AccountBook(path).verify("ann", "a-long-password").user_id == "demo-0001"
     listed = CliRunner().invoke(app, ["users", "list", "--accounts", str(path)])
     assert listed.output.split() == ["ann", "demo-0001", "user"]
+
+
+# ---------------------------------------------------------------- a real server (integration)
+
+
+def _serve(bundle: Path, tmp: Path, access_for):
+    """The page over the demo bundle on a free loopback port, with two accounts."""
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from assistant.ui import launch
+    from tests.ui.conftest import free_port
+
+    book = AccountBook(tmp / "accounts.json", hasher=cheap_hasher())
+    book.add("ann", "ann-password", user_id="demo-0001")
+    book.add("root", "root-password", admin=True)
+    settings = Settings(bundle_dir=bundle, store={"url": f"sqlite:///{tmp / 'h.sqlite3'}"})
+    bot = Assistant.from_bundle(bundle, settings)
+    port = free_port()
+    app = launch(bot, host="127.0.0.1", port=port, access=access_for(book),
+                 prevent_thread_lock=True)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(300):  # the login page answers once the server is up (bounded: 60 s)
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return app, bot, url
+
+
+def raw_call(url: str, auth: tuple[str, str], api_name: str, data: list) -> str:
+    """Call a named endpoint over plain HTTP, as any client can (gradio_client cannot send
+    a lone surrogate; JSON's \\ud800 escape can). Returns the event stream's text."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        http.post("login", data={"username": auth[0], "password": auth[1]}).raise_for_status()
+        body = json.dumps({"data": data})  # ensure_ascii: a lone surrogate becomes \\ud800
+        r = http.post(f"gradio_api/call/{api_name}", content=body,
+                      headers={"content-type": "application/json"})
+        r.raise_for_status()
+        return http.get(f"gradio_api/call/{api_name}/{r.json()['event_id']}").text
+
+
+@pytest.fixture(scope="module")
+def signed_in_server(demo_bundle_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    app, bot, url = _serve(demo_bundle_path, tmp_path_factory.mktemp("auth-srv"),
+                           lambda book: Access.accounts(book, failure_delay_s=0.0))
+    yield url
+    app.close()
+    bot.close()
+
+
+def _client(url: str, auth=None):
+    from gradio_client import Client
+
+    return Client(url, auth=auth, verbose=False, download_files=False,
+                  analytics_enabled=False, httpx_kwargs={"timeout": 60})
+
+
+@pytest.mark.integration
+def test_server_refuses_another_users_history_and_feedback(signed_in_server: str) -> None:
+    from gradio_client.exceptions import AppError
+
+    ann = _client(signed_in_server, ("ann", "ann-password"))
+    with pytest.raises(AppError, match="user_id 'demo-0002' is not yours"):
+        ann.predict("demo-0002", 5, api_name="/history")
+    with pytest.raises(AppError, match="is not yours"):
+        ann.predict("demo-0002", "mv-arrival-2016", "like", "", api_name="/feedback")
+    own = ann.predict("", 5, api_name="/history")
+    assert own == ann.predict("demo-0001", 5, api_name="/history")
+    root = _client(signed_in_server, ("root", "root-password"))
+    before = root.predict("demo-0002", 50, api_name="/history")
+    assert before and all(h["source"] != "feedback" for h in before)  # nothing was written
+
+
+@pytest.mark.integration
+def test_server_admin_may_pick_any_user_and_strangers_get_nothing(
+        signed_in_server: str) -> None:
+    root = _client(signed_in_server, ("root", "root-password"))
+    assert root.predict("demo-0003", 3, api_name="/history")
+    with pytest.raises(Exception, match="Invalid credentials|Could not login"):
+        _client(signed_in_server, ("ann", "not-her-password"))
+    body = {"data": ["demo-0002", 5]}
+    anonymous = httpx.post(signed_in_server + "gradio_api/call/history", json=body, timeout=30)
+    assert anonymous.status_code in (401, 403)
+
+
+@pytest.mark.integration
+def test_server_bad_calls_get_clear_errors(signed_in_server: str) -> None:
+    from gradio_client.exceptions import AppError
+
+    ann = _client(signed_in_server, ("ann", "ann-password"))
+    with pytest.raises(AppError, match="k must be a whole number from 1 to 50"):
+        ann.predict("", "", "abc", api_name="/recommend")
+    with pytest.raises(AppError, match="k must be from 1 to 50"):
+        ann.predict("", "", 10**9, api_name="/recommend")
+    answer = raw_call(signed_in_server, ("ann", "ann-password"), "chat",
+                      ["\ud800 thrillers", "", ""])
+    assert "event: error" in answer and "message contains a lone surrogate" in answer
+
+
+@pytest.mark.integration
+def test_server_login_is_throttled_and_works_after_the_cool_down(
+        demo_bundle_path: Path, tmp_path: Path) -> None:
+    policy = ThrottlePolicy(free_failures=2, base_delay_s=0.2, max_failures=5, lockout_s=2.0)
+    app, bot, url = _serve(demo_bundle_path, tmp_path,
+                           lambda book: Access.accounts(book, policy=policy,
+                                                        failure_delay_s=0.0))
+    try:
+        codes = []
+        for _ in range(30):
+            r = httpx.post(url + "login", data={"username": "ann", "password": "guess"},
+                           timeout=30)
+            codes.append(r.status_code)
+        assert codes.count(400) <= 5 and codes.count(429) >= 25
+        refused = httpx.post(url + "login", data={"username": "ann", "password": "guess"},
+                             timeout=30)
+        assert "too many failed sign-ins" in refused.text and "Retry-After" in refused.headers
+        time.sleep(2.2)
+        ok = httpx.post(url + "login", data={"username": "ann", "password": "ann-password"},
+                        timeout=30)
+        assert ok.status_code == 200
+    finally:
+        app.close()
+        bot.close()
