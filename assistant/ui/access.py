@@ -142,6 +142,7 @@ class Access:
         self.header = header
         self.demo = demo
         self.failure_delay_s = failure_delay_s
+        self._refused = 0  # sign-ins refused while throttled (logged at powers of two)
 
     @classmethod
     def open(cls, *, demo: bool = False) -> Access:
@@ -228,8 +229,10 @@ class Access:
         wait = self.throttle.begin(keys)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            log.warning("sign-in refused while throttled: %r from %s (%d s left)",
-                        shown, address, seconds)
+            self._refused += 1
+            if self._refused & (self._refused - 1) == 0:  # 1, 2, 4, 8...: no log flood
+                log.warning("sign-in refused while throttled: %r from %s (%d s left; %d "
+                            "refused so far)", shown, address, seconds, self._refused)
             raise HTTPException(status_code=429, headers={"Retry-After": str(seconds)},
                                 detail=f"too many failed sign-ins for this name or address; "
                                        f"try again in {seconds} s")

@@ -129,7 +129,7 @@ class ChatPage:
             users = a.users()
             user = current_user or (users[0] if users else a.new_user_id())
         else:
-            users, user = [], viewer.user_id
+            users, user = [], viewer.user_id or ""
         if user not in users:
             users = [user, *users]
         label = ""
