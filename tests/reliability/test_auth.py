@@ -482,3 +482,28 @@ def test_server_login_is_throttled_and_works_after_the_cool_down(
     finally:
         app.close()
         bot.close()
+
+
+@pytest.mark.integration
+def test_server_behind_a_proxy_trusts_only_the_enabled_header(
+        demo_bundle_path: Path, tmp_path: Path) -> None:
+    app, bot, url = _serve(demo_bundle_path, tmp_path,
+                           lambda book: Access.trusted_header("X-Forwarded-User", book))
+    try:
+        def history(headers: dict, user: str) -> tuple[int, str]:
+            with httpx.Client(base_url=url, timeout=60, headers=headers) as http:
+                r = http.post("gradio_api/call/history", json={"data": [user, 5]})
+                if r.status_code != 200:
+                    return r.status_code, r.text
+                return 200, http.get(f"gradio_api/call/history/{r.json()['event_id']}").text
+
+        code, text = history({"X-Forwarded-User": "ann"}, "demo-0001")
+        assert code == 200 and "event: complete" in text
+        code, text = history({"X-Forwarded-User": "ann"}, "demo-0002")
+        assert "event: error" in text and "is not yours" in text
+        assert "event: complete" in history({"X-Forwarded-User": "root"}, "demo-0002")[1]
+        assert history({}, "demo-0002")[0] == 401  # no header: nobody
+        assert history({"X-Forwarded-User": "ann smith"}, "")[0] == 401  # not a login name
+    finally:
+        app.close()
+        bot.close()
