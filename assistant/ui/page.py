@@ -115,8 +115,11 @@ class ChatPage:
         Only a caller who may pick (open mode, an admin) gets the list of users; anyone else
         gets their own user only."""
         viewer = viewer or Viewer()
+        # gradio's own /logout ends a sign-in of the accounts mode (a proxy ends its own).
+        sign_out = (' <a href="logout" class="sign-out">Sign out</a>'
+                    if self.access.mode == "accounts" and viewer.name else "")
         banner = (f'<div class="encore-access" data-mode="{self.access.mode}">'
-                  f"{_esc(self.access.banner(viewer))}</div>")
+                  f"{_esc(self.access.banner(viewer))}{sign_out}</div>")
         if not viewer.may_pick:
             current_user = viewer.user_id
         try:

@@ -507,3 +507,19 @@ def test_server_behind_a_proxy_trusts_only_the_enabled_header(
     finally:
         app.close()
         bot.close()
+
+
+def test_encore_serve_on_a_public_address_without_sign_in_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from tests.ui.conftest import free_port
+
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "manifest.json").write_text("{}")
+    env = {"ENCORE_UI__ACCOUNTS_FILE": str(tmp_path / "accounts.json")}
+    result = CliRunner().invoke(app, ["serve", "--bundle", str(tmp_path / "bundle"), "--host",
+                                      "0.0.0.0", "--port", str(free_port())], env=env)
+    assert result.exit_code == 2
+    assert "refusing to serve the page on 0.0.0.0 with no sign-in" in result.output
+    assert "encore users add" in result.output and "--demo-mode" in result.output

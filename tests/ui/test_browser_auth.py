@@ -82,3 +82,10 @@ def test_a_wrong_password_does_not_open_the_page(browser, signed_in_page: str  #
     page.wait_for_timeout(1500)
     assert not page.query_selector("#encore-status")
     page.close()
+
+
+def test_sign_out_ends_the_session(browser, signed_in_page: str) -> None:  # noqa: F811
+    page = _sign_in(browser, signed_in_page, "ann", "ann-password")
+    page.click("#encore-status a.sign-out")
+    page.wait_for_selector("input[type=password]")
+    page.close()
