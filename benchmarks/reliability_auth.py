@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
             app.close()
             bot.close()
     result.update({"wrong_logins": guess["tried"], "wrong_logins_s": guess["seconds"],
-                   "passwords_checked": guess["checked"], "refused_by_lockout": guess["refused"],
+                   "passwords_checked": guess["checked"], "refused_by_throttle": guess["refused"],
                    "spray_names": spray["tried"], "spray_checked": spray["checked"],
                    "spray_refused": spray["refused"],
                    "right_password_from_locked_address": after_ok.status_code})
