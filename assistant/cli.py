@@ -104,7 +104,7 @@ def _register_commands() -> None:
     demo_cmds.register(app)
     build_cmds.register(app)
     # Commands whose modules land with their capability; absent ones are simply not listed.
-    for name in ("eval", "encoder", "ranker", "assist", "playlist", "serve", "vllm"):
+    for name in ("eval", "encoder", "ranker", "assist", "playlist", "serve", "users", "vllm"):
         try:
             module = __import__(f"assistant.commands.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -173,8 +173,20 @@ class UISettings(_Section):
     port: int = Field(default=7860, ge=1, le=65535)
     """Port of the chat page."""
     auth: SecretStr | None = None
-    """Optional 'user:password' for the chat page. A secret: shown as ``**********``, never
-    written to a bundle or printed."""
+    """Optional 'user:password' for the chat page: one account, not an admin (prefer
+    accounts_file). A secret: shown as ``**********``, never written to a bundle or printed."""
+    accounts_file: Path = Path(".encore/accounts.json")
+    """Sign-in accounts (argon2 hashes), written by `encore users add`; used when it exists."""
+    trusted_header: str | None = None
+    """Header naming the signed-in person, set by a reverse proxy in front (e.g.
+    X-Forwarded-User); honoured only when set."""
+    demo_mode: bool = False
+    """Serve the page open: anyone may pick any user (the page says so)."""
+    login_max_failures: int = Field(default=10, ge=1, le=10_000)
+    """Failed sign-ins (per name, per client address) that lock it out for login_lockout_s;
+    after 3 failures each try waits twice as long as the last (1 s, 2 s, 4 s...)."""
+    login_lockout_s: float = Field(default=300.0, gt=0, le=86_400)
+    """Cool-down of a sign-in lock-out, in seconds."""
 
 
 class StoreSettings(_Section):

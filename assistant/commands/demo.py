@@ -54,6 +54,9 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
         as_json: Annotated[bool, typer.Option("--json", help="With --no-launch: print JSON.")
                            ] = False,
+        demo_mode: Annotated[bool, typer.Option(
+            "--demo-mode/--sign-in", help="Open demo mode (anyone may pick any demo user; "
+            "the default), or require sign-in as `encore serve` does.")] = True,
     ) -> None:
         """The demo: real titles, SYNTHETIC interactions. Builds on first run, then opens
         the chat page."""
@@ -78,16 +81,21 @@ def register(app: typer.Typer) -> None:
             return
 
         from assistant.cli import fail
-        from assistant.commands.serve import port_problem
+        from assistant.commands.serve import choose_access, port_problem
 
         host = host or s.ui.host
         port = port or s.ui.port
         # Checked before gradio is imported, as `encore serve` does: a busy port is one line.
         if (problem := port_problem(host, port)) is not None:
             fail(problem)
+        try:
+            # ui.auth / ui.trusted_header set on purpose win over the open default.
+            access = choose_access(s.ui, host=host, auth=s.ui.auth, demo_mode=demo_mode
+                                   and not (s.ui.auth or s.ui.trusted_header), say=say)
+        except ValueError as exc:
+            fail(str(exc))
 
         from assistant.core import Assistant
-        from assistant.settings import reveal
         from assistant.ui import launch
 
         def factory() -> Assistant:
@@ -98,4 +106,4 @@ def register(app: typer.Typer) -> None:
             return Assistant.from_bundle(path, s)
 
         say(f"opening the chat page on http://{host}:{port}")
-        launch(factory, host=host, port=port, auth=reveal(s.ui.auth))
+        launch(factory, host=host, port=port, access=access)

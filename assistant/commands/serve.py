@@ -3,6 +3,16 @@
 The port is checked before anything loads, so a busy port is one clear line and exit code 2.
 The page opens at once; the bundle loads in a background thread meanwhile, and requests made
 before it is ready get a "still being built" message.
+
+Who may use the page (:func:`choose_access`, first match wins):
+
+1. ``--demo-mode``: open; anyone may pick any user, and the page says so.
+2. ``--trusted-header NAME``: a reverse proxy signs people in and names them in that header.
+3. ``--auth NAME:PASSWORD`` (or ``ui.auth``): one account (legacy; prefer accounts).
+4. accounts in ``ui.accounts_file`` (``encore users add``): each person signs in as
+   themselves and sees only their own history; admins may pick any user.
+5. nothing of the above: open, but only on a loopback address; on any other address
+   ``encore serve`` refuses to start (nobody should serve everyone's history by accident).
 """
 
 from __future__ import annotations
@@ -10,9 +20,12 @@ from __future__ import annotations
 import errno
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from assistant.ui.access import Access
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -43,6 +56,54 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def choose_access(ui: Any, *, host: str, auth: Any = None, trusted_header: str | None = None,
+                  demo_mode: bool = False, accounts_file: Path | None = None,
+                  say: Any = print) -> Access:
+    """Who may use the page, from the ``ui`` settings and the command's options (see the
+    module docstring for the order).
+
+    Raises:
+        ValueError: conflicting options, an unreadable accounts file, or an open page on a
+            non-loopback address; the message names the fix.
+    """
+    from assistant.accounts import AccountBook, ThrottlePolicy
+    from assistant.ui.access import Access, is_loopback
+
+    header = trusted_header or ui.trusted_header
+    if demo_mode:
+        if header or auth:
+            raise ValueError("--demo-mode serves the page open; it cannot be combined with "
+                             "--trusted-header or --auth. Fix: drop one of them")
+        say("demo mode: anyone who can reach the page can pick any demo user")
+        return Access.open(demo=True)
+    book = AccountBook(accounts_file or ui.accounts_file)
+    n_accounts = len(book)  # reads the file: a broken one fails here, before the server
+    if header:
+        if not is_loopback(host):
+            say(f"warning: {header} is trusted from anyone who can reach {host}; let only "
+                "the proxy reach this address (listen on 127.0.0.1 behind it)")
+        return Access.trusted_header(header, book if n_accounts else None)
+    if auth:
+        from assistant.ui.app import shared_access
+
+        say("--auth gives one shared account; give each person their own with "
+            "`encore users add NAME`")
+        return shared_access(auth)
+    if n_accounts:
+        say(f"sign-in required: {n_accounts} account(s) in {book.path}")
+        policy = ThrottlePolicy(max_failures=ui.login_max_failures,
+                                lockout_s=ui.login_lockout_s)
+        return Access.accounts(book, policy=policy)
+    if not is_loopback(host):
+        raise ValueError(
+            f"refusing to serve the page on {host} with no sign-in: anyone could read and "
+            "change every user's history. Fix: add accounts with `encore users add NAME` "
+            "(see `encore users --help`), pass --trusted-header behind a signing-in proxy, "
+            "or pass --demo-mode to serve it open on purpose")
+    say("open mode (loopback only): no sign-in; add accounts with `encore users add NAME`")
+    return Access.open()
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -54,27 +115,44 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(
             "--port", min=1, max=65535, help="Port (default: the ui.port setting, 7860).")] = None,
         auth: Annotated[str | None, typer.Option(
-            "--auth", help="Require a login: 'user:password' (default: the ui.auth setting)."
-        )] = None,
+            "--auth", help="One shared login 'user:password' (default: the ui.auth setting);"
+            " prefer accounts (`encore users add`).")] = None,
+        accounts: Annotated[Path | None, typer.Option(
+            "--accounts", help="Accounts file (default: the ui.accounts_file setting).")
+        ] = None,
+        trusted_header: Annotated[str | None, typer.Option(
+            "--trusted-header", help="Trust this header (e.g. X-Forwarded-User) from a "
+            "reverse proxy that signs people in.")] = None,
+        demo_mode: Annotated[bool, typer.Option(
+            "--demo-mode", help="Serve it open: anyone may pick any user (the page says "
+            "so).")] = False,
     ) -> None:
-        """Serve the chat page (Gradio) over a bundle."""
+        """Serve the chat page (Gradio) over a bundle; each person signs in as themselves
+        (`encore users add`), or --demo-mode serves it open."""
         from assistant.cli import fail, settings
-        from assistant.settings import reveal
 
         s = settings()
         host = host or s.ui.host
         port = port or s.ui.port
         path = bundle or s.bundle_dir
-        auth = auth if auth is not None else reveal(s.ui.auth)
+        auth = auth if auth is not None else s.ui.auth
+        say = lambda msg: typer.echo(f"- {msg}", err=True)  # noqa: E731
         if not (Path(path) / "manifest.json").is_file():
             fail(f"{path}: no bundle here (manifest.json missing). Fix: build one with "
                  "`encore build` (or `encore demo`), or pass --bundle PATH")
         if (problem := port_problem(host, port)) is not None:
             fail(problem)
 
-        from assistant.ui import launch, parse_auth
+        # Before the server starts: a malformed --auth, a broken accounts file or an open
+        # page on a public address is one line and exit code 2.
+        try:
+            access = choose_access(s.ui, host=host, auth=auth, trusted_header=trusted_header,
+                                   demo_mode=demo_mode or s.ui.demo_mode,
+                                   accounts_file=accounts, say=say)
+        except ValueError as exc:
+            fail(str(exc))
 
-        credentials = parse_auth(auth)  # a malformed --auth fails before the server starts
+        from assistant.ui import launch
 
         def load():
             from assistant.core import Assistant
@@ -83,4 +161,4 @@ def register(app: typer.Typer) -> None:
 
         typer.echo(f"Encore chat page: http://{host}:{port} (loading {path} in the background;"
                    " Ctrl+C stops it)", err=True)
-        launch(load, host=host, port=port, auth=credentials)
+        launch(load, host=host, port=port, access=access)

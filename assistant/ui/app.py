@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from assistant.ui.access import Access
 from assistant.ui.page import AssistantLoader, ChatPage
 from assistant.ui.playlist import PLAYLIST_CSS
 
@@ -43,9 +44,10 @@ CSS = """
 
 
 def build_app(assistant: Assistant | Callable[[], Assistant], *,
-              title: str = "Encore") -> gr.Blocks:
+              title: str = "Encore", access: Access | None = None) -> gr.Blocks:
     """The chat page. ``assistant`` may be a factory: it then runs in a background thread
-    and the page says "still being built" until it is ready.
+    and the page says "still being built" until it is ready. ``access`` says who may sign
+    in and as which user (default: open, anyone may pick any user).
 
     Example (not run: building a page imports gradio):
         >>> app = build_app(lambda: Assistant.from_bundle(".encore/bundle"))  # doctest: +SKIP
@@ -53,19 +55,19 @@ def build_app(assistant: Assistant | Callable[[], Assistant], *,
     """
     import gradio as gr
 
+    from assistant.ui import handlers
+
     loader = assistant if isinstance(assistant, AssistantLoader) else AssistantLoader(assistant)
-    page = ChatPage(loader)
+    page = ChatPage(loader, access=access)
 
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         w = _layout(title, page.n_cards, building=not loader.ready)
-        _wire_status(app, page, w)
-        _wire_chat(page, w)
-        _wire_cards(page, w)
-        gr.api(page.api_chat, api_name="chat")
-        gr.api(page.api_recommend, api_name="recommend")
-        gr.api(page.api_feedback, api_name="feedback")
-        gr.api(page.api_history, api_name="history")
+        handlers.wire_status(app, page, w)
+        handlers.wire_chat(page, w)
+        handlers.wire_cards(page, w)
+        handlers.wire_api(page)
     app.encore_loader = loader  # tests wait on it
+    app.encore_access = page.access
     return app
 
 
@@ -93,6 +95,7 @@ class _Widgets:
     playlist: Any
     m3u: Any
     json: Any
+    playlist_outputs: list[Any]
 
 
 def _layout(title: str, n: int, *, building: bool) -> _Widgets:
@@ -128,6 +131,7 @@ def _layout(title: str, n: int, *, building: bool) -> _Widgets:
                                   elem_id="playlist-m3u")
         w.json = gr.DownloadButton("Download JSON", visible=False, size="sm",
                                    elem_id="playlist-json")
+    w.playlist_outputs = [w.playlist, w.m3u, w.json]
     w.slots, w.htmls, w.likes, w.dislikes = [], [], [], []
     for row_start in range(0, n, 2):
         with gr.Row(equal_height=False):
@@ -144,93 +148,15 @@ def _layout(title: str, n: int, *, building: bool) -> _Widgets:
     return w
 
 
-def _wire_status(app: gr.Blocks, page: ChatPage, w: _Widgets) -> None:
-    """Page status (polled while the assistant is built), the user picker, new user and new
-    conversation."""
-    import gradio as gr
-
-    n = page.n_cards
-
-    def on_status(current):
-        html_, choices, value, summ, building = page.status(current)
-        return (html_, gr.Dropdown(choices=choices, value=value), summ,
-                gr.Timer(active=building))
-
-    status_outputs = [w.status, w.user, w.summary, w.timer]
-    app.load(on_status, [w.user], status_outputs, api_visibility="private")
-    w.timer.tick(on_status, [w.user], status_outputs, api_visibility="private")
-
-    def no_playlist():
-        return "", gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
-
-    playlist_outputs = [w.playlist, w.m3u, w.json]
-
-    def on_user_change(user_id):
-        return (page.user_summary(user_id), None, [], [], {}, "", "",
-                *[gr.Column(visible=False)] * n, *no_playlist())
-
-    w.user.input(on_user_change, [w.user], [w.summary, w.session, w.chatbot, w.recs, w.marks,
-                                            w.note, w.feedback_line, *w.slots,
-                                            *playlist_outputs],
-                 api_visibility="private")
-    # Same user, fresh conversation: feedback given so far stays in the history.
-    w.restart.click(lambda: (None, [], [], {}, "", "", *[gr.Column(visible=False)] * n,
-                             *no_playlist()), None,
-                    [w.session, w.chatbot, w.recs, w.marks, w.note, w.feedback_line, *w.slots,
-                     *playlist_outputs],
-                    api_visibility="private")
-
-    def on_new_user(current):
-        uid, summ = page.new_user()
-        if uid is None:
-            return gr.Dropdown(), summ, None, [], [], {}, *[gr.Column(visible=False)] * n
-        return (gr.Dropdown(value=uid), summ, None, [], [], {},
-                *[gr.Column(visible=False)] * n)
-
-    w.new_user.click(on_new_user, [w.user], [w.user, w.summary, w.session, w.chatbot, w.recs,
-                                             w.marks, *w.slots], api_visibility="private")
-
-
-def _wire_chat(page: ChatPage, w: _Widgets) -> None:
-    """A message (Enter or Send) streams a turn into the chat, the note and the cards."""
-    import gradio as gr
-
-    n = page.n_cards
-
-    def on_message(message, history, user_id, session_id):
-        for frame in page.respond(message, history, user_id, session_id):
-            text, hist, sid, uid, rs, mk, nt, *rest = frame
-            vis, cards, (block, m3u, js) = rest[:n], rest[n:2 * n], rest[2 * n:]
-            yield (text, hist, sid, gr.Dropdown(value=uid) if uid else gr.Dropdown(),
-                   rs, mk, nt, "", *[gr.Column(visible=v) for v in vis], *cards, block,
-                   gr.DownloadButton(value=m3u, visible=m3u is not None),
-                   gr.DownloadButton(value=js, visible=js is not None))
-
-    chat_inputs = [w.msg, w.chatbot, w.user, w.session]
-    chat_outputs = [w.msg, w.chatbot, w.session, w.user, w.recs, w.marks, w.note,
-                    w.feedback_line, *w.slots, *w.htmls, w.playlist, w.m3u, w.json]
-    w.msg.submit(on_message, chat_inputs, chat_outputs, api_visibility="private")
-    w.send.click(on_message, chat_inputs, chat_outputs, api_visibility="private")
-
-
-def _wire_cards(page: ChatPage, w: _Widgets) -> None:
-    """Like / Dislike under each card."""
-    for i in range(page.n_cards):
-        for kind, button in (("like", w.likes[i]), ("dislike", w.dislikes[i])):
-            button.click(lambda rs, mk, uid, sid, i=i, kind=kind:
-                         page.feedback(i, kind, rs, mk, uid, sid),
-                         [w.recs, w.marks, w.user, w.session],
-                         [w.feedback_line, w.marks, w.htmls[i]],
-                         api_visibility="private")
-
-
-def parse_auth(auth: str | tuple[str, str] | None) -> tuple[str, str] | None:
-    """``"user:password"`` -> ``("user", "password")``.
+def parse_auth(auth: Any) -> tuple[str, str] | None:
+    """``"user:password"`` (a str or a pydantic SecretStr) -> ``("user", "password")``.
 
     Example:
         >>> parse_auth("ann:s3cret:x")
         ('ann', 's3cret:x')
     """
+    if hasattr(auth, "get_secret_value"):
+        auth = auth.get_secret_value()
     if auth is None or isinstance(auth, tuple):
         return auth
     user, sep, password = auth.partition(":")
@@ -242,15 +168,36 @@ def parse_auth(auth: str | tuple[str, str] | None) -> tuple[str, str] | None:
 
 def launch(assistant_or_factory: Assistant | Callable[[], Assistant], *,
            host: str = "127.0.0.1", port: int = 7860,
-           auth: str | tuple[str, str] | None = None, prevent_thread_lock: bool = False,
-           quiet: bool = True, **launch_kwargs: Any) -> gr.Blocks:
+           auth: Any = None, access: Access | None = None,
+           prevent_thread_lock: bool = False, quiet: bool = True,
+           **launch_kwargs: Any) -> gr.Blocks:
     """Build the page and serve it on ``host:port`` (blocks unless ``prevent_thread_lock``).
+
+    Args:
+        access: who may sign in (:class:`~assistant.ui.access.Access`); default: ``auth``
+            when given, else open.
+        auth: ``"name:password"`` (a str or SecretStr) or a pair: one account, not an admin,
+            whose user is its name. Prefer accounts (``encore users add``).
 
     Returns the running :class:`gradio.Blocks` (``.close()`` stops it).
     """
-    app = build_app(assistant_or_factory)
+    if access is None:
+        access = shared_access(auth) if auth is not None else Access.open()
+    app = build_app(assistant_or_factory, access=access)
     app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host, server_port=port, auth=parse_auth(auth),
-               prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False,
-               ssr_mode=False, css=CSS, footer_links=["api"], **launch_kwargs)
+    app.launch(server_name=host, server_port=port, prevent_thread_lock=prevent_thread_lock,
+               quiet=quiet, show_error=False, ssr_mode=False, css=CSS, footer_links=["api"],
+               **access.launch_kwargs(), **launch_kwargs)
     return app
+
+
+def shared_access(auth: Any) -> Access:
+    """:class:`Access` for the single ``name:password`` account of ``--auth`` (kept in memory,
+    hashed with argon2 like the accounts file)."""
+    from assistant.accounts import AccountBook
+
+    credentials = parse_auth(auth)
+    assert credentials is not None  # noqa: S101 (auth is not None here)
+    book = AccountBook(None)
+    book.add(credentials[0], credentials[1], replace=True)
+    return Access.accounts(book)

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import BundleNotReady, EncoreError
 from assistant.reply import FeedbackKind, PlaylistReply, Recommendation
+from assistant.ui import checks
+from assistant.ui.access import Access, Viewer
 from assistant.ui.playlist import playlist_files, render_playlist
 from assistant.ui.render import _esc, _message, _problem, _reply_markdown, render_card, render_note
+from assistant.validation import MAX_K, check_feedback_kind
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
@@ -21,6 +24,8 @@ log = logging.getLogger(__name__)
 
 N_CARDS = 10
 """Card slots on the page (replies with more picks show the first ten)."""
+MAX_HISTORY = 1000
+"""Most history events one ``/history`` call returns."""
 
 
 # ---------------------------------------------------------------- the assistant, maybe late
@@ -90,60 +95,90 @@ class ChatPage:
     """The page's handlers, as plain methods over an :class:`AssistantLoader`.
 
     Each UI handler returns plain values in the order of its outputs; the ``api_*`` methods
-    are the named endpoints (their errors become ``gradio.Error`` messages).
+    are the named endpoints (their errors become ``gradio.Error`` messages). Every handler
+    takes the caller as a :class:`~assistant.ui.access.Viewer` and acts for the user it
+    allows (:meth:`Viewer.user_for`), never simply for the id the client sent.
     """
 
-    def __init__(self, loader: AssistantLoader, n_cards: int = N_CARDS) -> None:
+    def __init__(self, loader: AssistantLoader, n_cards: int = N_CARDS,
+                 access: Access | None = None) -> None:
         self.loader = loader
         self.n_cards = n_cards
+        self.access = access or Access.open()
 
     # -- page status and users --------------------------------------------------
 
-    def status(self, current_user: str | None) -> tuple[str, list[str], str | None, str, bool]:
-        """(status html, user choices, selected user, user summary, still building?)."""
+    def status(self, current_user: str | None, viewer: Viewer | None = None
+               ) -> tuple[str, list[str], str | None, str, bool]:
+        """(status html, user choices, selected user, user summary, still building?).
+
+        Only a caller who may pick (open mode, an admin) gets the list of users; anyone else
+        gets their own user only."""
+        viewer = viewer or Viewer()
+        # gradio's own /logout ends a sign-in of the accounts mode (a proxy ends its own).
+        sign_out = (' <a href="logout" class="sign-out">Sign out</a>'
+                    if self.access.mode == "accounts" and viewer.name else "")
+        banner = (f'<div class="encore-access" data-mode="{self.access.mode}">'
+                  f"{_esc(self.access.banner(viewer))}{sign_out}</div>")
+        if not viewer.may_pick:
+            current_user = viewer.user_id
         try:
             a = self.loader.get()
         except BundleNotReady as exc:
-            return (_problem(f"Encore is starting: {exc}."), [], current_user, "", True)
+            return (banner + _problem(f"Encore is starting: {exc}."), [], current_user, "", True)
         except EncoreError as exc:
-            return (_problem(str(exc)), [], current_user, "", False)
-        users = a.users()
-        user = current_user or (users[0] if users else a.new_user_id())
+            return (banner + _problem(str(exc)), [], current_user, "", False)
+        if viewer.may_pick:
+            users = a.users()
+            user = current_user or (users[0] if users else a.new_user_id())
+        else:
+            users, user = [], viewer.user_id or ""
         if user not in users:
             users = [user, *users]
         label = ""
         if getattr(a, "synthetic", False):
             label = ('<b>Demo data:</b> the users and their histories are synthetic interactions '
                      "generated from seeded taste profiles. ")
-        status = f'<div class="encore-status">{label}{_esc(a.backend_note())}</div>'
-        return status, users, user, self.user_summary(user), False
+        status = f'{banner}<div class="encore-status">{label}{_esc(a.backend_note())}</div>'
+        return status, users, user, self.user_summary(user, viewer), False
 
-    def user_summary(self, user_id: str | None) -> str:
-        if not user_id:
-            return ""
+    def user_summary(self, user_id: str | None, viewer: Viewer | None = None) -> str:
         try:
-            return _esc(self.loader.get().user_summary(user_id))
+            user = (viewer or Viewer()).user_for(checks.ident(user_id, "user"))
+            if not user:
+                return ""
+            return _esc(self.loader.get().user_summary(user))
         except Exception as exc:
             return _problem(_message(exc))
 
-    def new_user(self) -> tuple[str | None, str]:
-        """(the new user's id, their summary); (None, message) while building."""
+    def new_user(self, viewer: Viewer | None = None) -> tuple[str | None, str]:
+        """(the new user's id, their summary); (None, message) while building, or when the
+        caller may not pick users."""
+        viewer = viewer or Viewer()
+        if not viewer.may_pick:
+            return None, _problem("Only an admin (or the open demo) may switch users.")
         try:
             user = self.loader.get().new_user_id()
         except Exception as exc:
             return None, _problem(_message(exc))
-        return user, self.user_summary(user)
+        return user, self.user_summary(user, viewer)
 
     # -- one chat turn, streamed -----------------------------------------------
 
     def respond(self, message: str, history: list[dict] | None, user_id: str | None,
-                session_id: str | None) -> Iterator[tuple]:
+                session_id: str | None, viewer: Viewer | None = None) -> Iterator[tuple]:
         """Stream one turn. Yields (textbox, history, session_id, user_id, recs, marks,
         note html, *card visibilities, *card htmls, playlist html, M3U file, JSON file); the
         playlist block shows the whole playlist, and its files come with the last frame."""
         history = list(history or [])
-        message = (message or "").strip()
         session_id = session_id or uuid.uuid4().hex
+        try:
+            user_id = (viewer or Viewer()).user_for(checks.ident(user_id, "user"))
+            message = checks.text(message, "message", required=False)
+        except EncoreError as exc:
+            yield self._frame(message if isinstance(message, str) else "", history, session_id,
+                              None, [], {}, _problem(str(exc)))
+            return
         if not message:
             yield self._frame("", history, session_id, user_id, [], {}, "")
             return
@@ -191,7 +226,8 @@ class ChatPage:
 
     def feedback(self, slot: int, kind: str, recs: list[Recommendation] | None,
                  marks: dict[str, str] | None, user_id: str | None,
-                 session_id: str | None) -> tuple[str, dict[str, str], str]:
+                 session_id: str | None, viewer: Viewer | None = None
+                 ) -> tuple[str, dict[str, str], str]:
         """Like or dislike the card in ``slot``. Returns (feedback line, marks, card html)."""
         recs = list(recs or [])
         marks = dict(marks or {})
@@ -200,6 +236,10 @@ class ChatPage:
                 marks, ""
         rec = recs[slot]
         card = render_card(rec, mark=marks.get(rec.item_id))
+        try:
+            user_id = (viewer or Viewer()).user_for(checks.ident(user_id, "user"))
+        except EncoreError as exc:
+            return _problem(str(exc)), marks, card
         if not user_id:
             return _problem("Pick a user (or a new user) first."), marks, card
         try:
@@ -229,6 +269,8 @@ class ChatPage:
             raise gr.Error(str(exc), print_exception=False) from None
 
     def _api_call(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn``; every error becomes a ``gradio.Error`` with a message that names the
+        field and the fix (internals stay in the server log)."""
         import gradio as gr
 
         try:
@@ -240,44 +282,58 @@ class ChatPage:
                 log.exception("API call failed")
             raise gr.Error(_message(exc), print_exception=False) from None
 
-    def api_chat(self, message: str, user_id: str = "", session_id: str = "") -> dict:
+    def api_chat(self, message: str, user_id: str = "", session_id: str = "",
+                 viewer: Viewer | None = None) -> dict:
         """One chat turn; returns the Reply as JSON (session_id: reuse it for the next turn)."""
-        a = self._api_assistant()
-        if not message or not message.strip():
-            import gradio as gr
-
-            raise gr.Error("message is empty: say what you would like", print_exception=False)
-        user = user_id or a.new_user_id()
-        session = session_id or uuid.uuid4().hex
-        return self._api_call(lambda: a.chat(session, user, message).model_dump(mode="json"))
-
-    def api_recommend(self, user_id: str, query: str = "", k: int = 10) -> list[dict]:
-        """Recommendations for a user (and an optional request), as JSON."""
-        a = self._api_assistant()
-        return self._api_call(lambda: [r.model_dump(mode="json") for r in a.recommend(
-            user_id, query or None, k=int(k))])
-
-    def api_feedback(self, user_id: str, item_id: str, kind: str = "like",
-                     session_id: str = "") -> dict:
-        """Record like / dislike / seen for an item; returns what was stored."""
-        a = self._api_assistant()
-
         def run() -> dict:
-            try:
-                fk = FeedbackKind(kind)
-            except ValueError:
-                raise EncoreError(f"unknown feedback kind {kind!r}. Fix: use one of "
-                                  f"{', '.join(k.value for k in FeedbackKind)}") from None
-            item = a.item(item_id)  # raises UnknownItem with a clear message
-            a.feedback(user_id, item_id, fk, session_id=session_id or None)
-            return {"user_id": user_id, "item_id": item_id, "kind": fk.value,
-                    "title": item.title}
+            text = checks.text(message, "message")
+            user = (viewer or Viewer()).user_for(checks.ident(user_id, "user_id"))
+            session = checks.ident(session_id, "session_id") or uuid.uuid4().hex
+            a = self._api_assistant()
+            return a.chat(session, user or a.new_user_id(), text).model_dump(mode="json")
 
         return self._api_call(run)
 
-    def api_history(self, user_id: str, limit: int = 50) -> list[dict]:
-        """A user's history (bundle log, then feedback), as JSON."""
-        a = self._api_assistant()
-        return self._api_call(lambda: [h.model_dump(mode="json")
-                                       for h in a.history(user_id, limit=int(limit))])
+    def api_recommend(self, user_id: str, query: str = "", k: int = 10,
+                      viewer: Viewer | None = None) -> list[dict]:
+        """Recommendations for a user (and an optional request), as JSON."""
+        def run() -> list[dict]:
+            user = (viewer or Viewer()).user_for(checks.ident(user_id, "user_id"))
+            text = checks.text(query, "query", required=False)
+            n = checks.whole(k, "k", 1, MAX_K)
+            a = self._api_assistant()
+            return [r.model_dump(mode="json")
+                    for r in a.recommend(user or a.new_user_id(), text or None, k=n)]
 
+        return self._api_call(run)
+
+    def api_feedback(self, user_id: str, item_id: str, kind: str = "like",
+                     session_id: str = "", viewer: Viewer | None = None) -> dict:
+        """Record like / dislike / seen for an item; returns what was stored."""
+        def run() -> dict:
+            user = (viewer or Viewer()).user_for(checks.ident(user_id, "user_id"))
+            if not user:
+                raise checks.InputError("user_id is empty. Fix: pass the user who gives "
+                                        "the feedback")
+            item = checks.ident(item_id, "item_id", required=True)
+            session = checks.ident(session_id, "session_id")
+            fk = check_feedback_kind(checks.text(kind, "kind", max_len=20))
+            a = self._api_assistant()
+            found = a.item(item or "")  # raises UnknownItem with a clear message
+            a.feedback(user, found.id, fk, session_id=session)
+            return {"user_id": user, "item_id": found.id, "kind": fk.value,
+                    "title": found.title}
+
+        return self._api_call(run)
+
+    def api_history(self, user_id: str, limit: int = 50,
+                    viewer: Viewer | None = None) -> list[dict]:
+        """A user's history (bundle log, then feedback), as JSON."""
+        def run() -> list[dict]:
+            user = (viewer or Viewer()).user_for(checks.ident(user_id, "user_id"))
+            if not user:
+                raise checks.InputError("user_id is empty. Fix: pass a user id")
+            n = checks.whole(limit, "limit", 1, MAX_HISTORY)
+            return [h.model_dump(mode="json") for h in self._api_assistant().history(user, n)]
+
+        return self._api_call(run)

@@ -45,7 +45,9 @@ PLAYLIST_CSS = """
 
 
 def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    from assistant.ui.checks import clean_display
+
+    return html.escape(clean_display(value), quote=True)
 
 
 def render_playlist(pl: PlaylistReply | None) -> str:

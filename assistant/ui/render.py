@@ -1,4 +1,5 @@
-"""Cards and notes as HTML: pure functions of the reply, every catalog string escaped."""
+"""Cards and notes as HTML: pure functions of the reply, every catalog string escaped and
+stripped of control and bidi-override characters (NUL, U+202E...) before it is shown."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import html
 
 from assistant.errors import EncoreError
 from assistant.reply import Recommendation, Reply, TurnMeta
+from assistant.ui.checks import clean_display
 
 _MEDIA_LABEL = {"movie": "Film", "series": "Series", "album": "Album", "music_track": "Track",
                 "podcast": "Podcast", "audiobook": "Audiobook"}
@@ -22,7 +24,7 @@ def _message(exc: BaseException | None) -> str:
 
 
 def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(clean_display(value), quote=True)
 
 
 def _duration(minutes: float | None) -> str:
