@@ -140,7 +140,8 @@ def test_build_errors_and_the_serve_command_print_no_secret(
         assert "cannot listen" in served.output or "port" in served.output
     else:
         assert served.exit_code == 0, served.output
-        assert launched["auth"] == ("admin", "planted-ui-3d8e2b")  # the login still works
+        access = launched["access"]  # the login still works: ui.auth is one account
+        assert access.book.verify("admin", "planted-ui-3d8e2b") is not None  # type: ignore[attr-defined]
     for text in (failed.output, served.output):
         assert not [s for s in SECRETS if s in text]
 
