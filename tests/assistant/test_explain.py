@@ -398,29 +398,33 @@ def test_refused_connection_falls_back(catalog: Catalog, picks: list) -> None:
     assert r.texts == [template_text(g) for _, g in picks]
 
 
-def test_streaming_yields_deltas_then_checked_finals(catalog: Catalog, picks: list) -> None:
+def test_streaming_yields_only_checked_sentences_then_the_same_finals(catalog: Catalog,
+                                                                     picks: list) -> None:
     answer = CLEAN.replace("2. An epic", "2. Better than Inception. An epic")
     events = list(LLMExplainer(FakeListChatModel(responses=[answer]),  # one character a chunk
                                catalog=catalog).stream(picks, None))
     kinds = [e.kind for e in events]
     first_final = kinds.index("final")
-    assert set(kinds[:first_final]) == {"delta"} and first_final > 10
+    assert set(kinds[:first_final]) == {"delta"}
     assert kinds[first_final:] == ["final"] * 3 + ["done"]
+    deltas = [e.text for e in events[:first_final]]
+    assert len(deltas) == 5  # one event per checked sentence, never a token
+    assert not any("Inception" in d for d in deltas)  # the failing sentence is never sent
     built = ["", "", ""]
     for e in events[:first_final]:
         built[e.index] += e.text
-    assert built == [line[3:] for line in answer.splitlines()]
     finals = [e.text for e in events if e.kind == "final"]
-    assert "Inception" in built[1] and "Inception" not in finals[1]
+    assert built == finals  # what was shown is what is kept
     result = events[-1].result
     assert finals == result.texts and result.replaced == 1
+    assert finals[1] == f"{template_sentence(picks[1][1])} An epic from 2014 that runs 169 minutes."
     # The streamed result is the same as the one-shot one.
     assert result == LLMExplainer(_fake(answer), catalog=catalog).explain(picks, None)
 
 
 def test_streaming_failure_midway_still_ends_with_template_finals(catalog: Catalog,
                                                                   picks: list) -> None:
-    model = FakeListChatModel(responses=[CLEAN], error_on_chunk_number=30)
+    model = FakeListChatModel(responses=[CLEAN], error_on_chunk_number=70)
     events = list(LLMExplainer(model, catalog=catalog).stream(picks, None))
     assert any(e.kind == "delta" for e in events)
     finals = [e.text for e in events if e.kind == "final"]
