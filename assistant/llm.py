@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,9 +97,10 @@ def _transport_errors(name: str) -> tuple[type[BaseException], ...]:
     use: httpx, or httpx2 in recent openai releases."""
     found = []
     for module_name in ("httpx", "httpx2"):
-        try:
-            module = __import__(module_name)
-        except ImportError:
+        # Only a library already imported can have raised; importing one here could also
+        # run garbage collection of abandoned streams halfway through its import.
+        module = sys.modules.get(module_name)
+        if module is None:
             continue
         if isinstance(cls := getattr(module, name, None), type):
             found.append(cls)
@@ -162,6 +164,8 @@ def failure_reason(exc: BaseException) -> str:
             return f"error: HTTP {e.status_code}"
         if isinstance(e, openai.APIConnectionError):
             return "connection error"
+        if isinstance(e, ValueError) and "does not have a 'parsed' field" in str(e):
+            return "empty answer"  # LangChain's structured output got no content at all
     return f"error: {type(exc).__name__}"
 
 

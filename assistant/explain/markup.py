@@ -142,7 +142,7 @@ def markup_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_OPENERS = re.compile(r"<|!?\[[^\]]*\]\(|\[[^\]]*$")
+_OPENERS = re.compile(r"<|!?\[")
 
 
 def pending_markup(text: str) -> int | None:
@@ -171,6 +171,7 @@ def pending_markup(text: str) -> int | None:
         if not rest.startswith(("[", "![")):
             continue
         close = re.match(r"!?\[[^\]]*\]\(([^)]*)\)", rest)
-        if close is None:
-            return start
+        if close is None and (re.match(r"!?\[[^\]]*\](?:\(|\s*$)", rest)
+                              or "]" not in rest):
+            return start  # "[text" or "[text](url" or "[text]" with its link still to come
     return None
