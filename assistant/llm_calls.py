@@ -133,7 +133,7 @@ def _stream_here(chat_model: Any, messages: list[BaseMessage], deadline: TurnDea
         if not _no_chunks(exc):
             raise
     finally:
-        chunks.close()  # type: ignore[attr-defined]  # an abandoned stream closes its socket
+        chunks.close()  # an abandoned stream closes its socket
 
 
 def _stream_in_thread(chat_model: Any, messages: list[BaseMessage], deadline: TurnDeadline,

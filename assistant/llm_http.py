@@ -74,7 +74,7 @@ def _clamp(timeout: float | None, error: type[Exception]) -> float | None:
 def _backend_classes(core: ModuleType) -> tuple[type, type]:
     """A network stream and backend of ``core`` (httpcore) that obey the active deadline."""
 
-    class DeadlineStream(core.NetworkStream):  # type: ignore[name-defined,misc]
+    class DeadlineStream(core.NetworkStream):  # type: ignore[name-defined]
         def __init__(self, inner: Any) -> None:
             self._inner = inner
 
@@ -95,7 +95,7 @@ def _backend_classes(core: ModuleType) -> tuple[type, type]:
         def get_extra_info(self, info: str) -> Any:
             return self._inner.get_extra_info(info)
 
-    class DeadlineBackend(core.NetworkBackend):  # type: ignore[name-defined,misc]
+    class DeadlineBackend(core.NetworkBackend):  # type: ignore[name-defined]
         def __init__(self) -> None:
             self._inner = core.SyncBackend()
 
@@ -130,7 +130,7 @@ def _transport(hx: ModuleType, core: ModuleType, max_connections: int) -> Any:
         max_keepalive_connections=keep, keepalive_expiry=30.0, http1=True, http2=False,
         network_backend=backend())
 
-    class DeadlineTransport(hx.BaseTransport):  # type: ignore[name-defined,misc]
+    class DeadlineTransport(hx.BaseTransport):  # type: ignore[name-defined]
         """Cuts the request's own time-outs (the pool wait included) to the time left."""
 
         def handle_request(self, request: Any) -> Any:
