@@ -15,8 +15,9 @@ by ``mode``:
 | ``empty`` | an answer with no content |
 | ``reset`` | resets the connection (TCP RST) instead of answering |
 | ``truncated`` | starts the answer and closes the connection in the middle of it |
-| ``invented`` | well-formed answers full of invented titles and numbers, instructions, web addresses, HTML and scripts |
-| ``wrong_schema`` | well-formed JSON in the wrong shape (parser), JSON instead of lines (explainer) |
+| ``invented`` | well-formed answers full of invented titles and numbers, instructions, |
+| | web addresses, HTML and scripts |
+| ``wrong_schema`` | JSON in the wrong shape (parser), JSON instead of lines (explainer) |
 
 Runs in a thread of the test process (``http.server``); each connection is served by its
 own short-lived thread, which ends when the client hangs up, so counting the process's
