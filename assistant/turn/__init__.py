@@ -2,7 +2,7 @@
 
 | module | stage or part |
 |---|---|
-| :mod:`~assistant.turn.backends` | the parser, the explainer, the LLM deadline and breaker (parse) |
+| :mod:`~assistant.turn.backends` | parser, explainer, LLM deadline and breaker (parse) |
 | :mod:`~assistant.turn.plan` | intent -> tool calls, and the relax policy (plan) |
 | :mod:`~assistant.turn.registry` | calls, results, :class:`Tool` and the :class:`Registry` |
 | :mod:`~assistant.turn.toolbox` | the tools themselves, registered in :data:`TOOLS` (run tools) |
