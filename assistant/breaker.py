@@ -4,15 +4,17 @@ States:
 
 - **closed** (normal): every turn may call the LLM; consecutive failures are counted and
   any success resets the count.
-- **open**: ``failures`` calls in a row failed (time-outs, refused connections, HTTP errors,
-  unusable answers). For ``cooldown_s`` seconds turns do not call the LLM at all: they are
-  answered offline (rules parser, template explanations) at once, and say so.
+- **open**: ``failures`` calls in a row got no answer from the server (time-outs, refused or
+  broken connections, HTTP errors). For ``cooldown_s`` seconds turns do not call the LLM at
+  all: they are answered offline (rules parser, template explanations) at once, and say so.
 - **half-open**: the cool-down is over; the next turn is let through as a probe (other turns
   stay offline meanwhile). Its success closes the circuit, its failure opens it for another
   cool-down. A probe that never reports back is given up after ``cooldown_s``.
 
-Failures that say nothing about the server's health (the model named a title the catalog
-lacks, or pointed at a position the list does not have) do not count: the server answered.
+An answer that came back but was unusable (invalid JSON, outside the schema, no numbered
+line, a title the catalog lacks...) counts as the server answering, like a success: the
+server is up and falling back costs no time, and a weak model must not switch the LLM off
+for everyone.
 
 Example:
     >>> now = [0.0]
@@ -33,10 +35,11 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-__all__ = ["NOT_SERVER_FAULTS", "CircuitBreaker", "counts_as_failure"]
+__all__ = ["SERVER_FAULTS", "CircuitBreaker", "counts_as_failure"]
 
-NOT_SERVER_FAULTS = frozenset({"unknown title", "position out of range", "refused"})
-"""Failure reasons of an answer that came back well-formed: the server is healthy."""
+SERVER_FAULTS = frozenset({"timeout", "connection refused", "connection error"})
+"""Fallback reasons that mean the server gave no answer (with every ``"error: ..."`` reason:
+an HTTP status or an unexpected exception)."""
 
 State = Literal["closed", "open", "half-open"]
 
@@ -45,10 +48,12 @@ def counts_as_failure(reason: str | None) -> bool:
     """Whether a stage's fallback ``reason`` counts against the LLM server.
 
     Example:
-        >>> counts_as_failure("timeout"), counts_as_failure("unknown title")
-        (True, False)
+        >>> counts_as_failure("timeout"), counts_as_failure("error: HTTP 503")
+        (True, True)
+        >>> counts_as_failure("invalid JSON"), counts_as_failure(None)
+        (False, False)
     """
-    return reason is not None and reason not in NOT_SERVER_FAULTS
+    return reason is not None and (reason in SERVER_FAULTS or reason.startswith("error:"))
 
 
 class CircuitBreaker:
@@ -115,7 +120,7 @@ class CircuitBreaker:
 
     def record(self, reason: str | None) -> None:
         """Report the outcome of one LLM stage: ``None`` (it answered) or its fallback
-        reason (see :func:`counts_as_failure`)."""
+        reason (see :func:`counts_as_failure`: an unusable answer is still an answer)."""
         with self._lock:
             if not counts_as_failure(reason):
                 self._count, self._state = 0, "closed"

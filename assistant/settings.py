@@ -106,8 +106,8 @@ class LLMSettings(_Section):
     deadline per turn); past it the call is abandoned and the turn falls back to
     rules/templates."""
     breaker_failures: int = Field(default=3, ge=1, le=1000)
-    """Consecutive LLM failures (time-outs, errors, unusable answers) after which turns skip
-    the LLM for breaker_cooldown_s."""
+    """Consecutive LLM calls that got no answer (time-outs, refused or broken connections,
+    HTTP errors) after which turns skip the LLM for breaker_cooldown_s."""
     breaker_cooldown_s: float = Field(default=30.0, gt=0, le=86_400)
     """Seconds turns skip the LLM once the circuit breaker opened; then one turn probes it."""
     max_connections: int = Field(default=8, ge=1, le=1024)

@@ -198,8 +198,12 @@ class LLMExplainer:
             yield ExplainEvent("done", -1, result=ExplainResult())
             return
         deadline = deadline if deadline is not None else TurnDeadline(self.timeout_s)
+        # An address may stay only when it is the item's own (no catalog field holds one
+        # today, so every address fails its sentence).
+        own_urls = [[u] if isinstance(u := getattr(item, "url", None), str) and u else []
+                    for item, _ in picks]
         checked = CheckedStream([g for _, g in picks], self._titles(picks),
-                                max_sentences=self.max_sentences)
+                                max_sentences=self.max_sentences, allowed_urls=own_urls)
         try:
             if deadline.expired:
                 raise LLMFailure("deadline spent", "the turn's LLM deadline passed before the "

@@ -301,6 +301,9 @@ def test_the_breaker_sends_turns_offline_and_the_deadline_is_shared() -> None:
         b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="timeout"))
         b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="unknown title"))
         assert b.breaker.consecutive_failures == 0  # the server answered: it is healthy
+        b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="timeout"))
+        b.record(Fallback(stage="explainer", wanted="llm", used="template", reason="bad output"))
+        assert b.breaker.consecutive_failures == 0  # a weak model does not open the circuit
         for _ in range(2):
             b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="timeout"))
         offline = b.begin()
