@@ -11,7 +11,11 @@ The tools are registered once (:data:`assistant.turn.TOOLS`); the chat, the one-
 LangChain tools (:mod:`assistant.tools`) all run them.
 
 An LLM failure never fails a turn: the parser falls back to ``rules`` and the explainer to
-``template``, and ``Reply.meta.fallbacks`` says which stage fell back and why. Feedback goes
+``template``, and ``Reply.meta.fallbacks`` says which stage fell back and why. A turn waits
+on the LLM for one deadline at most (``llm.timeout_s``, shared by its stages); after
+``llm.breaker_failures`` failures in a row, turns skip the LLM for ``llm.breaker_cooldown_s``
+and the reply's notice says so. Only checked explanation text ever reaches a reply, streamed
+or not (:meth:`Assistant.chat_stream` yields a sentence once it has been checked). Feedback goes
 into the :class:`~assistant.store.HistoryStore`, and the next turn reads it.
 
 Example (``bundle_path`` is a built bundle, e.g. ``.encore/bundle`` after ``encore demo``;
@@ -349,7 +353,8 @@ class Assistant:
         self.sessions.forget(check_session(session_id), check_user(user_id))
 
     def close(self) -> None:
-        """Close the history store."""
+        """Close the history store and the LLM's HTTP connections."""
+        self.services.backends.close()
         self.store.close()
 
     def __enter__(self) -> Assistant:

@@ -10,6 +10,8 @@
   ("timeout", "connection refused", "invalid JSON", "schema violation", "unknown title",
   "refused"...) that a turn records when it falls back to the offline parser or explainer.
   :func:`failure_reason` gives that phrase for any exception a backend raises.
+- :func:`run_within` and :func:`stream_within` (:mod:`assistant.llm_calls`) make one call
+  within a turn's :class:`~assistant.deadline.TurnDeadline`.
 - :func:`vllm_command` is the server command line Encore relies on (guidance backend for
   structured output, no free whitespace).
 
@@ -31,12 +33,10 @@ Example:
 from __future__ import annotations
 
 import json
-import queue
 import socket
-import threading
-from collections.abc import Callable
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -44,12 +44,16 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from assistant.llm_calls import call_with_deadline, interruptible, run_within, stream_within
+from assistant.llm_http import deadline_http_client
+
 if TYPE_CHECKING:
     from assistant.settings import LLMSettings
 
 __all__ = ["GPU_EXTRA_HINT", "STRUCTURED_OUTPUTS_CONFIG", "LLMFailure", "VLLMChatModel",
-           "failure_reason", "make_chat_model", "parse_json_output", "structured",
-           "vllm_command", "vllm_env"]
+           "call_with_deadline", "failure_reason", "interruptible", "make_chat_model",
+           "parse_json_output", "run_within", "stream_within", "structured", "vllm_command",
+           "vllm_env"]
 
 GPU_EXTRA_HINT = "pip install 'encore-rec[gpu]'"
 """How to install the in-process vLLM backend."""
@@ -93,52 +97,14 @@ def _transport_errors(name: str) -> tuple[type[BaseException], ...]:
     use: httpx, or httpx2 in recent openai releases."""
     found = []
     for module_name in ("httpx", "httpx2"):
-        try:
-            module = __import__(module_name)
-        except ImportError:
+        # Only a library already imported can have raised; importing one here could also
+        # run garbage collection of abandoned streams halfway through its import.
+        module = sys.modules.get(module_name)
+        if module is None:
             continue
         if isinstance(cls := getattr(module, name, None), type):
             found.append(cls)
     return tuple(found)
-
-
-_T = TypeVar("_T")
-
-
-def call_with_deadline(fn: Callable[[], _T], timeout_s: float, what: str = "the LLM") -> _T:
-    """``fn()`` within ``timeout_s`` seconds of wall-clock time, or ``TimeoutError``.
-
-    The HTTP client's own time-out is per read (httpx), and in our vLLM integration runs
-    some requests outlived a 50 ms client time-out (cause not found); this bounds the whole
-    call whatever the transport does. ``fn`` runs in a daemon thread, which is
-    left to finish on its own after a time-out (its result is dropped).
-
-    Example:
-        >>> call_with_deadline(lambda: 42, 1.0)
-        42
-        >>> import time
-        >>> call_with_deadline(lambda: time.sleep(1), 0.01)
-        Traceback (most recent call last):
-        ...
-        TimeoutError: the LLM gave no answer within 0.01 s (llm.timeout_s)
-    """
-    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
-
-    def work() -> None:
-        try:
-            box.put((True, fn()))
-        except BaseException as exc:  # handed to the caller's thread
-            box.put((False, exc))
-
-    threading.Thread(target=work, name="encore-llm-call", daemon=True).start()
-    try:
-        ok, value = box.get(timeout=max(float(timeout_s), 0.0))
-    except queue.Empty:
-        raise TimeoutError(f"{what} gave no answer within {timeout_s:g} s (llm.timeout_s)"
-                           ) from None
-    if ok:
-        return value
-    raise value
 
 
 def _is_timeout(exc: BaseException) -> bool:
@@ -198,6 +164,8 @@ def failure_reason(exc: BaseException) -> str:
             return f"error: HTTP {e.status_code}"
         if isinstance(e, openai.APIConnectionError):
             return "connection error"
+        if isinstance(e, ValueError) and "does not have a 'parsed' field" in str(e):
+            return "empty answer"  # LangChain's structured output got no content at all
     return f"error: {type(exc).__name__}"
 
 
@@ -252,12 +220,15 @@ def structured(chat_model: BaseChatModel, schema: type[BaseModel]) -> Runnable:
 # --- backends ---------------------------------------------------------------------------------
 
 
-def make_chat_model(llm: LLMSettings, *, streaming: bool = False) -> BaseChatModel:
+def make_chat_model(llm: LLMSettings, *, streaming: bool = False,
+                    http_client: Any = None) -> BaseChatModel:
     """The chat model the ``llm`` settings describe.
 
     Args:
         llm: The ``llm`` section of :class:`~assistant.settings.Settings`.
-        streaming: Stream tokens (for a chat page that shows text as it comes).
+        streaming: Stream tokens from ``invoke`` too (``stream()`` always streams).
+        http_client: For backend ``openai``: the HTTP client to share (one per assistant,
+            from :func:`assistant.llm_http.deadline_http_client`); a new one by default.
 
     Raises:
         ValueError: no model is set, or the backend is unknown (the message says the fix).
@@ -277,10 +248,17 @@ def make_chat_model(llm: LLMSettings, *, streaming: bool = False) -> BaseChatMod
     if llm.backend == "openai":
         from langchain_openai import ChatOpenAI
 
+        key = llm.api_key
+        key = key.get_secret_value() if hasattr(key, "get_secret_value") else key
+        # `streaming` is passed only when True: an explicit False makes LangChain's
+        # stream() fall back to one invoke(), and nothing would stream.
+        extra: dict[str, Any] = {"streaming": True} if streaming else {}
         return ChatOpenAI(
-            base_url=llm.base_url, api_key=llm.api_key, model=llm.model,
+            base_url=llm.base_url, api_key=key, model=llm.model,
             timeout=llm.timeout_s, max_retries=0, max_tokens=llm.max_tokens,
-            temperature=llm.temperature, streaming=streaming, use_responses_api=False,
+            temperature=llm.temperature, use_responses_api=False,
+            http_client=http_client if http_client is not None else deadline_http_client(llm),
+            **extra,
         )
     if llm.backend == "vllm":
         _require_vllm()

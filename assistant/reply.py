@@ -138,7 +138,11 @@ class Fallback(BaseModel):
     wanted: str = Field(description="The configured backend (e.g. 'llm').")
     used: str = Field(description="The backend that answered (e.g. 'rules').")
     reason: str = Field(description="Why, in a short phrase: 'timeout', 'connection refused', "
-                                    "'invalid JSON', 'schema violation', 'unknown title'...")
+                                    "'invalid JSON', 'schema violation', 'unknown title'...; "
+                                    "'deadline spent' (an earlier stage used the turn's LLM "
+                                    "deadline up: no call was made), 'circuit open' (the LLM "
+                                    "failed repeatedly and is skipped for now: no call was "
+                                    "made).")
 
 
 class TurnMeta(BaseModel):

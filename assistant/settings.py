@@ -160,7 +160,16 @@ class LLMSettings(_Section):
     """API key sent to the server (vLLM accepts any unless started with --api-key). A secret:
     shown as ``**********``, never written to a bundle or printed."""
     timeout_s: float = Field(default=20.0, gt=0)
-    """Seconds before an LLM call is abandoned and the turn falls back to rules/templates."""
+    """Seconds one turn may wait on the LLM, its parser and explainer calls together (one
+    deadline per turn); past it the call is abandoned and the turn falls back to
+    rules/templates."""
+    breaker_failures: int = Field(default=3, ge=1, le=1000)
+    """Consecutive LLM calls that got no answer (time-outs, refused or broken connections,
+    HTTP errors) after which turns skip the LLM for breaker_cooldown_s."""
+    breaker_cooldown_s: float = Field(default=30.0, gt=0, le=86_400)
+    """Seconds turns skip the LLM once the circuit breaker opened; then one turn probes it."""
+    max_connections: int = Field(default=8, ge=1, le=1024)
+    """HTTP connections to the LLM server at most (backend 'openai')."""
     max_tokens: int = Field(default=512, ge=16, le=32_768)
     """Upper bound on generated tokens per call."""
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)

@@ -8,8 +8,10 @@
 - :mod:`assistant.explain.words`: "a"/"an" by sound, lists "A, B and C", plurals.
 - :class:`Explainer` (:mod:`assistant.explain.base`): the seam; ``explain`` and ``stream``.
 - ``template`` (:mod:`assistant.explain.template`): offline and deterministic. The default.
-- ``llm`` (:mod:`assistant.explain.llm`): a LangChain chat model, checked sentence by
-  sentence after generation (:mod:`assistant.explain.check`), falling back to the template.
+- ``llm`` (:mod:`assistant.explain.llm`): a LangChain chat model, streamed and checked
+  sentence by sentence before anything is handed on (:mod:`assistant.explain.stream`,
+  :mod:`assistant.explain.check`; markup stripped by :mod:`assistant.explain.markup`),
+  falling back to the template.
 
 Example:
     >>> from retrieval.demo import load_demo_catalog

@@ -4,11 +4,12 @@ An explainer writes one short text per pick, citing only that pick's
 :class:`~assistant.reply.Grounds`. It answers in one go (:meth:`Explainer.explain`) or as
 a stream of :class:`ExplainEvent` (:meth:`Explainer.stream`):
 
-- ``delta`` events carry text as it is produced, for pick ``index`` (0-based). They are
-  provisional: a front end may show them, but must not keep them.
-- one ``final`` event per pick, in pick order, once generation has ended, carries the text
-  **after** the grounding check (sentences that failed are already replaced). The final
-  text replaces whatever the deltas built, and is the text to keep.
+- ``delta`` events carry text as it is produced, for pick ``index`` (0-based), and only
+  text that has passed the check: the LLM explainer hands on a sentence once it has ended
+  and been checked (a failing one already replaced). A front end may show them as they come.
+- one ``final`` event per pick, in pick order, once generation has ended, carries the pick's
+  whole checked text. It replaces whatever the deltas built (they differ only when the model
+  failed midway and the template wrote the list), and is the text to keep.
 - one ``done`` event (index -1) ends the stream and carries the whole
   :class:`ExplainResult` (the same texts, counts and any fallback).
 
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.reply import Fallback, Grounds
 
 if TYPE_CHECKING:
+    from assistant.deadline import TurnDeadline
     from retrieval.models import Item
     from retrieval.request import Request
 
@@ -79,11 +81,13 @@ class Explainer(Protocol):
 
     name: str
 
-    def explain(self, picks: Sequence[Pick], request: Request | None) -> ExplainResult:
-        """One text per pick, checked against its grounds."""
+    def explain(self, picks: Sequence[Pick], request: Request | None, *,
+                deadline: TurnDeadline | None = None) -> ExplainResult:
+        """One text per pick, checked against its grounds, by ``deadline`` (the turn's)."""
         ...
 
-    def stream(self, picks: Sequence[Pick], request: Request | None
-               ) -> Iterator[ExplainEvent]:
-        """``delta`` events as text is produced, then one ``final`` per pick, then ``done``."""
+    def stream(self, picks: Sequence[Pick], request: Request | None, *,
+               deadline: TurnDeadline | None = None) -> Iterator[ExplainEvent]:
+        """``delta`` events as checked text is produced, then one ``final`` per pick, then
+        ``done``."""
         ...

@@ -1,5 +1,6 @@
 """The LLM explainer: one chat-model call writes a numbered line per pick; every sentence is
-then checked against that pick's grounds (:mod:`assistant.explain.check`).
+checked against that pick's grounds before anyone sees it (:mod:`assistant.explain.stream`,
+:mod:`assistant.explain.check`).
 
 What the model sees (``prompts/explain.txt``): each pick's grounds as JSON (title, media
 type, year, minutes, creators, the genres and tags asked for that it has, the titles of
@@ -13,9 +14,14 @@ message text (``Request.query``, the title strings as typed), never anyone else'
 The answer format is plain numbered lines (``1. ...``): a small model keeps to it better
 than to JSON, and a broken line costs one pick, not the list. Lines without a number are
 ignored; a pick without a line gets the template's text (counted as replaced). An answer
-with no numbered line at all, an exception from the model, or no answer within
-``timeout_s`` gives the template's texts for the whole list, with a
-:class:`~assistant.reply.Fallback` saying why.
+with no numbered line at all, an exception from the model, or no full answer by the turn's
+deadline (``timeout_s`` when called outside a turn) gives the template's texts for the whole
+list, with a :class:`~assistant.reply.Fallback` saying why.
+
+The answer is streamed (``chat_model.stream``) and read sentence by sentence: a sentence is
+cleaned (markup, addresses) and checked as soon as it has ended, and only then handed on,
+already replaced by the template sentence when it fails. No one, person or API client, ever
+receives the model's unchecked text.
 
 Example:
     >>> from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -35,18 +41,16 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import re
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from assistant.deadline import TurnDeadline
 from assistant.explain.base import ExplainEvent, ExplainResult, Pick
-from assistant.explain.check import TitleIndex, check_text, split_sentences
+from assistant.explain.check import TitleIndex
 from assistant.explain.grounds import constraint_phrases, media_noun
-from assistant.explain.template import TemplateExplainer, template_sentence, template_text
-from assistant.llm import LLMFailure, failure_reason
+from assistant.explain.stream import CheckedStream, NumberedLines
+from assistant.explain.template import TemplateExplainer
+from assistant.llm import LLMFailure, failure_reason, stream_within
 from assistant.reply import Fallback, Grounds
 from prompts import load_prompt
 
@@ -59,13 +63,6 @@ if TYPE_CHECKING:
 __all__ = ["LLMExplainer", "NumberedLines", "picks_json", "request_summary"]
 
 log = logging.getLogger(__name__)
-
-# "1. text", "1) text", "**1.** text", "- 1: text", "Pick 1 - text"
-_LINE_RE = re.compile(r"^\s*(?:[-*#>]+\s*)?(?:\*\*)?(?:pick\s*)?(\d{1,3})\s*(?:\*\*)?\s*"
-                      r"[.):\]-]\s*(?:\*\*)?\s*(.*)$", re.IGNORECASE)
-_HEAD_RE = re.compile(r"^\s*(?:[-*#>]+\s*)?(?:\*\*)?(?:pick\s*)?(\d{1,3})\s*(?:\*\*)?\s*"
-                      r"[.):\]-]\s*(?:\*\*)?\s*(?=\S)", re.IGNORECASE)
-
 
 def request_summary(request: Request | None, catalog: Catalog | None = None) -> str:
     """A short, structured summary of the request for the prompt (never its raw text).
@@ -139,75 +136,6 @@ def picks_json(grounds: Sequence[Grounds]) -> str:
     return json.dumps(rows, ensure_ascii=False)
 
 
-class NumberedLines:
-    """Reads a model's numbered answer as it streams: which pick each line is for, and the
-    text to show so far. Unnumbered lines, numbers out of range and repeated numbers are
-    ignored (the first line for a pick wins).
-
-    Example:
-        >>> lines = NumberedLines(2)
-        >>> [lines.feed(c) for c in ["Sure!\\n1", ". Dark", " and tense.\\n2) Fun", "ny."]]
-        [[], [(0, 'Dark')], [(0, ' and tense.'), (1, 'Fun')], [(1, 'ny.')]]
-        >>> lines.close(), lines.texts
-        ([], {0: 'Dark and tense.', 1: 'Funny.'})
-    """
-
-    def __init__(self, n_picks: int) -> None:
-        self.n_picks = n_picks
-        self.texts: dict[int, str] = {}
-        self._buf = ""
-        self._index: int | None = None  # pick of the current line; -1: ignored; None: unknown
-        self._shown = 0
-
-    def _decide(self, line: str, complete: bool) -> None:
-        m = (_LINE_RE if complete else _HEAD_RE).match(line)
-        if m is None:
-            if complete:
-                self._index = -1
-            return
-        i = int(m.group(1)) - 1
-        self._index = i if 0 <= i < self.n_picks and i not in self.texts else -1
-        if self._index >= 0:
-            self.texts[self._index] = ""
-
-    def _progress(self, line: str, complete: bool) -> list[tuple[int, str]]:
-        if self._index is None:
-            self._decide(line, complete)
-        if self._index is None or self._index < 0:
-            return []
-        m = _LINE_RE.match(line)
-        content = m.group(2) if m else ""
-        self.texts[self._index] = content.strip()
-        delta = content[self._shown:]
-        self._shown = len(content)
-        return [(self._index, delta)] if delta else []
-
-    def feed(self, chunk: str) -> list[tuple[int, str]]:
-        """Take the next piece of the answer; return the ``(pick, new text)`` it shows."""
-        out: list[tuple[int, str]] = []
-        self._buf += chunk
-        while "\n" in self._buf:
-            line, self._buf = self._buf.split("\n", 1)
-            out += self._progress(line, complete=True)
-            self._index, self._shown = None, 0
-        if self._buf:
-            out += self._progress(self._buf, complete=False)
-        return out
-
-    def close(self) -> list[tuple[int, str]]:
-        """The answer has ended: finish its last line."""
-        out = self._progress(self._buf, complete=True) if self._buf else []
-        self._buf, self._index, self._shown = "", None, 0
-        return out
-
-
-def _clean(text: str) -> str:
-    text = text.replace("**", "").strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        text = text[1:-1].strip()
-    return text
-
-
 class LLMExplainer:
     """Grounded explanations from a chat model, checked sentence by sentence.
 
@@ -219,7 +147,8 @@ class LLMExplainer:
             cannot drop labels the catalog lacks.
         model_name: The model's name for the reply's metadata (default: read from the chat
             model's ``model_name`` or ``model``).
-        timeout_s: Seconds the whole answer may take; past that, the template answers.
+        timeout_s: Seconds the whole answer may take when no turn deadline is given; past
+            that, the template answers.
         max_sentences: Sentences kept per pick (the rest are dropped).
 
     See the module docstring for an example.
@@ -245,35 +174,50 @@ class LLMExplainer:
         return self.prompt.format(count=len(picks), request=request_summary(request, self.catalog),
                                   picks=picks_json([g for _, g in picks]))
 
-    def explain(self, picks: Sequence[Pick], request: Request | None = None) -> ExplainResult:
-        """One checked text per pick (one model call, not streamed)."""
-        for event in self._run(list(picks), request, streaming=False):
+    def explain(self, picks: Sequence[Pick], request: Request | None = None, *,
+                deadline: TurnDeadline | None = None) -> ExplainResult:
+        """One checked text per pick (the stream, read to its end)."""
+        for event in self._run(list(picks), request, deadline):
             if event.result is not None:
                 return event.result
         raise AssertionError("unreachable: _run always ends with a done event")
 
-    def stream(self, picks: Sequence[Pick], request: Request | None = None
-               ) -> Iterator[ExplainEvent]:
-        """Deltas as the model writes, then each pick's checked text, then the result (see
-        :mod:`assistant.explain.base` for the contract)."""
-        return self._run(list(picks), request, streaming=True)
+    def stream(self, picks: Sequence[Pick], request: Request | None = None, *,
+               deadline: TurnDeadline | None = None) -> Iterator[ExplainEvent]:
+        """Checked text as the model writes it, sentence by sentence, then each pick's final
+        text, then the result (see :mod:`assistant.explain.base` for the contract).
 
-    def _run(self, picks: list[Pick], request: Request | None, *, streaming: bool
-             ) -> Iterator[ExplainEvent]:
+        Args:
+            deadline: The turn's deadline (default: ``timeout_s`` from now).
+        """
+        return self._run(list(picks), request, deadline)
+
+    def _run(self, picks: list[Pick], request: Request | None,
+             deadline: TurnDeadline | None) -> Iterator[ExplainEvent]:
         if not picks:
             yield ExplainEvent("done", -1, result=ExplainResult())
             return
-        lines = NumberedLines(len(picks))
+        deadline = deadline if deadline is not None else TurnDeadline(self.timeout_s)
+        # An address may stay only when it is the item's own (no catalog field holds one
+        # today, so every address fails its sentence).
+        own_urls = [[u] if isinstance(u := getattr(item, "url", None), str) and u else []
+                    for item, _ in picks]
+        checked = CheckedStream([g for _, g in picks], self._titles(picks),
+                                max_sentences=self.max_sentences, allowed_urls=own_urls)
         try:
+            if deadline.expired:
+                raise LLMFailure("deadline spent", "the turn's LLM deadline passed before the "
+                                                   "explainer's turn (llm.timeout_s)")
             from langchain_core.messages import HumanMessage
 
             messages = [HumanMessage(content=self.prompt_text(picks, request))]
-            for chunk in self._chunks(messages, streaming=streaming):
-                for i, delta in lines.feed(chunk):
-                    yield ExplainEvent("delta", i, delta)
-            for i, delta in lines.close():
-                yield ExplainEvent("delta", i, delta)
-            result = self._checked(picks, lines.texts)
+            for chunk in stream_within(self.chat_model, messages, deadline,
+                                       "the explainer model"):
+                for i, piece in checked.feed(chunk):
+                    yield ExplainEvent("delta", i, piece)
+            for i, piece in checked.close():
+                yield ExplainEvent("delta", i, piece)
+            result = checked.result()
         except Exception as exc:  # any failure of the model falls back, never fails the turn
             reason = failure_reason(exc)
             log.warning("LLM explainer failed (%s: %s); using the template", reason, exc)
@@ -284,82 +228,9 @@ class LLMExplainer:
             yield ExplainEvent("final", i, text)
         yield ExplainEvent("done", -1, result=result)
 
-    def _checked(self, picks: list[Pick], texts: dict[int, str]) -> ExplainResult:
-        if not any(t.strip() for t in texts.values()):
-            raise LLMFailure("bad output", "the model's answer had no numbered line with text "
-                                           "(expected '1. ...' per pick)")
-        titles = self._titles(picks)
-        out: list[str] = []
-        sentences = replaced = 0
-        for i, (_, grounds) in enumerate(picks):
-            text = _clean(texts.get(i, ""))
-            if not text:
-                fill = template_text(grounds)
-                n = len(split_sentences(fill))
-                out.append(fill)
-                sentences += n
-                replaced += n
-                continue
-            checked = check_text(text, grounds, titles, template_sentence(grounds),
-                                 max_sentences=self.max_sentences)
-            if checked.problems:
-                log.info("explanation of %r: replaced %d sentence(s): %s", grounds.title,
-                         checked.replaced, ", ".join(checked.problems))
-            out.append(checked.text)
-            sentences += checked.sentences
-            replaced += checked.replaced
-        return ExplainResult(texts=out, sentences=sentences, replaced=replaced)
-
     def _titles(self, picks: list[Pick]) -> TitleIndex:
         if self.catalog is not None:
             return TitleIndex.for_catalog(self.catalog)
         # Without a catalog only the titles in this list's grounds are known: a pick citing
         # another pick's title is still caught, a title from elsewhere is not.
         return TitleIndex({t for _, g in picks for t in [g.title, *(h.title for h in g.history)]})
-
-    def _chunks(self, messages: list[Any], *, streaming: bool) -> Iterator[str]:
-        """The answer's text, piece by piece, within ``timeout_s`` for the whole answer.
-
-        The model runs in a daemon thread so that a hung server cannot hold the turn; on time-
-        out the thread is told to stop at its next chunk.
-        """
-        q: queue.Queue[tuple[str, Any]] = queue.Queue()
-        stop = threading.Event()
-        model = self.chat_model
-
-        def work() -> None:
-            try:
-                if streaming:
-                    for chunk in model.stream(messages):
-                        if stop.is_set():
-                            return
-                        q.put(("text", chunk.text))
-                else:
-                    q.put(("text", model.invoke(messages).text))
-            except ValueError as exc:
-                # LangChain's stream() says so when a model streamed nothing: an empty answer.
-                if not (streaming and str(exc).startswith("No generation chunks")):
-                    q.put(("error", exc))
-            except BaseException as exc:  # handed to the caller's thread
-                q.put(("error", exc))
-            finally:
-                q.put(("end", None))
-
-        threading.Thread(target=work, name="encore-explainer", daemon=True).start()
-        deadline = time.monotonic() + self.timeout_s
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                try:
-                    kind, value = q.get(timeout=max(left, 0.0))
-                except queue.Empty:
-                    raise TimeoutError(f"the explainer model gave no full answer within "
-                                       f"{self.timeout_s:g} s (llm.timeout_s)") from None
-                if kind == "error":
-                    raise value
-                if kind == "end":
-                    return
-                if value:
-                    yield value
-        finally:
-            stop.set()

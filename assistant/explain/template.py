@@ -41,6 +41,7 @@ from assistant.explain.words import capitalize, join_words, with_article
 from assistant.reply import Grounds
 
 if TYPE_CHECKING:
+    from assistant.deadline import TurnDeadline
     from retrieval.request import Request
 
 __all__ = ["TemplateExplainer", "template_sentence", "template_text"]
@@ -138,12 +139,13 @@ class TemplateExplainer:
 
     name = "template"
 
-    def explain(self, picks: Sequence[Pick], request: Request | None = None) -> ExplainResult:
+    def explain(self, picks: Sequence[Pick], request: Request | None = None, *,
+                deadline: TurnDeadline | None = None) -> ExplainResult:
         texts = [template_text(g) for _, g in picks]
         return ExplainResult(texts=texts, sentences=sum(len(split_sentences(t)) for t in texts))
 
-    def stream(self, picks: Sequence[Pick], request: Request | None = None
-               ) -> Iterator[ExplainEvent]:
+    def stream(self, picks: Sequence[Pick], request: Request | None = None, *,
+               deadline: TurnDeadline | None = None) -> Iterator[ExplainEvent]:
         result = self.explain(picks, request)
         for i, text in enumerate(result.texts):
             yield ExplainEvent("delta", i, text)

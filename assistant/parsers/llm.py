@@ -53,11 +53,12 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from assistant.deadline import TurnDeadline
 from assistant.llm import (
     LLMFailure,
-    call_with_deadline,
     failure_reason,
     make_chat_model,
+    run_within,
     structured,
 )
 from assistant.parsers.rules import DEFAULT_MAX_CHARS, RulesParser
@@ -230,8 +231,10 @@ class LLMParser:
                                    history=self._history(context),
                                    message=json.dumps(text, ensure_ascii=False))
 
-    def parse(self, message: str, context: ParseContext | None = None) -> Request:
-        """Parse one message with the chat model.
+    def parse(self, message: str, context: ParseContext | None = None, *,
+              deadline: TurnDeadline | None = None) -> Request:
+        """Parse one message with the chat model, by ``deadline`` (the turn's; default:
+        ``llm.timeout_s`` from now).
 
         Raises:
             LLMFailure: the model timed out, was unreachable, refused, or returned invalid
@@ -245,8 +248,10 @@ class LLMParser:
             return self._rules.parse(message, context)
         try:
             messages = [HumanMessage(content=self.prompt(text, context))]
-            parsed = call_with_deadline(lambda: self._runnable.invoke(messages),
-                                        self.settings.timeout_s, "the parser model")
+            if deadline is None:
+                deadline = TurnDeadline(self.settings.timeout_s)
+            parsed = run_within(lambda: self._runnable.invoke(messages), deadline,
+                                self.chat_model, "the parser model")
             if not isinstance(parsed, ParsedRequest):
                 raise LLMFailure("schema violation",
                                  f"the chat model returned {type(parsed).__name__}, "
@@ -385,9 +390,11 @@ class LLMParser:
 
 
 def parse_with_fallback(primary: Any, fallback: Any, message: str,
-                        context: ParseContext | None = None,
+                        context: ParseContext | None = None, *,
+                        deadline: TurnDeadline | None = None,
                         ) -> tuple[Request, str, Fallback | None]:
-    """Parse with ``primary``; on any failure, with ``fallback``, saying why.
+    """Parse with ``primary`` (by ``deadline`` when given); on any failure, with
+    ``fallback``, saying why.
 
     Returns:
         (request, name of the parser that answered, the :class:`~assistant.reply.Fallback`
@@ -406,7 +413,9 @@ def parse_with_fallback(primary: Any, fallback: Any, message: str,
     """
     wanted = getattr(primary, "name", type(primary).__name__)
     try:
-        return primary.parse(message, context), wanted, None
+        if deadline is None:
+            return primary.parse(message, context), wanted, None
+        return primary.parse(message, context, deadline=deadline), wanted, None
     except Exception as exc:  # an LLM failure never fails a turn
         reason = failure_reason(exc)
         log.warning("request parser %r failed (%s: %s); using %r", wanted, reason, exc,

@@ -2,7 +2,7 @@
 
 | module | stage or part |
 |---|---|
-| :mod:`~assistant.turn.backends` | the parser and explainer the settings name (parse) |
+| :mod:`~assistant.turn.backends` | parser, explainer, LLM deadline and breaker (parse) |
 | :mod:`~assistant.turn.plan` | intent -> tool calls, and the relax policy (plan) |
 | :mod:`~assistant.turn.registry` | calls, results, :class:`Tool` and the :class:`Registry` |
 | :mod:`~assistant.turn.toolbox` | the tools themselves, registered in :data:`TOOLS` (run tools) |
@@ -15,7 +15,7 @@ The merge stage is :func:`assistant.session.merge`; sessions and their locks liv
 :mod:`assistant.sessions_cache`, input checks in :mod:`assistant.validation`.
 """
 
-from assistant.turn.backends import Backends, Parsed
+from assistant.turn.backends import Backends, LLMTurn, Parsed
 from assistant.turn.context import Services, ToolContext
 from assistant.turn.plan import Plan, Step, plan_turn, relax
 from assistant.turn.registry import (
@@ -30,6 +30,6 @@ from assistant.turn.registry import (
 from assistant.turn.stages import Turn, answer
 from assistant.turn.toolbox import TOOLS
 
-__all__ = ["TOOLS", "Backends", "Parsed", "Plan", "PlaylistInfo", "Recorded", "Registry",
+__all__ = ["TOOLS", "Backends", "LLMTurn", "Parsed", "Plan", "PlaylistInfo", "Recorded", "Registry",
            "Services", "Step", "Tool", "ToolArgs", "ToolCall", "ToolContext", "ToolResult", "Turn",
            "answer", "plan_turn", "relax"]

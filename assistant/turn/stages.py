@@ -14,7 +14,11 @@ A turn (:class:`Turn`) runs::
   from earlier turns and runs it again.
 - **cards**: picks -> :class:`~assistant.reply.Recommendation` with their grounds.
 - **lead**: the sentence above the cards, from what is shown (:mod:`assistant.turn.lead`).
-- **explain**: one reason per card, streamed into the reply.
+- **explain**: one reason per card, streamed into the reply (checked text only).
+
+The turn has one LLM deadline (``llm.timeout_s``), shared by the parse and explain stages
+(:meth:`Backends.begin <assistant.turn.backends.Backends.begin>`); while the circuit breaker
+is open no stage calls the LLM, and the reply's notice says so.
 
 Each stage's milliseconds go to ``Reply.meta.timings_ms`` (parse, merge, rank, explain,
 total); which parser and explainer answered, and every fallback, to ``Reply.meta``.
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from assistant import session as sessions
 from assistant.reply import PlaylistReply, Recommendation, Reply, TurnMeta
 from assistant.turn import lead as words
+from assistant.turn.backends import CIRCUIT_OPEN
 from assistant.turn.cards import details_cards, make_cards
 from assistant.turn.context import ToolContext
 from assistant.turn.explain import explain_cards, explain_stream
@@ -41,7 +46,7 @@ from retrieval.request import InputIssue
 if TYPE_CHECKING:
     from assistant.session import Merged, Session
     from assistant.sessions_cache import SessionCache
-    from assistant.turn.backends import Parsed
+    from assistant.turn.backends import LLMTurn, Parsed
     from assistant.turn.context import Services
     from assistant.turn.registry import ToolCall, ToolResult
     from retrieval.request import Request
@@ -70,8 +75,7 @@ def answer(ctx: ToolContext, tool: str, call: ToolCall, *, explain: bool = True
     cards = make_cards(result.items, call.request, services.catalog, source=result.source,
                        min_cosine=services.engine.cite_min_cosine)
     if explain and tool != "details":
-        cards = explain_cards(services.backends.explainer, services.catalog, cards,
-                              call.request)
+        cards = explain_cards(services.backends, services.catalog, cards, call.request)
     return result, cards
 
 
@@ -121,8 +125,9 @@ class Turn:
         """Yield the reply with its cards, then as its explanations are written; the last
         snapshot is complete (with the timings)."""
         t0 = time.perf_counter()
+        llm = self.services.backends.begin()
         session = self.cache.load(self.session_id, self.user_id)
-        parsed = self.parse(session)
+        parsed = self.parse(session, llm)
         self.count = parsed.request.count
         self.timings["parse"] = _ms(t0)
         t = time.perf_counter()
@@ -135,14 +140,16 @@ class Turn:
                              ctx)
         self.timings["rank"] = _ms(t)
         reply, cards = self.compose(session, ran)
+        self.note_llm_skipped(reply, llm)
         yield reply
         t = time.perf_counter()
         if cards and ran.tool != "details":
-            yield from explain_stream(self.services.backends.explainer, self.services.catalog,
-                                      reply, cards, ran.merged.request,
+            yield from explain_stream(self.services.backends, self.services.catalog, reply,
+                                      cards, ran.merged.request, llm,
                                       llm_model=self.services.settings.llm.model)
         else:
             reply.meta.explainer = "none"
+        self.note_llm_skipped(reply, llm)
         self.timings["explain"] = _ms(t)
         self.timings["total"] = _ms(t0)
         reply.meta.timings_ms = self.timings
@@ -150,15 +157,25 @@ class Turn:
 
     # -- stages ---------------------------------------------------------------------------
 
-    def parse(self, session: Session) -> Parsed:
+    def parse(self, session: Session, llm: LLMTurn | None = None) -> Parsed:
         """The parse stage; records the parser that answered (and any fallback)."""
-        parsed = self.services.backends.parse(self.text, session.context())
+        parsed = self.services.backends.parse(self.text, session.context(), llm)
         self.meta.parser = parsed.parser
         if parsed.fallback is not None:
             self.meta.fallbacks.append(parsed.fallback)
         elif parsed.parser == "llm":
             self.meta.llm_model = self.services.settings.llm.model
         return parsed
+
+    def note_llm_skipped(self, reply: Reply, llm: LLMTurn) -> None:
+        """Say in the reply's notice that the LLM is skipped for now (circuit open)."""
+        backends = self.services.backends
+        skipped = (not llm.admitted and backends.uses_llm) or any(
+            fb.reason == CIRCUIT_OPEN for fb in reply.meta.fallbacks)
+        if not skipped or (reply.notice and "skipped for now" in reply.notice):
+            return
+        notice = backends.skipped_notice()
+        reply.notice = f"{reply.notice}; {notice}" if reply.notice else notice
 
     def opening_notices(self, parsed: Request, merged: Merged) -> list[str]:
         """What the merge noted, a new user, titles the catalog does not hold."""

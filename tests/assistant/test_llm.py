@@ -9,7 +9,10 @@ import doctest
 import importlib.util
 import json
 import os
+import socket
 import sys
+import threading
+import time
 import types
 from types import SimpleNamespace
 from typing import Any
@@ -273,9 +276,123 @@ def test_vllm_env(tmp_path) -> None:
         "VLLM_NO_USAGE_STATS": "1", "VLLM_CPU_KVCACHE_SPACE": "2", "HF_HUB_OFFLINE": "1"}
 
 
+# --- one deadline, enforced by the HTTP client itself ---------------------------------------
+
+
+class RawServer:
+    """A loopback TCP server that reads a request and then stalls (``trickle=False``) or
+    sends a response whose body comes one byte every 50 ms, for ever (``trickle=True``)."""
+
+    def __init__(self, trickle: bool) -> None:
+        self.trickle = trickle
+        self.stop = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                if self.trickle:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                while not self.stop.wait(0.05):
+                    try:
+                        if self.trickle:
+                            conn.sendall(b"x")
+                        elif not conn.recv(1):
+                            break  # the client hung up
+                    except OSError:
+                        break
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture(params=[False, True], ids=["stall", "trickle"])
+def raw_server(request: pytest.FixtureRequest) -> Any:
+    server = RawServer(trickle=request.param)
+    yield server
+    server.close()
+
+
+def test_the_http_client_ends_every_call_at_the_turn_deadline(raw_server: RawServer) -> None:
+    """The client's own time-out (30 s, per read) would let a trickle run for ever; the
+    turn's deadline (0.4 s) bounds the whole call, in this thread."""
+    from assistant.deadline import TurnDeadline
+    from assistant.llm_http import deadline_http_client, http_modules
+
+    hx, _ = http_modules()
+    client = deadline_http_client(LLMSettings(timeout_s=30))
+    threads = threading.active_count()
+    start = time.monotonic()
+    with TurnDeadline(0.4).active(), pytest.raises(hx.TimeoutException):
+        client.post(raw_server.url + "/v1/chat/completions", json={"x": 1}).read()
+    took = time.monotonic() - start
+    assert 0.35 < took < 1.0 and threading.active_count() == threads
+    with TurnDeadline(0.01).active():  # a spent deadline sends nothing
+        time.sleep(0.02)
+        with pytest.raises(hx.TimeoutException):
+            client.post(raw_server.url + "/v1/chat/completions", json={})
+    client.close()
+
+
+def test_a_spent_deadline_is_a_timeout_and_a_live_one_tells_the_time_left() -> None:
+    from assistant.deadline import DeadlineSpent, TurnDeadline
+
+    now = [0.0]
+    d = TurnDeadline(2.0, clock=lambda: now[0])
+    assert d.left() == 2.0 and TurnDeadline.current() is None
+    with d.active():
+        assert TurnDeadline.current() is d
+    now[0] = 2.5
+    with pytest.raises(DeadlineSpent) as info:
+        d.check("the parser model")
+    assert failure_reason(info.value) == "timeout" and "llm.timeout_s" in str(info.value)
+    with pytest.raises(ValueError, match="ENCORE_LLM__TIMEOUT_S"):
+        TurnDeadline(0)
+
+
+def test_the_openai_backend_streams_on_a_deadline_aware_pooled_client() -> None:
+    from assistant.llm import interruptible
+    from assistant.llm_http import is_deadline_aware
+
+    s = LLMSettings(model="m", base_url="http://127.0.0.1:9/v1", api_key="k", max_connections=3)
+    parser, explainer = make_chat_model(s), make_chat_model(s, streaming=True)
+    # An explicit streaming=False would make LangChain's stream() fall back to invoke().
+    assert "streaming" not in parser.model_fields_set and explainer.streaming is True
+    assert explainer._should_stream(async_api=False, stream=True)  # noqa: SLF001
+    assert parser._should_stream(async_api=False, stream=True)  # noqa: SLF001
+    assert is_deadline_aware(parser.http_client) and interruptible(explainer)
+    assert not interruptible(GenericFakeChatModel(messages=iter([])))
+    parser.http_client.close()
+    explainer.http_client.close()
+
+
+def test_make_chat_model_reads_a_secret_api_key() -> None:
+    from pydantic import SecretStr
+
+    s = LLMSettings.model_construct(**{**LLMSettings(model="m").model_dump(),
+                                       "api_key": SecretStr("sk-secret")})
+    m = make_chat_model(s)
+    assert m.openai_api_key.get_secret_value() == "sk-secret"
+    m.http_client.close()
+
+
 def test_docstring_examples() -> None:
+    import assistant.deadline as deadline_module
+    import assistant.llm_calls as calls_module
+    import assistant.llm_http as http_module
     import assistant.parsers.llm as parser_module
 
-    for module in (llm_module, parser_module):
+    for module in (llm_module, parser_module, deadline_module, calls_module, http_module):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -264,13 +264,72 @@ def test_a_registry_tool_without_a_user_is_refused() -> None:
     assert isinstance(TOOLS["chitchat"], Tool)
 
 
+# -- one deadline per turn and the circuit breaker ------------------------------------------
+
+
+def _llm_backends(clock):
+    import socket
+
+    from assistant.settings import LLMSettings
+    from assistant.turn.backends import Backends
+    from retrieval.demo import load_demo_catalog
+
+    with socket.socket() as s:  # a port nobody listens on: no call may get anywhere
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    llm = LLMSettings(parser="llm", explainer="llm", model="m", timeout_s=5,
+                      base_url=f"http://127.0.0.1:{port}/v1", breaker_failures=2,
+                      breaker_cooldown_s=10)
+    return Backends(llm, load_demo_catalog(), clock=clock)
+
+
+def test_the_breaker_sends_turns_offline_and_the_deadline_is_shared() -> None:
+    from assistant.deadline import TurnDeadline
+    from assistant.reply import Fallback
+    from assistant.turn.backends import CIRCUIT_OPEN, DEADLINE_SPENT, LLMTurn
+
+    now = [100.0]
+    b = _llm_backends(lambda: now[0])
+    try:
+        turn = b.begin()
+        assert turn.admitted and turn.deadline.left() == 5.0 and b.skip_reason(turn) is None
+        now[0] += 5.0  # the parser used the whole deadline: the explainer makes no call
+        explainer, skipped = b.explainer_for(turn)
+        assert explainer is b.template and skipped.reason == DEADLINE_SPENT
+        b.record(skipped)  # a stage that made no call does not count
+        assert b.breaker.consecutive_failures == 0
+        b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="timeout"))
+        b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="unknown title"))
+        assert b.breaker.consecutive_failures == 0  # the server answered: it is healthy
+        b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="timeout"))
+        b.record(Fallback(stage="explainer", wanted="llm", used="template", reason="bad output"))
+        assert b.breaker.consecutive_failures == 0  # a weak model does not open the circuit
+        for _ in range(2):
+            b.record(Fallback(stage="parser", wanted="llm", used="rules", reason="timeout"))
+        offline = b.begin()
+        assert not offline.admitted and b.breaker.state == "open"
+        parsed = b.parse("90s sci-fi films", turn=offline)
+        assert parsed.parser == "rules" and parsed.fallback.reason == CIRCUIT_OPEN
+        assert parsed.request.year_min == 1990
+        assert b.explainer_for(offline)[1].reason == CIRCUIT_OPEN
+        assert "skipped for now" in b.skipped_notice() and "10 s" in b.skipped_notice()
+        now[0] += 11.0
+        probe = b.begin()
+        assert probe.admitted and b.breaker.state == "half-open" and not b.begin().admitted
+        stale = LLMTurn(TurnDeadline(1.0, clock=lambda: now[0]), admitted=True)
+        b.record(None)  # the probe answered
+        assert b.breaker.state == "closed" and b.skip_reason(stale) is None
+    finally:
+        b.close()
+
+
 # -- docstring examples of the new modules --------------------------------------------------
 
 
 @pytest.mark.parametrize("name", [
     "assistant.validation", "assistant.sessions_cache", "assistant.user_history",
     "assistant.turn.backends", "assistant.turn.registry", "assistant.turn.toolbox",
-    "assistant.turn.plan", "assistant.turn.lead", "assistant.turn.cards"])
+    "assistant.turn.plan", "assistant.turn.lead", "assistant.turn.cards", "assistant.breaker"])
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
