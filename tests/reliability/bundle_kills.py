@@ -32,6 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# Imported once here, not in every child (importing FAISS starts no threads).
+import retrieval.encoder  # noqa: E402, F401
+import retrieval.index  # noqa: E402, F401
+import retrieval.loaders.catalog  # noqa: E402, F401
 from retrieval.bundle import Bundle, build_bundle  # noqa: E402
 from retrieval.bundle_store import (  # noqa: E402
     CRASH_ENV,
@@ -46,11 +50,6 @@ from retrieval.config import BuildConfig  # noqa: E402
 from retrieval.dataset import Dataset  # noqa: E402
 from retrieval.interactions import Interactions  # noqa: E402
 from retrieval.models import Interaction, Item  # noqa: E402
-
-# Imported once here, not in every child (importing FAISS starts no threads).
-import retrieval.encoder  # noqa: E402, F401
-import retrieval.index  # noqa: E402, F401
-import retrieval.loaders.catalog  # noqa: E402, F401
 
 CHILD_TIMEOUT_S = 60.0
 # Steps after which the new generation is live: a kill there must load the new bundle.

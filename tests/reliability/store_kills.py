@@ -119,7 +119,7 @@ def kill_writers(path: Path, rounds: int, *, seed: int = 0, max_acks: int = 300)
 def concurrent_writers(path: Path, writers: int, events: int) -> Tally:
     """``writers`` processes add ``events`` events each to one file at the same time."""
     url = f"sqlite:///{path}"
-    acked = {f"c{w}": set() for w in range(writers)}
+    acked: dict[str, set[str]] = {f"c{w}": set() for w in range(writers)}
     errors: list[str] = []
     procs = {w: _spawn(url, w, events) for w in acked}
     readers = [threading.Thread(target=_read_lines, args=(p, acked[w], errors),
