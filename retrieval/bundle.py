@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from retrieval.bundle_store import crash_point, file_sha256, resolve, write_generation
 from retrieval.catalog import Catalog
 from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
 from retrieval.errors import DataError
 from retrieval.interactions import Interactions
-from retrieval.bundle_store import file_sha256, crash_point, resolve, write_generation
 
 if TYPE_CHECKING:
     from retrieval.dataset import Dataset
@@ -350,6 +350,7 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
     for col in ("user_id", "item_id", "event"):
         frame[col] = frame[col].astype(str)
     frame.to_parquet(tmp / "interactions.parquet", index=False)
+    crash_point("data-written")
 
 
 def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
@@ -397,8 +398,8 @@ def build_bundle(
 
     Args:
         dataset: Catalog and interactions.
-        out: Bundle folder: a new generation becomes live on success; on failure (or a
-            crash) the live one is untouched, and the next build removes what was left.
+        out: Bundle folder: a new generation goes live on success; a failure or a crash
+            leaves the live one (the next build removes what a crash left).
         config: Encoder model, index factory, seed and pipeline settings (a
             :class:`~retrieval.config.BuildConfig`, or an object with ``build_config()``
             such as ``assistant.settings.Settings``; default: the defaults).
@@ -428,7 +429,6 @@ def build_bundle(
     with write_generation(out) as tmp:
         step(f"saving the catalog ({len(dataset.catalog)} items) and interactions")
         _save_data(dataset, tmp)
-        crash_point("data-written")
         encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
                                              epochs=epochs, max_pairs=max_pairs,
                                              progress=progress, step=step)

@@ -44,8 +44,9 @@ from typing import Any
 
 from retrieval.errors import DataError
 
-__all__ = ["CRASH_ENV", "CRASH_STEPS", "CURRENT", "MIGRATION_STEPS", "Resolved", "check_folder", "crash_point", "file_sha256",
-           "has_bundle", "leftovers", "resolve", "write_generation"]
+__all__ = ["CRASH_ENV", "CRASH_STEPS", "CURRENT", "MIGRATION_STEPS", "Resolved", "check_folder",
+           "crash_point", "file_sha256", "has_bundle", "leftovers", "resolve",
+           "write_generation"]
 
 log = logging.getLogger(__name__)
 
@@ -406,7 +407,8 @@ def _finish(root: Path, live: str, previous: str | None) -> None:
                 _remove(root / name, "legacy-partial")
         (root / MANIFEST).unlink()
     if root.parent.is_dir():
-        pattern = re.compile(rf"^\.{re.escape(root.name)}\.(old-\d+|[A-Za-z0-9_]{{8}}\.tmp)$")
+        name = re.escape(root.name)
+        pattern = re.compile(rf"^\.{name}\.((old|del)-\d+|[A-Za-z0-9_]{{8}}\.tmp)$")
         for p in root.parent.iterdir():
             if pattern.match(p.name):  # the older layout's swap leftovers
                 _remove(p, "legacy-partial")

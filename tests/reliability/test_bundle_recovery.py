@@ -70,3 +70,28 @@ def test_every_pair_of_kill_steps(tmp_path, layout: str) -> None:
     assert len(report["cases"]) == len(report["steps"]) * (1 + len(report["steps"]))
     assert_survived(report, [s for s in report["steps"] if layout == "generations"
                              or s not in ("clean-partial", "prune-renamed", "prune-partial")])
+
+
+def test_atomic_dir_never_leaves_a_half_deleted_folder_under_a_recoverable_name(
+        tmp_path) -> None:
+    """``retrieval.io.atomic_dir`` (the ranker's, index's and statistics' own folders):
+    stale ``.old-`` folders beside a complete target are removed, and a replaced folder is
+    renamed ``.del-`` before it is deleted, so recovery can only restore a complete one."""
+    from retrieval.io import atomic_dir, recover_interrupted_swap
+
+    target = tmp_path / "index"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("1")
+    stale = tmp_path / ".index.old-111"  # a crash after the swap, before the delete
+    stale.mkdir()
+    (stale / "a.txt").write_text("0")
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
+    # A crash between the two renames; a delete cut short beside it, touched later.
+    os.replace(target, tmp_path / ".index.old-222")
+    (tmp_path / ".index.del-333").mkdir()
+    assert recover_interrupted_swap(target) and (target / "a.txt").read_text() == "2"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]

@@ -105,7 +105,7 @@ def test_build_command_json_and_errors(tmp_path, tiny_model_path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["dataset"]["items"] == 2 and summary["index"]["count"] == 2
-    assert not summary["encoder"]["finetuned"]
+    assert not summary["encoder"]["finetuned"] and summary["generation"] == "gen-000001"
     result = runner.invoke(app, ["build", "--data", str(tmp_path / "missing.jsonl"),
                                  "--out", str(tmp_path / "b")])
     assert result.exit_code == 2 and "not found" in result.stderr
