@@ -4,9 +4,10 @@ and concurrent history writers on one SQLite file.
 1. **Builds**: ``encore build`` (a real CLI process: a 40-item catalog, the tests' tiny
    random-weight BERT as the encoder, ``--no-finetune --no-ranker``) is SIGKILLed at a
    random moment after its encoder is loaded (it announces "encoding N items"; the moment
-   is uniform over the time the previous clean build took from there to its exit: the
-   encoding, the index, the manifest, the fsyncs, the swap and the pruning; a build that
-   ends before its kill is retried with another moment, at most 4 times). Then the bundle is loaded
+   is uniform over the time the previous clean build took from there until it printed the
+   bundle's path: the encoding, the index, the manifest, the fsyncs, the swap and the
+   pruning; a build that ends before its kill is retried with another moment, at most 4
+   times). Then the bundle is loaded
    (``Bundle.load``: it must be the previous bundle, or the new one when the kill came
    after the pointer swap, and loading must move nothing), a clean build runs, and what is
    left beside the live generation and the one before it is counted (``leftovers``).
@@ -70,17 +71,20 @@ ANCHOR = "- encoding "
 
 
 def _clean_build(catalog: Path, out: Path) -> float:
-    """Run a build to the end; the seconds from its "encoding" step to its exit."""
+    """Run a build to the end; the seconds from its "encoding" step to the moment it prints
+    the bundle's path (its work done; the interpreter's exit is not counted)."""
     proc = subprocess.Popen(_build_cmd(catalog, out), env=_env(), cwd=ROOT, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    writing = None
-    for line in proc.stderr:
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    writing = done = None
+    for line in proc.stdout:
         if writing is None and line.startswith(ANCHOR):
             writing = time.monotonic()
-    if proc.wait(timeout=BUILD_TIMEOUT_S) != 0:
+        elif line.strip() == str(out):
+            done = time.monotonic()
+    if proc.wait(timeout=BUILD_TIMEOUT_S) != 0 or writing is None or done is None:
         raise RuntimeError(f"a clean build of {out} failed")
-    return time.monotonic() - (writing or time.monotonic())
+    return done - writing
 
 
 def _killed_build(catalog: Path, out: Path, delay: float) -> bool:
@@ -152,11 +156,12 @@ def build_kills(rounds: int, seed: int) -> BuildKills:
                 items, error = None, repr(exc)
             moved = _tree(site) != before
             ok = items in (good, n) and not moved
-            prev, good = good, n
+            which = {good: "previous", n: "new"}.get(items or -1, "neither")
+            good = n
             span = _clean_build(site / f"c{r + 1}.jsonl", out)
             left = leftovers(out)
             result.rows.append({"round": r + 1, "delay_s": round(delay, 2), "killed": killed,
-                             "loaded_items": items, "expected": [prev, n],
+                             "loaded_items": items, "loaded": which,
                              "moved": moved, "survived": ok and killed, "error": error,
                              "leftovers": len(left)})
     return result
@@ -175,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     builds = build_kills(args.builds, args.seed)
-    print("round  kill at s  killed  loaded items  moved  survived  leftovers after next build")
+    print("round  kill at s  killed  loaded bundle  moved  survived  leftovers after next build")
     for r in builds.rows:
-        print(f"{r['round']:>5}  {r['delay_s']:>9}  {r['killed']!s:>6}  {r['loaded_items']!s:>12}"
+        print(f"{r['round']:>5}  {r['delay_s']:>9}  {r['killed']!s:>6}  {r['loaded']:>13}"
               f"  {r['moved']!s:>5}  {r['survived']!s:>8}  {r['leftovers']:>26}")
     with tempfile.TemporaryDirectory(prefix="encore-write-kills-") as tmp:
         t0 = time.monotonic()
@@ -195,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
           f"  {conc.acknowledged:>12}  {conc.lost:>4}  {conc.errors:>6}  {conc.integrity:>9}"
           f"  {conc_s:.1f}")
     result = {"build_kills": builds.kills, "build_kills_survived": builds.survived,
+              "loaded_previous": sum(r["loaded"] == "previous" for r in builds.rows),
+              "loaded_new": sum(r["loaded"] == "new" for r in builds.rows),
               "leftovers_after_next_build": builds.leftovers,
               "write_kills": writes.kills, "write_events_acknowledged": writes.acknowledged,
               "write_events_lost": writes.lost, "write_errors": writes.errors,
