@@ -158,11 +158,13 @@ def build_kills(rounds: int, seed: int) -> BuildKills:
             ok = items in (good, n) and not moved
             which = {good: "previous", n: "new"}.get(items or -1, "neither")
             good = n
+            left_by_kill = len(leftovers(out))
             span = _clean_build(site / f"c{r + 1}.jsonl", out)
             left = leftovers(out)
             result.rows.append({"round": r + 1, "delay_s": round(delay, 2), "killed": killed,
                              "loaded_items": items, "loaded": which,
                              "moved": moved, "survived": ok and killed, "error": error,
+                                "left_by_kill": left_by_kill,
                              "leftovers": len(left)})
     return result
 
@@ -180,10 +182,12 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     builds = build_kills(args.builds, args.seed)
-    print("round  kill at s  killed  loaded bundle  moved  survived  leftovers after next build")
+    print("round  kill at s  killed  loaded bundle  moved  survived  left by kill"
+          "  left after next build")
     for r in builds.rows:
         print(f"{r['round']:>5}  {r['delay_s']:>9}  {r['killed']!s:>6}  {r['loaded']:>13}"
-              f"  {r['moved']!s:>5}  {r['survived']!s:>8}  {r['leftovers']:>26}")
+              f"  {r['moved']!s:>5}  {r['survived']!s:>8}  {r['left_by_kill']:>12}"
+              f"  {r['leftovers']:>21}")
     with tempfile.TemporaryDirectory(prefix="encore-write-kills-") as tmp:
         t0 = time.monotonic()
         writes = kill_writers(Path(tmp) / "history.sqlite3", args.writes, seed=args.seed)
@@ -202,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"build_kills": builds.kills, "build_kills_survived": builds.survived,
               "loaded_previous": sum(r["loaded"] == "previous" for r in builds.rows),
               "loaded_new": sum(r["loaded"] == "new" for r in builds.rows),
+              "leftovers_left_by_kills": sum(int(r["left_by_kill"]) for r in builds.rows),
               "leftovers_after_next_build": builds.leftovers,
               "write_kills": writes.kills, "write_events_acknowledged": writes.acknowledged,
               "write_events_lost": writes.lost, "write_errors": writes.errors,
