@@ -248,8 +248,7 @@ def make_chat_model(llm: LLMSettings, *, streaming: bool = False,
     if llm.backend == "openai":
         from langchain_openai import ChatOpenAI
 
-        key = llm.api_key
-        key = key.get_secret_value() if hasattr(key, "get_secret_value") else key
+        key = llm.api_key.get_secret_value()
         # `streaming` is passed only when True: an explicit False makes LangChain's
         # stream() fall back to one invoke(), and nothing would stream.
         extra: dict[str, Any] = {"streaming": True} if streaming else {}

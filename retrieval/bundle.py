@@ -10,14 +10,15 @@ and report). A bundle without a ranker (a log too small to learn from, or
 ``train_ranker=False``) says why in its manifest
 (``"ranker": {"kind": "none", "reason": ...}``) and serves with the untrained blend.
 
-A build writes into a temporary folder and swaps it in whole (:func:`retrieval.io.atomic_dir`),
-so a crash or an error mid-build leaves the previous bundle loadable. Loading checks the
-manifest and every checksum, and says how to fix a bundle that does not match.
+A bundle path holds immutable generations behind a ``CURRENT`` pointer
+(:mod:`retrieval.bundle_store`): a build writes a new generation and swaps the pointer, so
+a crash or an error mid-build leaves the previous bundle loadable, and loading never moves
+anything. Loading checks the manifest and every checksum, and says how to fix a bundle that
+does not match. The older flat layout (the files directly in the folder) still loads.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -28,11 +29,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from retrieval.bundle_store import crash_point, file_sha256, resolve, write_generation
 from retrieval.catalog import Catalog
 from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
 from retrieval.errors import DataError
 from retrieval.interactions import Interactions
-from retrieval.io import atomic_dir, recover_interrupted_swap
 
 if TYPE_CHECKING:
     from retrieval.dataset import Dataset
@@ -57,20 +58,12 @@ RANKER_DIR = "ranker"
 MIN_RANKER_USERS = 20
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_table(root: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
         if p.is_file() and rel != MANIFEST:  # only the bundle's own manifest is left out
-            out[rel] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+            out[rel] = {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
     return out
 
 
@@ -87,13 +80,11 @@ def _versions() -> dict[str, str]:
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    """Read and check a bundle's manifest (format and version), without loading the rest."""
-    path = Path(path)
-    recover_interrupted_swap(path)
-    mpath = path / MANIFEST
-    if not path.is_dir():
-        raise DataError("bundle folder not found", path=path,
-                        fix="build one with `encore build` (or `encore demo`), or check the path")
+    """Read and check a bundle's manifest (format and version), without loading the rest.
+
+    ``path`` is a bundle folder (its live generation is read) or one generation's folder.
+    """
+    mpath = resolve(path).folder / MANIFEST
     if not mpath.is_file():
         raise DataError("no manifest.json: not a bundle, or a build that never finished",
                         path=path, fix=_FIX)
@@ -114,7 +105,11 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 @dataclass
 class Bundle:
-    """A loaded bundle. Build one with :func:`build_bundle`; load one with :meth:`load`."""
+    """A loaded bundle. Build one with :func:`build_bundle`; load one with :meth:`load`.
+
+    ``path`` is the generation folder the files were read from (which later builds do not
+    change); ``root`` is the bundle folder that was named.
+    """
 
     path: Path
     manifest: dict[str, Any]
@@ -126,23 +121,29 @@ class Bundle:
     _encoder: Encoder | None = field(default=None, repr=False)
     _ranker: Ranker | None = field(default=None, repr=False)
     _stats: InteractionStats | None = field(default=None, repr=False)
+    root: Path | None = None
 
     @classmethod
     def load(cls, path: str | Path, *, verify: bool = True) -> Bundle:
-        """Load a bundle, checking the manifest and (``verify``) every file's checksum."""
+        """Load a bundle, checking the manifest and (``verify``) every file's checksum.
+
+        Reads only: follows the bundle's ``CURRENT`` pointer (or, when a killed build left
+        none, the newest generation whose checksums match) and never moves anything.
+        """
         import pandas as pd
 
         from retrieval.index import FaissIndex
         from retrieval.loaders.catalog import load_catalog
 
-        path = Path(path)
+        root = Path(path)
+        path = resolve(root).folder
         manifest = read_manifest(path)
         files = manifest.get("files", {})
         for rel, entry in files.items():
             p = path / rel
             if not p.is_file():
                 raise DataError("file listed in the manifest is missing", path=p, fix=_FIX)
-            if p.stat().st_size != entry["bytes"] or (verify and _sha256(p) != entry["sha256"]):
+            if p.stat().st_size != entry["bytes"] or (verify and file_sha256(p) != entry["sha256"]):
                 raise DataError("file does not match its checksum (corrupt or truncated)",
                                 path=p, fix=_FIX)
         catalog = load_catalog(path / "catalog.jsonl")
@@ -154,7 +155,7 @@ class Bundle:
             raise DataError("item vectors do not match the catalog", path=path, fix=_FIX)
         index = FaissIndex.load(path / "index")
         return cls(path=path, manifest=manifest, catalog=catalog, interactions=interactions,
-                   item_ids=item_ids, item_vectors=vectors, index=index)
+                   item_ids=item_ids, item_vectors=vectors, index=index, root=root)
 
     @property
     def synthetic(self) -> bool:
@@ -349,6 +350,7 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
     for col in ("user_id", "item_id", "event"):
         frame[col] = frame[col].astype(str)
     frame.to_parquet(tmp / "interactions.parquet", index=False)
+    crash_point("data-written")
 
 
 def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
@@ -396,7 +398,8 @@ def build_bundle(
 
     Args:
         dataset: Catalog and interactions.
-        out: Bundle folder; replaced whole on success, untouched on failure.
+        out: Bundle folder: a new generation goes live on success; a failure or a crash
+            leaves the live one (the next build removes what a crash left).
         config: Encoder model, index factory, seed and pipeline settings (a
             :class:`~retrieval.config.BuildConfig`, or an object with ``build_config()``
             such as ``assistant.settings.Settings``; default: the defaults).
@@ -423,7 +426,7 @@ def build_bundle(
     if len(dataset.catalog) == 0:
         raise DataError("the catalog is empty", path=dataset.source or None,
                         fix="load a catalog with at least one item")
-    with atomic_dir(out) as tmp:
+    with write_generation(out) as tmp:
         step(f"saving the catalog ({len(dataset.catalog)} items) and interactions")
         _save_data(dataset, tmp)
         encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
@@ -451,4 +454,5 @@ def build_bundle(
         manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
                              ranker_meta, started, tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        crash_point("manifest-written")
     return out

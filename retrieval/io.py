@@ -44,6 +44,9 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted_swap(path)
+    for stale in [*path.parent.glob(f".{path.name}.old-*"),  # older than ``path`` itself
+                  *path.parent.glob(f".{path.name}.del-*")]:  # a delete cut short
+        _discard(stale)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
@@ -55,7 +58,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
         _fsync_dir(path.parent)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            _discard(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -77,6 +80,16 @@ def recover_interrupted_swap(path: Path) -> bool:
     os.replace(olds[-1], path)
     _fsync_dir(path.parent)
     return True
+
+
+def _discard(folder: Path) -> None:
+    """Delete a replaced folder, renaming it first: a crash mid-delete then leaves a
+    ``.del-`` folder, never a half-deleted ``.old-`` one that recovery could restore."""
+    trash = folder.with_name(folder.name.replace(".old-", ".del-", 1))
+    with contextlib.suppress(OSError):
+        os.replace(folder, trash)
+        folder = trash
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:

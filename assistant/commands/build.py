@@ -58,9 +58,11 @@ def register(app: typer.Typer) -> None:
                          help="Print the manifest summary as JSON."),
         ] = False,
     ) -> None:
-        """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index."""
+        """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index
+        (a new generation behind the folder's CURRENT pointer; a killed build changes nothing)."""
         from assistant.cli import emit_json, settings
         from retrieval.bundle import build_bundle, read_manifest
+        from retrieval.bundle_store import resolve
         from retrieval.dataset import load_dataset
 
         s = settings()
@@ -77,7 +79,8 @@ def register(app: typer.Typer) -> None:
                             train_ranker=ranker, progress=progress and not as_json,
                             on_step=say)
         manifest = read_manifest(path)
-        summary = {"bundle": str(path), "dataset": manifest["dataset"],
+        summary = {"bundle": str(path), "generation": resolve(path).folder.name,
+                   "dataset": manifest["dataset"],
                    "encoder": manifest["encoder"], "index": manifest["index"],
                    "build_seconds": manifest["build_seconds"]}
         if as_json:

@@ -137,7 +137,9 @@ def register(app: typer.Typer) -> None:
         path = bundle or s.bundle_dir
         auth = auth if auth is not None else s.ui.auth
         say = lambda msg: typer.echo(f"- {msg}", err=True)  # noqa: E731
-        if not (Path(path) / "manifest.json").is_file():
+        from retrieval.bundle_store import has_bundle
+
+        if not has_bundle(path):
             fail(f"{path}: no bundle here (manifest.json missing). Fix: build one with "
                  "`encore build` (or `encore demo`), or pass --bundle PATH")
         if (problem := port_problem(host, port)) is not None:

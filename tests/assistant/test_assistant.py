@@ -173,8 +173,10 @@ def test_missing_and_corrupt_bundles_are_clear_errors(demo_bundle_path, tmp_path
     import shutil
 
     broken = tmp_path / "broken"
+    from retrieval.bundle_store import resolve
+
     shutil.copytree(demo_bundle_path, broken)
-    (broken / "item_vectors.npy").write_bytes(b"garbage")
+    (resolve(broken).folder / "item_vectors.npy").write_bytes(b"garbage")
     with pytest.raises(BundleError, match="item_vectors.npy"):
         Assistant.from_bundle(broken, Settings())
 

@@ -64,8 +64,10 @@ def assert_one_line_error(result, *needles: str) -> str:
 
 @pytest.fixture()
 def bundle_copy(demo_bundle_path: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo bundle, free to damage."""
-    return Path(shutil.copytree(demo_bundle_path, tmp_path / "bundle"))
+    """A private copy of the demo bundle's live generation (a flat bundle), free to damage."""
+    from retrieval.bundle_store import resolve
+
+    return Path(shutil.copytree(resolve(demo_bundle_path).folder, tmp_path / "bundle"))
 
 
 # -- recommend -----------------------------------------------------------------------------

@@ -269,9 +269,11 @@ def test_fill_matches_brute_force() -> None:
 
 def test_engine_over_a_bundle_without_ranker(tmp_path, demo_bundle_path) -> None:
     from retrieval.bundle import Bundle
+    from retrieval.bundle_store import resolve
     from tests.bundles import build_demo_bundle
 
-    path = build_demo_bundle(tmp_path, encoder_path=demo_bundle_path / "encoder", users=40,
+    encoder = resolve(demo_bundle_path).folder / "encoder"
+    path = build_demo_bundle(tmp_path, encoder_path=encoder, users=40,
                              train_ranker=False)
     bundle = Bundle.load(path)
     engine = Engine.from_bundle(bundle, Settings())

@@ -15,6 +15,7 @@ from assistant.parsers import make_parser
 from assistant.settings import Settings
 from eval.encore import Encore
 from retrieval.bundle import Bundle, build_bundle, read_manifest
+from retrieval.bundle_store import resolve
 from retrieval.catalog import Catalog
 from retrieval.config import PipelineConfig
 from retrieval.interactions import Interactions
@@ -364,7 +365,7 @@ def test_the_manifest_holds_no_secret(tmp_path, tiny_model_path) -> None:
                         retrieval={"n_candidates": 30})
     out = build_bundle(load_dataset("demo:20"), tmp_path / "b", settings,
                        encoder=load_encoder(tiny_model_path), progress=False, train_ranker=False)
-    text = (out / "manifest.json").read_text()
+    text = (resolve(out).folder / "manifest.json").read_text()
     for secret in ("sk-very-secret", "10.1.2.3", "hunter2", "pw123", "api_key"):
         assert secret not in text
     manifest = json.loads(text)

@@ -36,7 +36,9 @@ def demo_bundle(request: pytest.FixtureRequest) -> Path:
     """The session's demo bundle (see tests/conftest.py), or ``ENCORE_UI_BUNDLE``."""
     if UI_BUNDLE:
         path = Path(UI_BUNDLE).resolve()
-        if not (path / "manifest.json").is_file():
+        from retrieval.bundle_store import has_bundle
+
+        if not has_bundle(path):
             pytest.fail(f"ENCORE_UI_BUNDLE={UI_BUNDLE}: no bundle there (no manifest.json). "
                         "Fix: build one with `encore demo --no-launch`")
         return path
