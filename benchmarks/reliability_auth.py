@@ -45,7 +45,9 @@ PASSWORDS = {"ann": "ann-password-1", "bob": "bob-password-1"}
 
 
 def _bundle(path: str | None, tmp: Path) -> Path:
-    if path and (Path(path) / "manifest.json").exists():
+    from retrieval.bundle_store import has_bundle
+
+    if path and has_bundle(path):
         return Path(path)
     from tests.bundles import build_demo_bundle
 

@@ -63,7 +63,9 @@ def test_encore_build_skip_bad_rows_reports_the_line_and_keeps_the_rest(
     assert result.exit_code == 0, result.output
     assert "loaded 59 rows, skipped 1 bad row:" in result.stderr
     assert f"{path}, line 10, field 'title': a quoted field opens on this line" in result.stderr
-    text = (out / "catalog.jsonl").read_text(encoding="utf-8")
+    from retrieval.bundle_store import resolve
+
+    text = (resolve(out).folder / "catalog.jsonl").read_text(encoding="utf-8")
     assert text.count("\n") == 59 and '"Evil Film 21"' in text
     assert "\u202e" not in result.output + text and "\\u202e" not in text
     failed = CliRunner().invoke(

@@ -85,7 +85,9 @@ def test_a_real_build_writes_no_secret_anywhere(tmp_path: Path, tiny_encoder: Pa
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
     bundle = root / "work" / "bundle"
-    manifest = json.loads((bundle / "manifest.json").read_text())
+    from retrieval.bundle import read_manifest
+
+    manifest = read_manifest(bundle)
     # a full build: a fine-tuned encoder and a trained ranker, so every writer ran
     assert summary["encoder"]["finetuned"] and manifest["ranker"]["kind"] == "lightgbm"
     assert log.stat().st_size > 0
@@ -132,7 +134,7 @@ def test_build_errors_and_the_serve_command_print_no_secret(
     assert failed.exit_code == 2
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    (bundle / "manifest.json").write_text("{}")
+    (bundle / "manifest.json").write_text("{}")  # an old flat bundle: serve takes it
     launched: dict[str, object] = {}
     monkeypatch.setattr(assistant.ui, "launch", lambda load, **kw: launched.update(kw))
     served = runner.invoke(app, ["serve", "--bundle", str(bundle), "--port", "1"])
