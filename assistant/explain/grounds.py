@@ -189,7 +189,11 @@ def constraint_phrases(item: Item | None, request: Request | None) -> list[str]:
     genres = item.genres if item is not None else []
     tags = item.tags if item is not None else []
     out += [f"no {g}" for g in request.exclude_genres if g not in genres]
-    out += [f"not {t}" for t in request.exclude_tags if t not in tags]
+    # A mood's own exclusions go unsaid: "dark" already means "not light".
+    from assistant.parsers.vocabulary import MOODS
+
+    implied = {t for m in request.moods for t in MOODS.get(m, ((), ()))[1]}
+    out += [f"not {t}" for t in request.exclude_tags if t not in tags and t not in implied]
     if request.language is not None and (item is None or (
             item.language is not None and item.language.lower() == request.language)):
         out.append(f"in {LANGUAGE_NAMES.get(request.language, request.language)}")

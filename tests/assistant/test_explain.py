@@ -539,3 +539,19 @@ def test_without_a_catalog_other_picks_titles_are_still_caught(picks: list) -> N
     answer = CLEAN.replace("2. An epic", "2. Like Arrival. An epic")  # pick 1's title
     r = LLMExplainer(_fake(answer)).explain(picks, None)
     assert "Arrival" not in r.texts[1] and r.replaced == 1
+
+
+def test_a_moods_own_exclusions_go_unsaid() -> None:
+    # "a dark crime series" rules out light items; "not light" after the facts read as if the
+    # episodes were not light. Exclusions the person said stay ("no horror", "not light").
+    from assistant.explain.grounds import constraint_phrases
+    from retrieval.models import Item
+    from retrieval.request import Request
+
+    item = Item(id="s", title="The Wire", media_type="series", genres=["crime", "drama"],
+                tags=["dark"])
+    dark = Request(genres=["crime"], tags=["dark", "bleak"], moods=["dark"],
+                   exclude_tags=["light"])
+    assert "not light" not in constraint_phrases(item, dark)
+    said = Request(genres=["crime"], exclude_genres=["horror"], exclude_tags=["light"])
+    assert {"no horror", "not light"} <= set(constraint_phrases(item, said))
