@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import DataError
+from retrieval.io import fsync_dir, fsync_tree
 
 __all__ = ["CRASH_ENV", "CRASH_STEPS", "CURRENT", "MIGRATION_STEPS", "Resolved", "check_folder",
            "crash_point", "file_sha256", "has_bundle", "leftovers", "resolve",
@@ -264,26 +265,6 @@ def leftovers(root: str | Path) -> list[str]:
 # -- writing ------------------------------------------------------------------------------
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(dirpath))
-
-
 def _remove(path: Path, step: str | None = None) -> None:
     """Delete a file or a folder tree; ``step`` is a crash point after the first file."""
     if path.is_symlink() or path.is_file():
@@ -332,16 +313,16 @@ def _write_pointer(root: Path, name: str, prefix: str = "") -> None:
         os.fsync(fh.fileno())
     crash_point(prefix + "pointer-written")
     os.replace(tmp, root / CURRENT)
-    _fsync_dir(root)
+    fsync_dir(root)
     crash_point(prefix + "pointer-swapped")
 
 
 def _commit(root: Path, tmp: Path, number: int, prefix: str = "") -> str:
     """Name the finished ``tmp`` as generation ``number`` and point ``CURRENT`` at it."""
-    _fsync_tree(tmp)
+    fsync_tree(tmp, strict=True)
     name = f"gen-{number:06d}"
     os.replace(tmp, root / name)
-    _fsync_dir(root)
+    fsync_dir(root)
     crash_point(prefix + ("renamed" if prefix else "gen-renamed"))
     _write_pointer(root, name, prefix)
     return name
@@ -412,7 +393,7 @@ def _finish(root: Path, live: str, previous: str | None) -> None:
         for p in root.parent.iterdir():
             if pattern.match(p.name):  # the older layout's swap leftovers
                 _remove(p, "legacy-partial")
-    _fsync_dir(root)
+    fsync_dir(root)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_dir", "recover_interrupted_swap"]
+__all__ = ["atomic_dir", "atomic_write_bytes", "atomic_write_text", "fsync_dir", "fsync_tree",
+           "recover_interrupted_swap"]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -23,7 +24,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -50,13 +51,13 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         if old is not None:
             _discard(old)
     except BaseException:
@@ -78,7 +79,7 @@ def recover_interrupted_swap(path: Path) -> bool:
     if not olds:
         return False
     os.replace(olds[-1], path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return True
 
 
@@ -92,7 +93,9 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (its renames) to disk; a no-op where folders cannot be
+    opened (Windows)."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -101,13 +104,18 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _fsync_tree(root: Path) -> None:
+def fsync_tree(root: Path, *, strict: bool = False) -> None:
+    """Flush every file and folder under ``root`` to disk. ``strict``: a file that cannot be
+    flushed raises (a bundle generation must be whole before its pointer names it)."""
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            with contextlib.suppress(OSError):
+            try:
                 fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
                 try:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-        _fsync_dir(Path(dirpath))
+            except OSError:
+                if strict:
+                    raise
+        fsync_dir(Path(dirpath))
