@@ -127,11 +127,14 @@ def wire_status(app: gr.Blocks, page: ChatPage, w: _Widgets) -> None:
     w.user.input(on_user_change, [w.user], [w.summary, *fresh_outputs],
                  api_visibility="private")
 
-    def on_restart(user_id: str | None, request: gr.Request) -> tuple:
-        return fresh(user_id, _viewer(page, request))
+    def on_restart(user_id: str | None, changes: list, request: gr.Request) -> tuple:
+        # Feedback not yet answered stays pending: the next answer still says so.
+        session, chat, entries, marks, _, note, line, history = fresh(user_id,
+                                                                      _viewer(page, request))
+        return session, chat, entries, marks, changes, note, line, history
 
     # Same user, fresh conversation: feedback given so far stays in the history.
-    w.restart.click(on_restart, [w.user], fresh_outputs, api_visibility="private")
+    w.restart.click(on_restart, [w.user, w.changes], fresh_outputs, api_visibility="private")
 
     def on_new_user(request: gr.Request) -> tuple:
         viewer = _viewer(page, request)
