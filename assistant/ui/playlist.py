@@ -44,6 +44,12 @@ PLAYLIST_CSS = """
 .encore-playlist .edit { display: inline-flex; gap: 2px; margin-left: .4em; }
 .encore-playlist .edit button { padding: 0 .45em; border: 1px solid var(--border-color-primary);
   border-radius: 4px; background: var(--background-fill-secondary); cursor: pointer; }
+@media (max-width: 600px) {
+  .encore-playlist li { flex-wrap: wrap; row-gap: 0; }
+  .encore-playlist li .title { flex: 1 1 50%; }
+  .encore-playlist li .by, .encore-playlist li .note { order: 5; flex-basis: 100%;
+    padding-left: 2.4em; font-size: .85em; }
+}
 """
 
 
@@ -118,7 +124,8 @@ def _renumbered(pl: PlaylistReply, entries: list) -> PlaylistReply:
     order = {e.item_id: i for i, e in enumerate(items)}
     recs = sorted((r for r in pl.recommendations if r.item_id in order),
                   key=lambda r: order[r.item_id])
-    return pl.model_copy(update={"items": items, "total_minutes": total,
+    # The summary described the list as it was made; the total line describes the edit.
+    return pl.model_copy(update={"items": items, "total_minutes": total, "summary": "",
                                  "within_tolerance": within, "recommendations": recs})
 
 

@@ -52,7 +52,7 @@ def browser():
 
 
 def open_page(browser, url: str, viewport: dict | None = None):
-    page = browser.new_page(viewport=viewport or DESKTOP)
+    page = browser.new_page(viewport=viewport or DESKTOP, accept_downloads=True)
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url)
     page.wait_for_selector("#encore-status .encore-status")  # the assistant is ready
