@@ -160,13 +160,13 @@ def wire_chat(page: ChatPage, w: _Widgets) -> None:
                    f.transcript, f.marks, f.note, "", [])
 
     def after_turn(entries: list, session_id: str | None, user_id: str | None,
-                   current: Any) -> tuple:
+                   current: Any, request: gr.Request) -> tuple:
         last = entries[-1] if entries else None
         pl = last.playlist if last is not None and last.playlist is not None else None
-        shown = _playlist_outputs(page, pl) if pl is not None else (gr.HTML(), gr.DownloadButton(),
-                                                                     gr.DownloadButton())
+        shown = _playlist_outputs(page, pl) if pl is not None else \
+            (gr.HTML(), gr.DownloadButton(), gr.DownloadButton())
         return ({"session": session_id, "user": user_id}, pl if pl is not None else current,
-                *shown)
+                *shown, page.history_view(user_id, _viewer(page, request)))
 
     chat_inputs = [w.msg, w.transcript, w.user, w.session, w.marks, w.changes]
     chat_outputs = [w.msg, w.chatbot, w.session, w.user, w.transcript, w.marks, w.note,
@@ -174,7 +174,8 @@ def wire_chat(page: ChatPage, w: _Widgets) -> None:
     for trigger in (w.msg.submit, w.send.click):
         trigger(on_message, chat_inputs, chat_outputs, api_visibility="private").then(
             after_turn, [w.transcript, w.session, w.user, w.playlist_state],
-            [w.browser, w.playlist_state, *w.playlist_outputs], api_visibility="private")
+            [w.browser, w.playlist_state, *w.playlist_outputs, w.history],
+            api_visibility="private")
 
 
 def wire_actions(page: ChatPage, w: _Widgets) -> None:

@@ -120,7 +120,7 @@ def _answer(reply: Reply, n_cards: int, updated: str | None) -> Entry:
     text = reply.text
     return Entry(role="assistant", text=text, turn=reply.turn, notice=reply.notice,
                  updated=updated, recs=list(reply.recommendations[:n_cards]),
-                 playlist=reply.playlist)
+                 playlist=reply.playlist, intent=reply.intent)
 
 
 def _labelled(a: Any, users: list[str]) -> list[Any]:

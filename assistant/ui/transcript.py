@@ -56,6 +56,8 @@ class Entry(BaseModel):
     playlist: PlaylistReply | None = None
     problem: bool = False
     """The text is an error message, not an answer."""
+    intent: str = ""
+    """What the answer did ("recommend", "history"...)."""
 
 
 def _text_html(text: str) -> str:
@@ -72,6 +74,9 @@ def render_entry(entry: Entry, marks: dict[str, str], image_of: ImageOf | None =
     parts.append(f'<p class="{cls}">{_text_html(entry.text) or "…"}</p>')
     if entry.notice:
         parts.append(f'<p class="notice"><em>{_esc(entry.notice)}</em></p>')
+    if entry.intent == "history":
+        parts.append('<p class="hint">See it all, and remove an entry, under '
+                     "<b>Your history</b>.</p>")
     if entry.playlist is not None and entry.playlist.items:
         parts.append(render_playlist(entry.playlist))
         parts.append('<p class="hint">Reorder, remove or export it under '
