@@ -273,6 +273,6 @@ TOOLS = Registry([
     Tool("chitchat", "Nothing to look up: greetings, thanks, messages with no request.",
          ChitchatArgs, run_chitchat, for_agents=False),
     Tool("history", "The user's own likes, dislikes and items marked seen, newest first.",
-         HistoryArgs, run_history),
+         HistoryArgs, run_history, for_agents=False),  # agents read Assistant.history
 ])
 """Every tool, in the order agents see them."""

@@ -1,9 +1,9 @@
 """Step 7, intent: what the person wants done, from cue phrases and what was found.
 
 In order: history ("show me my history"), trending ("what's popular"), playlist, details
-("tell me about the second one"), search ("is Fleabag on here?"), similar ("more like Arrival"), feedback ("I loved Parasite"),
-recommend, chitchat ("thanks!"). Free text with nothing else found is a recommendation
-("stories about lighthouse keepers").
+("tell me about the second one"), search ("is Fleabag on here?"), similar ("more like
+Arrival"), feedback ("I loved Parasite"), recommend, chitchat ("thanks!"). Free text with
+nothing else found is a recommendation ("stories about lighthouse keepers").
 """
 
 from __future__ import annotations
