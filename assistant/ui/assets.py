@@ -33,6 +33,9 @@ details.status-details summary, details.turn-details summary { cursor: pointer;
 #message-row { flex-wrap: nowrap !important; gap: 6px; }
 #message-row > * { min-width: 0 !important; }
 #encore-action-box { display: none !important; }
+/* The chat's own "Clear" would empty the view but not the conversation: "New conversation"
+   does that. */
+#chat button[aria-label="Clear"] { display: none !important; }
 .encore-reply .reply-text { margin: 0 0 6px 0; }
 .encore-reply .updated { margin: 0 0 4px 0; font-size: .9em; color: var(--color-accent); }
 .encore-reply .notice, .encore-reply .hint { font-size: .9em; margin: 4px 0; }
