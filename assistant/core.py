@@ -200,6 +200,20 @@ class Assistant:
         TOOLS["feedback"].run(ctx, ToolCall(request=Request(intent=Intent.feedback),
                                             feedback=((item_id, kind.value),)))
 
+    def forget(self, user_id: str, item_id: str) -> int:
+        """Undo ``user_id``'s feedback on ``item_id`` (a like or dislike clicked again, an
+        entry removed from the history view): every event given here on it is removed, so
+        the next turn reads the history as if it had never been given. The bundle's own log
+        is left as it is. Returns how many events were removed (0: there were none).
+
+        Raises:
+            EncoreError: a bad user or item id.
+        """
+        user_id = check_user(user_id)
+        if not isinstance(item_id, str) or not item_id.strip():
+            raise EncoreError(f"invalid item id {item_id!r}. Fix: pass a catalog item id")
+        return self.store.remove_events(user_id, item_id.strip())
+
     def history(self, user_id: str, limit: int = 50) -> list[HistoryEntry]:
         """The user's last ``limit`` events, oldest first: the bundle's log, then feedback."""
         user_id = check_user(user_id)

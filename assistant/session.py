@@ -339,7 +339,8 @@ def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
         ref_ids = _focus_seed(session, rejected, catalog)  # "more like that": the focus
     similar_refs = new.intent is Intent.similar and bool(ref_ids)
     mood_shift = st.prev is not None and rules.is_mood_shift(new)
-    keeps_topic = new.intent in (Intent.chitchat, Intent.feedback, Intent.details) or not (
+    keeps_topic = new.intent in (Intent.chitchat, Intent.feedback, Intent.details,
+                                 Intent.history) or not (
         rules.names_topic(new) or similar_refs)
     titles, mood_excl = rules.topic(st, keeps_topic, ref_ids if similar_refs else [],
                                     mood_shift)
@@ -382,7 +383,7 @@ def _kind(st: MergeState, intent: Intent, keeps_topic: bool, similar_refs: bool,
     new, prev = st.new, st.prev
     if intent is Intent.details:
         return FollowUp.details
-    if intent is Intent.chitchat:
+    if intent in (Intent.chitchat, Intent.history):  # nothing shown: the topic stays
         return FollowUp.chitchat
     if prev is None or new.topic is Topic.reset:
         return FollowUp.fresh

@@ -106,6 +106,11 @@ class HistoryStore(Protocol):
         """The user's events, oldest first; with ``limit``, only the most recent ``limit``."""
         ...
 
+    def remove_events(self, user_id: str, item_id: str) -> int:
+        """Forget every event of ``user_id`` on ``item_id`` (an undone like, a history entry
+        removed); returns how many were removed."""
+        ...
+
     def users(self) -> list[str]:
         """Users that have at least one event, sorted."""
         ...
@@ -327,6 +332,12 @@ class _SQLStore:
             rows = self._execute(queries.LAST_EVENTS, (user_id, limit))
         return [StoredEvent(user_id=u, item_id=i, kind=k, timestamp=t, session_id=s)
                 for u, i, k, t, s in rows]
+
+    def remove_events(self, user_id: str, item_id: str) -> int:
+        _text(user_id, "user_id")
+        _text(item_id, "item_id")
+        with self._lock, self._transaction():
+            return self._count(queries.FORGET_ITEM, (user_id, item_id))
 
     def users(self) -> list[str]:
         return [row[0] for row in self._execute(queries.USERS)]

@@ -47,6 +47,7 @@ LAST_EVENTS = ("SELECT user_id, item_id, kind, ts, session_id FROM ("
                "SELECT user_id, item_id, kind, ts, session_id, id FROM encore_events "
                "WHERE user_id = ? ORDER BY ts DESC, id DESC LIMIT ?) AS recent "
                "ORDER BY ts, id")
+FORGET_ITEM = "DELETE FROM encore_events WHERE user_id = ? AND item_id = ?"
 USERS = "SELECT DISTINCT user_id FROM encore_events ORDER BY user_id"
 SAVE_SESSION = ("INSERT INTO encore_sessions (session_id, user_id, state, updated_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, session_id) DO UPDATE SET "

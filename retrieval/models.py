@@ -127,6 +127,9 @@ class Item(BaseModel):
                                 description="Directors, artists, hosts, authors.")
     language: str | None = Field(default=None, max_length=20,
                                  description="Language code, e.g. 'en'.")
+    image_url: str | None = Field(default=None, max_length=2000,
+                                  description="Optional cover image (http or https URL); "
+                                              "front ends draw a tile when there is none.")
 
     @field_validator("id", mode="before")
     @classmethod
@@ -142,7 +145,15 @@ class Item(BaseModel):
             return int(v)
         return v
 
-    @field_validator("duration_min", "language", mode="before")
+    @field_validator("image_url", mode="after")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("https://", "http://")):
+            raise ValueError(f"image_url must be an http(s) URL, got {v[:60]!r}. Fix: give a "
+                             "full https:// address, or leave the field out")
+        return v
+
+    @field_validator("duration_min", "language", "image_url", mode="before")
     @classmethod
     def _blank_to_none(cls, v: Any) -> Any:
         if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):

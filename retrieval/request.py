@@ -69,6 +69,8 @@ class Intent(StrEnum):
     """The person says what they thought of an item ("I loved Parasite", "not that one")."""
     chitchat = "chitchat"
     """Greetings, thanks, and messages with nothing to act on."""
+    history = "history"
+    """The person asks to see their own history ("show me my history", "what have I liked")."""
 
 
 class Mood(StrEnum):

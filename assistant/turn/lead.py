@@ -43,6 +43,8 @@ def lead_text(tool: str, request: Request, result: ToolResult, n_shown: int) -> 
         return CHITCHAT
     if tool == "feedback":
         return _noted(result)
+    if tool == "history":
+        return history_text(result)
     if tool == "details":
         return f"About {result.subjects[0]}:" if result.subjects else \
             "Which title would you like to know about?"
@@ -125,6 +127,28 @@ def _era(lo: int | None, hi: int | None) -> str:
             return f"from the {lo}s"
         return f"from {lo} to {hi}"
     return f"from {lo} on" if lo is not None else f"up to {hi}"
+
+
+def history_text(result: ToolResult, most: int = 8) -> str:
+    """The user's history in words: what they liked, did not like and have seen here (the
+    ``most`` newest of each), and how much the bundle's own log holds."""
+    groups: dict[str, list[str]] = {}
+    for r in result.recorded:
+        groups.setdefault(r.kind, []).append(r.title)
+    said = []
+    for kind in ("like", "dislike", "seen"):
+        titles = groups.get(kind, [])
+        if titles:
+            more = f" and {len(titles) - most} more" if len(titles) > most else ""
+            said.append(f"you {_FEEDBACK_WORDS[kind]} {', '.join(titles[:most])}{more}")
+    logged = int((result.facts or {}).get("logged", 0))
+    if not said:
+        past = (f" Your earlier history holds {logged} events, which shape your picks."
+                if logged else "")
+        return "You have not liked or disliked anything here yet." + past
+    past = (f" Your earlier history holds {logged} more events, which shape your picks too."
+            if logged else "")
+    return "Your history here: " + "; ".join(said) + "." + past
 
 
 def _noted(result: ToolResult) -> str:

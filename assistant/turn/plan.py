@@ -48,10 +48,11 @@ from retrieval.request import InputIssue, Intent, Request
 
 __all__ = ["Plan", "Step", "plan_main", "plan_turn", "relax", "splice", "swap_notice"]
 
-_NOT_RELAXED = (Intent.chitchat, Intent.details)
+_NOT_RELAXED = (Intent.chitchat, Intent.details, Intent.history)
 _LIST_TOOLS = ("recommend", "similar", "trending")
 _KIND_SLOTS = ("media_types", "exclude_media_types")
 _TOOL_OF_INTENT = {Intent.chitchat: "chitchat", Intent.details: "details",
+                   Intent.history: "history",
                    Intent.trending: "trending", Intent.playlist: "playlist"}
 
 

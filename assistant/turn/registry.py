@@ -10,7 +10,7 @@
 Example:
     >>> from assistant.turn.toolbox import TOOLS
     >>> TOOLS.names()
-    ['recommend', 'similar', 'playlist', 'trending', 'details', 'feedback', 'chitchat']
+    ['recommend', 'similar', 'playlist', 'trending', 'details', 'feedback', 'chitchat', 'history']
     >>> TOOLS.names(agents_only=True)[-1], TOOLS["similar"].args.__name__
     ('feedback', 'SimilarArgs')
     >>> TOOLS["search"]

@@ -235,7 +235,7 @@ class Turn:
         """Cards, lead and notices; the session records what is shown and is saved."""
         catalog, request, result = self.services.catalog, ran.merged.request, ran.main
         said = self.checked(request, ran.tool)
-        if not result.items and ran.tool != "chitchat":
+        if not result.items and ran.tool not in ("chitchat", "history"):
             notice = words.no_match_notice(said, result)
             if notice:
                 self.notices.append(notice)

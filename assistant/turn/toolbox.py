@@ -10,6 +10,7 @@ fills in) and its ``run`` (what the chat and the agents both call).
 | details | the catalog facts of one item |
 | feedback | store likes, dislikes and "seen" |
 | chitchat | nothing to run (the lead asks what the person is in the mood for) |
+| history | the user's own likes, dislikes and "seen", newest first |
 
 Example:
     >>> from retrieval.request import Intent
@@ -234,6 +235,27 @@ def run_chitchat(ctx: ToolContext, call: ToolCall) -> ToolResult:
     return ToolResult()
 
 
+def run_history(ctx: ToolContext, call: ToolCall) -> ToolResult:
+    """The user's standing feedback given here (the latest event per item, newest first) as
+    ``recorded``; ``facts["logged"]``: how many events the bundle's own log holds."""
+    from assistant.store import latest_per_item
+
+    if ctx.user_id is None:
+        return ToolResult()
+    services = ctx.services
+    latest = reversed(latest_per_item(services.store.events(ctx.user_id)))
+    shown = [Recorded(e.item_id, services.catalog[e.item_id].title
+                      if e.item_id in services.catalog else e.item_id, e.kind.value)
+             for e in latest]
+    logged = len(services.engine.base_history(ctx.user_id))
+    return ToolResult(recorded=shown, facts={"logged": logged})
+
+
+class HistoryArgs(ToolArgs):
+    def to_call(self, services: Services) -> ToolCall:
+        return ToolCall(request=Request(intent=Intent.history))
+
+
 TOOLS = Registry([
     Tool("recommend", "Recommend films, series, music or podcasts for the user, optionally "
                       "for a request in words and filters.", RecommendArgs, run_recommend),
@@ -250,5 +272,7 @@ TOOLS = Registry([
          run_feedback),
     Tool("chitchat", "Nothing to look up: greetings, thanks, messages with no request.",
          ChitchatArgs, run_chitchat, for_agents=False),
+    Tool("history", "The user's own likes, dislikes and items marked seen, newest first.",
+         HistoryArgs, run_history, for_agents=False),  # agents read Assistant.history
 ])
 """Every tool, in the order agents see them."""

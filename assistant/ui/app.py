@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from assistant.ui.access import Access
+from assistant.ui.assets import BRIDGE_JS, CSS
 from assistant.ui.page import AssistantLoader, ChatPage
-from assistant.ui.playlist import PLAYLIST_CSS
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -23,23 +23,6 @@ EXAMPLES = [
 ]
 
 
-CSS = """
-.encore-card { padding: 2px 4px; }
-.encore-card.disliked { opacity: .55; }
-.encore-card h3 { display: inline; margin: 0; font-size: 1.1em; }
-.encore-card .rank { font-weight: 700; margin-right: .4em; color: var(--color-accent); }
-.encore-card .facts { color: var(--body-text-color-subdued); margin: 4px 0; }
-.encore-card .explanation { margin: 6px 0; }
-.encore-card .match-note { margin: 4px 0; font-size: 0.85em; font-style: italic; color: #b45309; }
-.encore-card .badge { font-size: .85em; padding: 1px 6px; border-radius: 6px;
-  margin-left: .5em; background: var(--background-fill-secondary); }
-.encore-card details summary { cursor: pointer; color: var(--body-text-color-subdued); }
-.encore-card details ul { margin: 4px 0 0 1.2em; }
-.backend-note { font-size: .9em; color: var(--body-text-color-subdued); }
-.encore-problem { color: var(--error-text-color, #b91c1c); }
-""" + PLAYLIST_CSS
-
-
 # ---------------------------------------------------------------- the page
 
 
@@ -51,7 +34,7 @@ def build_app(assistant: Assistant | Callable[[], Assistant], *,
 
     Example (not run: building a page imports gradio):
         >>> app = build_app(lambda: Assistant.from_bundle(".encore/bundle"))  # doctest: +SKIP
-        >>> app.launch(css=CSS)                                               # doctest: +SKIP
+        >>> app.launch(css=CSS, js=BRIDGE_JS)                                 # doctest: +SKIP
     """
     import gradio as gr
 
@@ -64,7 +47,7 @@ def build_app(assistant: Assistant | Callable[[], Assistant], *,
         w = _layout(title, page.n_cards, building=not loader.ready)
         handlers.wire_status(app, page, w)
         handlers.wire_chat(page, w)
-        handlers.wire_cards(page, w)
+        handlers.wire_actions(page, w)
         handlers.wire_api(page)
     app.encore_loader = loader  # tests wait on it
     app.encore_access = page.access
@@ -74,78 +57,100 @@ def build_app(assistant: Assistant | Callable[[], Assistant], *,
 class _Widgets:
     """The page's components, by name, for the wiring functions."""
 
+    browser: Any
     session: Any
-    recs: Any
+    transcript: Any
     marks: Any
+    changes: Any
+    playlist_state: Any
     status: Any
     user: Any
     new_user: Any
     summary: Any
+    tabs: Any
     chatbot: Any
     msg: Any
     send: Any
     restart: Any
     note: Any
     feedback_line: Any
-    slots: list[Any]
-    htmls: list[Any]
-    likes: list[Any]
-    dislikes: list[Any]
-    timer: Any
+    history: Any
+    history_refresh: Any
     playlist: Any
     m3u: Any
     json: Any
     playlist_outputs: list[Any]
+    action: Any
+    action_go: Any
+    timer: Any
 
 
 def _layout(title: str, n: int, *, building: bool) -> _Widgets:
-    """Place the components (inside the ``gr.Blocks`` context), top to bottom."""
+    """Place the components (inside the ``gr.Blocks`` context), top to bottom: a short
+    header, the user row, then the chat (fixed height, the input right under it), the
+    history and the playlist as tabs beside it."""
     import gradio as gr
 
     w = _Widgets()
+    # The conversation's id and user live in the browser, so a reload finds them.
+    w.browser = gr.BrowserState({"session": None, "user": None}, storage_key="encore-chat")
     w.session = gr.State(None)
-    w.recs = gr.State([])
+    w.transcript = gr.State([])
     w.marks = gr.State({})
-    gr.Markdown(f"# {title}\nConversational recommendations for films, series, music, "
-                "podcasts and audiobooks. Like or dislike a card and ask again.")
-    w.status = gr.HTML(elem_id="encore-status")
-    with gr.Row():
-        w.user = gr.Dropdown(label="User", choices=[], value=None, allow_custom_value=True,
-                             interactive=True, elem_id="user-picker", scale=3)
-        w.new_user = gr.Button("New user", elem_id="new-user", scale=1)
-    w.summary = gr.HTML(elem_id="user-summary")
-    w.chatbot = gr.Chatbot(label="Conversation", elem_id="chat", height=320,
-                           feedback_options=None, sanitize_html=True)
-    with gr.Row():
-        w.msg = gr.Textbox(placeholder="What are you in the mood for?", show_label=False,
-                           elem_id="message", scale=5, lines=1, max_lines=3)
-        w.send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
-        w.restart = gr.Button("New conversation", elem_id="new-chat", scale=1)
-    gr.Examples(EXAMPLES, inputs=[w.msg], label="Try")
-    w.note = gr.HTML(elem_id="backend-note")
-    w.feedback_line = gr.HTML(elem_id="feedback-line")
-    # The whole playlist, numbered, with its total; hidden unless the answer is one.
-    w.playlist = gr.HTML(elem_id="playlist-block")
-    with gr.Row():
-        w.m3u = gr.DownloadButton("Download M3U", visible=False, size="sm",
-                                  elem_id="playlist-m3u")
-        w.json = gr.DownloadButton("Download JSON", visible=False, size="sm",
-                                   elem_id="playlist-json")
-    w.playlist_outputs = [w.playlist, w.m3u, w.json]
-    w.slots, w.htmls, w.likes, w.dislikes = [], [], [], []
-    for row_start in range(0, n, 2):
-        with gr.Row(equal_height=False):
-            for i in range(row_start, min(row_start + 2, n)):
-                with gr.Column(visible=False, elem_id=f"card-{i}", elem_classes="card-slot",
-                               variant="panel") as col:
-                    w.htmls.append(gr.HTML(elem_id=f"card-html-{i}"))
-                    with gr.Row():
-                        w.likes.append(gr.Button("Like", size="sm", elem_id=f"like-{i}"))
-                        w.dislikes.append(gr.Button("Dislike", size="sm",
-                                                    elem_id=f"dislike-{i}"))
-                w.slots.append(col)
+    w.changes = gr.State([])
+    w.playlist_state = gr.State(None)
+    with gr.Column(elem_id="encore-root"):
+        _place(w, title)
     w.timer = gr.Timer(1.0, active=building)
     return w
+
+
+def _place(w: _Widgets, title: str) -> None:
+    """The visible components, in order, into ``w``."""
+    import gradio as gr
+
+    gr.HTML(f'<h1>{title}</h1><p>Conversational recommendations for films, series, music, '
+            "podcasts and audiobooks. Like or dislike a card and ask again.</p>",
+            elem_id="encore-head")
+    w.status = gr.HTML(elem_id="encore-status")
+    with gr.Row(elem_id="user-row"):
+        w.user = gr.Dropdown(label="User", choices=[], value=None, allow_custom_value=True,
+                             filterable=True, interactive=True, elem_id="user-picker",
+                             scale=4, container=False)
+        w.new_user = gr.Button("New user", elem_id="new-user", scale=1, size="sm")
+        w.restart = gr.Button("New conversation", elem_id="new-chat", scale=1, size="sm")
+    w.summary = gr.HTML(elem_id="user-summary")
+    with gr.Tabs(elem_id="views") as w.tabs:
+        with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+            w.chatbot = gr.Chatbot(show_label=False, elem_id="chat", height="60vh",
+                                   autoscroll=False, feedback_options=None,
+                                   sanitize_html=True, buttons=[], layout="panel")
+            with gr.Row(elem_id="message-row"):
+                w.msg = gr.Textbox(placeholder="What are you in the mood for?",
+                                   show_label=False, elem_id="message", scale=6, lines=1,
+                                   max_lines=3, container=False)
+                w.send = gr.Button("Send", variant="primary", elem_id="send", scale=1,
+                                   min_width=60)
+            w.feedback_line = gr.HTML(elem_id="feedback-line")
+            w.note = gr.HTML(elem_id="backend-note")
+            with gr.Accordion("Examples to try", open=False, elem_id="examples"):
+                gr.Examples(EXAMPLES, inputs=[w.msg], label=None)
+        with gr.Tab("Your history", id="history-tab", elem_id="history-tab"):
+            w.history = gr.HTML(elem_id="history-view")
+            w.history_refresh = gr.Button("Refresh", size="sm", elem_id="history-refresh")
+        with gr.Tab("Playlist", id="playlist-tab", elem_id="playlist-tab"):
+            # The last playlist, numbered, with its total: reorder, remove, export.
+            w.playlist = gr.HTML('<p class="empty">Ask for a playlist ("a 45-minute playlist '
+                                 'of pop") and it shows here.</p>', elem_id="playlist-block")
+            with gr.Row():
+                w.m3u = gr.DownloadButton("Download M3U", visible=False, size="sm",
+                                          elem_id="playlist-m3u")
+                w.json = gr.DownloadButton("Download JSON", visible=False, size="sm",
+                                           elem_id="playlist-json")
+    w.playlist_outputs = [w.playlist, w.m3u, w.json]
+    # The bridge of the page's script (see assets.py): hidden, but in the page.
+    w.action = gr.Textbox(elem_id="encore-action-box", show_label=False, container=False)
+    w.action_go = gr.Button("act", elem_id="encore-action-go", visible="hidden")
 
 
 def parse_auth(auth: Any) -> tuple[str, str] | None:
@@ -186,7 +191,8 @@ def launch(assistant_or_factory: Assistant | Callable[[], Assistant], *,
     app = build_app(assistant_or_factory, access=access)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host, server_port=port, prevent_thread_lock=prevent_thread_lock,
-               quiet=quiet, show_error=False, ssr_mode=False, css=CSS, footer_links=["api"],
+               quiet=quiet, show_error=False, ssr_mode=False, css=CSS, js=BRIDGE_JS,
+               footer_links=["api"],
                **access.launch_kwargs(), **launch_kwargs)
     return app
 

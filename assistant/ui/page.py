@@ -7,14 +7,22 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from assistant.errors import BundleNotReady, EncoreError
-from assistant.reply import FeedbackKind, PlaylistReply, Recommendation
+from assistant.reply import PlaylistReply, Reply
+from assistant.store import latest_per_item
 from assistant.ui import checks
 from assistant.ui.access import Access, Viewer
-from assistant.ui.playlist import playlist_files, render_playlist
-from assistant.ui.render import _esc, _message, _problem, _reply_markdown, render_card, render_note
+from assistant.ui.actions import PageActions
+from assistant.ui.render import _esc, _message, _problem, render_note
+from assistant.ui.transcript import (
+    Entry,
+    ImageOf,
+    load_transcript,
+    render_messages,
+    save_transcript,
+)
 from assistant.validation import MAX_K, check_feedback_kind
 
 if TYPE_CHECKING:
@@ -23,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 N_CARDS = 10
-"""Card slots on the page (replies with more picks show the first ten)."""
+"""Cards an answer shows in the chat (replies with more picks show the first ten)."""
 MAX_HISTORY = 1000
 """Most history events one ``/history`` call returns."""
 
@@ -91,7 +99,47 @@ class AssistantLoader:
 # ---------------------------------------------------------------- handlers (no gradio state)
 
 
-class ChatPage:
+class Frame(NamedTuple):
+    """One snapshot of a streamed turn, in the order of the chat's outputs."""
+
+    text: str
+    """The message box (emptied once sent)."""
+    messages: list[dict[str, str]]
+    """The chat, rendered (each answer with its own cards)."""
+    session_id: str
+    user_id: str | None
+    transcript: list[Entry]
+    marks: dict[str, str]
+    note: str
+    """The details toggle (backends, timings) or a problem."""
+    playlist: PlaylistReply | None = None
+    """The playlist this turn made, if any (the Playlist view edits and exports it)."""
+
+
+def _answer(reply: Reply, n_cards: int, updated: str | None) -> Entry:
+    text = reply.text
+    return Entry(role="assistant", text=text, turn=reply.turn, notice=reply.notice,
+                 updated=updated, recs=list(reply.recommendations[:n_cards]),
+                 playlist=reply.playlist, intent=reply.intent)
+
+
+def _labelled(a: Any, users: list[str]) -> list[Any]:
+    """The picker's choices: ``(id · persona, id)`` where the assistant has a persona for the
+    user, else the id alone."""
+    persona = getattr(a, "persona", None)
+    if not callable(persona):
+        return users
+    out: list[Any] = []
+    for u in users:
+        try:
+            label = persona(u)
+        except Exception:
+            label = None
+        out.append((f"{u} · {label}", u) if isinstance(label, str) and label else u)
+    return out
+
+
+class ChatPage(PageActions):
     """The page's handlers, as plain methods over an :class:`AssistantLoader`.
 
     Each UI handler returns plain values in the order of its outputs; the ``api_*`` methods
@@ -109,8 +157,11 @@ class ChatPage:
     # -- page status and users --------------------------------------------------
 
     def status(self, current_user: str | None, viewer: Viewer | None = None
-               ) -> tuple[str, list[str], str | None, str, bool]:
+               ) -> tuple[str, list[Any], str | None, str, bool]:
         """(status html, user choices, selected user, user summary, still building?).
+
+        A choice is a user id, or ``("demo-0042 · crime and mystery fan", "demo-0042")`` when
+        the assistant knows a persona for that user (``Assistant.persona``).
 
         Only a caller who may pick (open mode, an admin) gets the list of users; anyone else
         gets their own user only."""
@@ -139,8 +190,9 @@ class ChatPage:
         if getattr(a, "synthetic", False):
             label = ('<b>Demo data:</b> the users and their histories are synthetic interactions '
                      "generated from seeded taste profiles. ")
-        status = f'{banner}<div class="encore-status">{label}{_esc(a.backend_note())}</div>'
-        return status, users, user, self.user_summary(user, viewer), False
+        status = (f'{banner}<div class="encore-status">{label}<details class="status-details">'
+                  f"<summary>details</summary>{_esc(a.backend_note())}</details></div>")
+        return status, _labelled(a, users), user, self.user_summary(user, viewer), False
 
     def user_summary(self, user_id: str | None, viewer: Viewer | None = None) -> str:
         try:
@@ -165,98 +217,100 @@ class ChatPage:
 
     # -- one chat turn, streamed -----------------------------------------------
 
-    def respond(self, message: str, history: list[dict] | None, user_id: str | None,
-                session_id: str | None, viewer: Viewer | None = None) -> Iterator[tuple]:
-        """Stream one turn. Yields (textbox, history, session_id, user_id, recs, marks,
-        note html, *card visibilities, *card htmls, playlist html, M3U file, JSON file); the
-        playlist block shows the whole playlist, and its files come with the last frame."""
-        history = list(history or [])
+    def respond(self, message: str, transcript: list[Entry] | None, user_id: str | None,
+                session_id: str | None, viewer: Viewer | None = None,
+                marks: dict[str, str] | None = None, updated: str | None = None
+                ) -> Iterator[Frame]:
+        """Stream one turn into the transcript: the person's message, then the answer with
+        its own cards (earlier answers keep theirs). ``updated``: feedback given since the
+        last answer, said in this one ("your dislike of Heat"). The last frame saves the
+        transcript for a reload."""
+        entries = list(transcript or [])
+        marks = dict(marks or {})
         session_id = session_id or uuid.uuid4().hex
         try:
             user_id = (viewer or Viewer()).user_for(checks.ident(user_id, "user"))
             message = checks.text(message, "message", required=False)
         except EncoreError as exc:
-            yield self._frame(message if isinstance(message, str) else "", history, session_id,
-                              None, [], {}, _problem(str(exc)))
+            yield self._frame(message if isinstance(message, str) else "", entries, session_id,
+                              None, marks, _problem(str(exc)))
             return
         if not message:
-            yield self._frame("", history, session_id, user_id, [], {}, "")
+            yield self._frame("", entries, session_id, user_id, marks, "")
             return
-        history = [*history, {"role": "user", "content": _esc(message)},
-                   {"role": "assistant", "content": "…"}]
-        yield self._frame("", history, session_id, user_id, [], {},
-                          render_note(None, done=False))
+        entries.append(Entry(role="user", text=message))
+        entries.append(Entry(role="assistant", text="…"))
+        yield self._frame("", entries, session_id, user_id, marks, render_note(None, done=False))
+        reply, a = None, None
         try:
             a = self.loader.get()
             user_id = user_id or a.new_user_id()
-            reply = None
             for reply in a.chat_stream(session_id, user_id, message):
-                history[-1] = {"role": "assistant", "content": _reply_markdown(reply)}
-                recs = list(reply.recommendations[: self.n_cards])
-                yield self._frame("", history, session_id, user_id, recs, {},
+                entries[-1] = _answer(reply, self.n_cards, updated)
+                yield self._frame("", entries, session_id, user_id, marks,
                                   render_note(reply.meta, turn=reply.turn, done=False),
-                                  turn=reply.turn, playlist=reply.playlist)
+                                  playlist=reply.playlist)
         except Exception as exc:
             if not isinstance(exc, EncoreError):
                 log.exception("chat turn failed")
-            history[-1] = {"role": "assistant", "content": f"{_esc(_message(exc))}"}
-            yield self._frame("", history, session_id, user_id, [], {},
+            entries[-1] = Entry(role="assistant", text=_message(exc), problem=True)
+            yield self._frame("", entries, session_id, user_id, marks,
                               render_note(None, done=True) + _problem(_message(exc)))
             return
-        if reply is not None:
-            yield self._frame("", history, session_id, user_id, recs, {},
+        if reply is not None and a is not None and user_id:
+            save_transcript(a.store, session_id, user_id, entries)
+            yield self._frame("", entries, session_id, user_id, marks,
                               render_note(reply.meta, turn=reply.turn, done=True),
-                              turn=reply.turn, playlist=reply.playlist, files=True)
+                              playlist=reply.playlist)
 
-    def _frame(self, text: str, history: list[dict], session_id: str, user_id: str | None,
-               recs: list[Recommendation], marks: dict[str, str], note: str,
-               turn: int | None = None, playlist: PlaylistReply | None = None,
-               files: bool = False) -> tuple:
-        visible = [i < len(recs) for i in range(self.n_cards)]
-        cards = [render_card(recs[i], mark=marks.get(recs[i].item_id), turn=turn)
-                 if i < len(recs) else "" for i in range(self.n_cards)]
-        m3u = js = None
-        if files and playlist is not None and playlist.items:
-            m3u, js = (str(p) for p in playlist_files(playlist))
+    def _image_of(self) -> ImageOf | None:
+        """Item id -> the catalog's cover image URL, when the assistant is loaded."""
+        try:
+            a = self.loader.get()
+        except EncoreError:
+            return None
+
+        def image_of(item_id: str) -> str | None:
+            try:
+                return getattr(a.item(item_id), "image_url", None)
+            except Exception:
+                return None
+
+        return image_of
+
+    def messages(self, entries: list[Entry], marks: dict[str, str]) -> list[dict[str, str]]:
+        """The chat's messages for ``entries`` (cards with the user's marks)."""
+        return render_messages(entries, marks, self._image_of())
+
+    def _frame(self, text: str, entries: list[Entry], session_id: str, user_id: str | None,
+               marks: dict[str, str], note: str, playlist: PlaylistReply | None = None
+               ) -> Frame:
         # Copies: each frame is a snapshot, later frames must not change earlier ones.
-        return (text, list(history), session_id, user_id, list(recs), dict(marks), note,
-                *visible, *cards, render_playlist(playlist), m3u, js)
+        return Frame(text, self.messages(entries, marks), session_id, user_id, list(entries),
+                     dict(marks), note, playlist)
 
-    # -- feedback on a card ------------------------------------------------------
+    def restore(self, session_id: str | None, user_id: str | None,
+                viewer: Viewer | None = None) -> tuple[list[Entry], dict[str, str]]:
+        """After a reload: the transcript kept for this conversation and the user's marks
+        (their likes and dislikes, from the history store). Empty while building."""
+        try:
+            user = (viewer or Viewer()).user_for(checks.ident(user_id, "user"))
+            session = checks.ident(session_id, "session")
+            a = self.loader.get()
+        except EncoreError:
+            return [], {}
+        if not user:
+            return [], {}
+        entries = load_transcript(a.store, session, user) if session else []
+        return entries, self.marks_of(user)
 
-    def feedback(self, slot: int, kind: str, recs: list[Recommendation] | None,
-                 marks: dict[str, str] | None, user_id: str | None,
-                 session_id: str | None, viewer: Viewer | None = None
-                 ) -> tuple[str, dict[str, str], str]:
-        """Like or dislike the card in ``slot``. Returns (feedback line, marks, card html)."""
-        recs = list(recs or [])
-        marks = dict(marks or {})
-        if not 0 <= slot < len(recs):
-            return _problem("That card is no longer on the page; ask again for new picks."), \
-                marks, ""
-        rec = recs[slot]
-        card = render_card(rec, mark=marks.get(rec.item_id))
+    def marks_of(self, user_id: str) -> dict[str, str]:
+        """The user's standing likes and dislikes given here: item id -> "like"/"dislike"."""
         try:
-            user_id = (viewer or Viewer()).user_for(checks.ident(user_id, "user"))
-        except EncoreError as exc:
-            return _problem(str(exc)), marks, card
-        if not user_id:
-            return _problem("Pick a user (or a new user) first."), marks, card
-        try:
-            self.loader.get().feedback(user_id, rec.item_id, FeedbackKind(kind),
-                                       session_id=session_id)
-        except Exception as exc:
-            if not isinstance(exc, EncoreError):
-                log.exception("feedback failed")
-            return _problem(_message(exc)), marks, card
-        marks[rec.item_id] = kind
-        verb = "liked" if kind == "like" else "disliked"
-        effect = ("more like it will come up" if kind == "like"
-                  else "it will be left out of your next answers")
-        line = (f'<div class="encore-feedback" data-item-id="{_esc(rec.item_id)}" '
-                f'data-kind="{_esc(kind)}">Noted: you {verb} <b>{_esc(rec.title)}</b>; '
-                f"{effect}.</div>")
-        return line, marks, render_card(rec, mark=kind)
+            events = latest_per_item(self.loader.get().store.events(user_id))
+        except Exception:
+            return {}
+        return {e.item_id: e.kind.value for e in events if e.kind.value in ("like", "dislike")}
 
     # -- named endpoints (gradio_client) ----------------------------------------
 

@@ -8,6 +8,7 @@ import html
 from assistant.errors import EncoreError
 from assistant.reply import Recommendation, Reply, TurnMeta
 from assistant.ui.checks import clean_display
+from assistant.ui.cover import cover_tile
 
 _MEDIA_LABEL = {"movie": "Film", "series": "Series", "album": "Album", "music_track": "Track",
                 "podcast": "Podcast", "audiobook": "Audiobook"}
@@ -40,13 +41,18 @@ def _duration(minutes: float | None) -> str:
     return f"{total} min"
 
 
-def render_card(rec: Recommendation, *, mark: str | None = None, turn: int | None = None) -> str:
+def render_card(rec: Recommendation, *, mark: str | None = None, turn: int | None = None,
+                live: bool = False, image_url: str | None = None) -> str:
     """One recommendation as an HTML card; every catalog string is escaped.
 
     Args:
         rec: the recommendation.
-        mark: feedback already given on it this turn ("like" or "dislike"), shown as a badge.
+        mark: the user's feedback on it ("like" or "dislike"): a badge, and the pressed
+            button.
         turn: the reply's turn number (a data attribute, so a test can tell answers apart).
+        live: show Like / Dislike buttons (pressed when ``mark`` says so; a pressed button
+            undoes). The page's script sends their clicks to the server.
+        image_url: the catalog's cover image, if any (else a generated tile).
     """
     facts = [_MEDIA_LABEL.get(rec.media_type, rec.media_type)]
     if rec.year:
@@ -57,12 +63,17 @@ def render_card(rec: Recommendation, *, mark: str | None = None, turn: int | Non
         facts.append(", ".join(rec.genres))
     badge = {"like": "liked", "dislike": "disliked"}.get(mark or "", "")
     classes = "encore-card" + (f" {mark}d" if mark in ("like", "dislike") else "")
+    if turn is not None:  # the chat keeps classes but drops data-* attributes
+        classes += f" turn-{turn}"
     attrs = (f'class="{classes}" data-item-id="{_esc(rec.item_id)}" data-rank="{rec.rank}"'
              + (f' data-turn="{turn}"' if turn is not None else ""))
+    title = clean_display(rec.title)
     parts = [
         f"<article {attrs}>",
-        f'<div><span class="rank">{rec.rank}</span><h3 class="title">{_esc(rec.title)}</h3>'
-        + (f' <span class="year">({rec.year})</span>' if rec.year else "")
+        cover_tile(title, rec.media_type, rec.genres, image_url=image_url),
+        '<div class="body">',
+        f'<div class="head"><span class="rank">{rec.rank}</span>'
+        f'<b class="title">{_esc(rec.title)}</b>'
         + (f'<span class="badge">{badge}</span>' if badge else "") + "</div>",
         f'<p class="facts">{" · ".join(_esc(f) for f in facts)}</p>',
     ]
@@ -75,8 +86,23 @@ def render_card(rec: Recommendation, *, mark: str | None = None, turn: int | Non
         items = "".join(f"<li>{_esc(line)}</li>" for line in evidence)
         parts.append(f'<details class="evidence"><summary>Why this pick</summary>'
                      f"<ul>{items}</ul></details>")
-    parts.append("</article>")
+    if live:
+        parts.append(_feedback_buttons(rec.item_id, mark))
+    parts.append("</div></article>")
     return "".join(parts)
+
+
+def _feedback_buttons(item_id: str, mark: str | None) -> str:
+    """Like / Dislike, pressed when given (class ``pressed``; a pressed button's click undoes
+    it: the server forgets the feedback). ``name`` and ``value`` say what the page's script
+    sends: the chat's sanitizer keeps them (it drops ``data-*`` and ``aria-*``)."""
+    out = []
+    for kind, label in (("like", "Like"), ("dislike", "Dislike")):
+        pressed = " pressed" if mark == kind else ""
+        out.append(f'<button type="button" class="fb fb-{kind}{pressed}" name="encore-{kind}" '
+                   f'value="{_esc(item_id)}" title="{label} (click again to undo)">'
+                   f'{label + "d" if mark == kind else label}</button>')
+    return f'<div class="fb-row">{"".join(out)}</div>'
 
 
 def _evidence(rec: Recommendation) -> list[str]:
@@ -115,7 +141,11 @@ def render_note(meta: TurnMeta | None, *, turn: int = 0, done: bool = True,
         if (total := meta.timings_ms.get("total")) is not None:
             body += f" · {total:.0f} ms"
     state = "true" if done else "false"
-    return f'<div class="backend-note" data-turn="{turn}" data-done="{state}">{body}</div>'
+    # Backend names and timings are for the curious: behind a small toggle, never in the
+    # main view (a fallback is said in the reply's own text when it matters).
+    inner = (f'<details class="turn-details"><summary>details</summary>{body}</details>'
+             if body else "")
+    return f'<div class="backend-note" data-turn="{turn}" data-done="{state}">{inner}</div>'
 
 
 def _problem(text: str) -> str:

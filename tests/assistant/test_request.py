@@ -85,6 +85,7 @@ def test_schema_lists_the_closed_vocabularies() -> None:
         "details",
         "feedback",
         "chitchat",
+        "history",
     }
     assert set(defs["MediaType"]["enum"]) == set(MEDIA_TYPES)
     assert "thought-provoking" in defs["Mood"]["enum"]

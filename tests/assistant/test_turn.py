@@ -34,6 +34,7 @@ _ARGS = {
     "feedback": ({"item_id": "mv-arrival-2016", "kind": "seen"},
                  {"item_id": "mv-arrival-2016", "kind": "love"}),
     "chitchat": ({}, None),
+    "history": ({}, None),
 }
 
 

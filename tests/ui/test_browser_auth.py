@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.ui.conftest import free_port, wait_until_serving
-from tests.ui.test_browser import TIMEOUT_MS, _ask, browser  # noqa: F401 (fixture)
+from tests.ui.test_browser import TIMEOUT_MS, _ask, _press, browser  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +56,7 @@ def test_a_person_sees_only_their_own_user(browser, signed_in_page: str,  # noqa
     assert "Signed in as ann (user browser-ann)" in page.inner_text("#encore-status")
     assert not page.is_visible("#user-picker") and not page.is_visible("#new-user")
     cards = _ask(page, "a dark crime series", turn=1)
-    page.click("#like-0")
+    _press(page, "like", cards[0])
     page.wait_for_selector(f'.encore-feedback[data-item-id="{cards[0]}"][data-kind="like"]')
     assert [(e.user_id, e.item_id) for e in assistant.store.events("browser-ann")] == \
         [("browser-ann", cards[0])]

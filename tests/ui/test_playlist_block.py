@@ -10,10 +10,7 @@ from pathlib import Path
 
 from assistant.reply import PlaylistEntry, PlaylistReply
 from assistant.ui import N_CARDS, AssistantLoader, ChatPage, build_app
-from assistant.ui.playlist import playlist_files, render_playlist
-
-# The playlist's outputs close ChatPage.respond's frame: ..., cards, block, M3U, JSON.
-BLOCK, M3U, JSON = -3, -2, -1
+from assistant.ui.playlist import drop, move, playlist_files, render_playlist
 
 
 def _sample() -> PlaylistReply:
@@ -58,18 +55,44 @@ def test_page_has_the_block_and_its_buttons(assistant) -> None:
     assert {"playlist-block", "playlist-m3u", "playlist-json"} <= ids
 
 
-def test_a_playlist_turn_shows_the_whole_playlist_and_offers_downloads(assistant) -> None:
+def test_a_playlist_turn_shows_the_whole_playlist_in_its_answer(assistant) -> None:
     page = ChatPage(AssistantLoader(assistant))
     frames = list(page.respond("a 45-minute playlist of pop", [], assistant.new_user_id(),
                                None))
     last = frames[-1]
-    html = last[BLOCK]
-    n = len(re.findall(r'data-position="\d+"', html))
-    assert n > N_CARDS  # the whole playlist, not the ten card slots
+    pl = last.playlist
+    assert pl is not None and len(pl.items) > N_CARDS  # the whole playlist, not ten cards
+    html = last.messages[-1]["content"]
+    assert len(re.findall(r'data-position="\d+"', html)) == len(pl.items)
     assert 'class="total">Total: ' in html and "of 45:00 asked for" in html
-    m3u, js = Path(last[M3U]), Path(last[JSON])
+    assert "encore-card" not in html and "under <b>Playlist</b>" in html
+    m3u, js = (Path(p) for p in playlist_files(pl))
     assert m3u.read_text(encoding="utf-8").startswith("#EXTM3U\n")
-    assert len(json.loads(js.read_text(encoding="utf-8"))["items"]) == n
-    assert all(f[M3U] is None for f in frames[:-1])  # files once, with the last frame
+    assert len(json.loads(js.read_text(encoding="utf-8"))["items"]) == len(pl.items)
     other = list(page.respond("a dark crime series", [], assistant.new_user_id(), None))[-1]
-    assert other[BLOCK] == "" and other[M3U] is None and other[JSON] is None
+    assert other.playlist is None
+
+
+def test_reorder_and_remove_renumber_retotal_and_export_in_the_new_order() -> None:
+    pl = _sample()
+    down = move(pl, 1, 1)
+    assert down.ids == ["tr-b", "tr-a"] and [e.position for e in down.items] == [1, 2]
+    assert move(pl, 1, -1) is pl and move(pl, 2, 1) is pl  # off either end: unchanged
+    assert down.to_m3u().splitlines()[3] == "encore:item/tr-b"
+    assert [e["id"] for e in json.loads(down.to_json())["items"]] == ["tr-b", "tr-a"]
+    shorter = drop(pl, 1)
+    assert shorter.ids == ["tr-b"] and shorter.items[0].position == 1
+    assert shorter.total_minutes == 4.3 and not shorter.within_tolerance
+    assert drop(pl, 5) is pl
+    html = render_playlist(down, editable=True)
+    assert 'name="encore-up" value="2"' in html and 'name="encore-up" value="1"' not in html
+    assert 'name="encore-down" value="1"' in html and 'name="encore-remove" value="2"' in html
+    assert "Total: 8:10 of 10:00" in html
+
+
+def test_the_page_edits_the_playlist_it_holds() -> None:
+    pl = _sample()
+    assert ChatPage.edit_playlist(pl, "down", 1).ids == ["tr-b", "tr-a"]
+    assert ChatPage.edit_playlist(pl, "up", 2).ids == ["tr-b", "tr-a"]
+    assert ChatPage.edit_playlist(pl, "remove", 2).ids == ["tr-a"]
+    assert ChatPage.edit_playlist(None, "up", 1) is None

@@ -23,17 +23,20 @@ from assistant.ui import (
     render_card,
     render_note,
 )
+from assistant.ui.page import Frame
 
-# Order of ChatPage.respond's frame: text, history, session, user, recs, marks, note, cards...
-HIST, SESSION, USER, RECS, MARKS, NOTE = 1, 2, 3, 4, 5, 6
-VISIBLE, CARDS = 7, 7 + N_CARDS
 REQUEST = "a dark crime series"
 
 
 def _turn(page: ChatPage, message: str, user: str, session: str | None = None,
-          history: list | None = None) -> tuple[list[tuple], tuple]:
-    frames = list(page.respond(message, history or [], user, session))
+          transcript: list | None = None, **kw) -> tuple[list[Frame], Frame]:
+    frames = list(page.respond(message, transcript or [], user, session, **kw))
     return frames, frames[-1]
+
+
+def _recs(frame: Frame) -> list[Recommendation]:
+    """The newest answer's cards."""
+    return frame.transcript[-1].recs
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -82,9 +85,10 @@ def test_card_duration(minutes: float, shown: str) -> None:
     assert f"Film · {shown}</p>" in render_card(rec)
 
 
-def test_backend_note_names_the_llm_or_the_rules_fallback() -> None:
+def test_backend_note_names_the_llm_or_the_rules_fallback_behind_a_toggle() -> None:
     llm = render_note(TurnMeta(parser="llm", explainer="llm", llm_model="tiny"), turn=4)
     assert "Answered by the LLM (tiny)" in llm and 'data-turn="4"' in llm
+    assert '<details class="turn-details"><summary>details</summary>' in llm
     fb = Fallback(stage="parser", wanted="llm", used="rules", reason="timeout")
     fell = render_note(TurnMeta(fallbacks=[fb]), done=False)
     assert "rules fallback" in fell and "from llm to rules: timeout" in fell
@@ -99,6 +103,20 @@ def test_parse_auth() -> None:
         parse_auth("ann")
 
 
+def test_a_card_has_a_generated_cover_and_feedback_buttons_the_chat_keeps() -> None:
+    rec = Recommendation(item_id="al-x", title="Kind of Blue", media_type="album", rank=1,
+                         genres=["jazz"])
+    card = render_card(rec, mark="like", turn=3, live=True)
+    assert 'class="cover cover-generated"' in card and "<svg" in card and "KO" in card
+    # name/value/class survive the chat's sanitizer (data-* and aria-* do not).
+    assert 'class="fb fb-like pressed" name="encore-like" value="al-x"' in card
+    assert 'class="fb fb-dislike" name="encore-dislike" value="al-x"' in card
+    assert "encore-card liked turn-3" in card
+    image = render_card(rec, image_url="https://example.org/kob.jpg")
+    assert '<img src="https://example.org/kob.jpg"' in image and "cover-generated" not in image
+    assert "<img" not in render_card(rec, image_url="javascript:alert(1)")
+
+
 # -- the page and its handlers on the real Assistant ---------------------------------------
 
 def test_app_builds_with_named_endpoints_only(assistant) -> None:
@@ -106,7 +124,8 @@ def test_app_builds_with_named_endpoints_only(assistant) -> None:
     named = set(app.get_api_info()["named_endpoints"])
     assert named == {"/chat", "/recommend", "/feedback", "/history"}
     ids = {getattr(b, "elem_id", None) for b in app.blocks.values()}
-    assert {"user-picker", "new-user", "message", "card-0", f"dislike-{N_CARDS - 1}"} <= ids
+    assert {"user-picker", "new-user", "message", "chat", "history-view", "playlist-block",
+            "encore-action-box", "encore-action-go"} <= ids
 
 
 def test_status_lists_demo_users_and_labels_synthetic_data(assistant) -> None:
@@ -115,53 +134,111 @@ def test_status_lists_demo_users_and_labels_synthetic_data(assistant) -> None:
     assert not building
     assert users and selected == users[0]
     assert "synthetic" in html and "parser: rules" in html
+    assert '<details class="status-details">' in html  # backend names behind a toggle
     assert "synthetic demo user" in summary
 
 
-def test_chat_streams_text_then_cards_then_explanations(assistant) -> None:
+def test_the_picker_shows_a_persona_when_the_assistant_has_one(assistant) -> None:
+    class WithPersona:
+        def __getattr__(self, name):
+            return getattr(assistant, name)
+
+        def persona(self, user_id: str) -> str | None:
+            return "crime and mystery fan" if user_id == assistant.users()[0] else None
+
+    page = ChatPage(AssistantLoader(WithPersona()))  # type: ignore[arg-type]
+    _, choices, selected, _, _ = page.status(None)
+    first = assistant.users()[0]
+    assert choices[0] == (f"{first} · crime and mystery fan", first) and selected == first
+    assert choices[1] == assistant.users()[1]
+
+
+def test_chat_streams_each_answer_with_its_own_cards(assistant) -> None:
     page = ChatPage(AssistantLoader(assistant))
     user = assistant.users()[0]
     frames, last = _turn(page, REQUEST, user)
     assert len(frames) >= 3  # placeholder, text + cards, explanations...
-    assert frames[0][HIST][-1]["content"] == "…" and not any(frames[0][VISIBLE:CARDS])
-    recs = last[RECS]
+    assert frames[0].messages[-1]["content"].count("encore-card") == 0
+    recs = _recs(last)
     assert 0 < len(recs) <= N_CARDS
-    assert last[VISIBLE:CARDS] == tuple(i < len(recs) for i in range(N_CARDS))
-    for rec, card in zip(recs, last[CARDS:], strict=False):
-        assert f'data-item-id="{rec.item_id}"' in card and 'data-turn="1"' in card
-        assert rec.explanation and "<details" in card
-    assert 'data-done="true"' in last[NOTE] and "parser: rules" in last[NOTE]
-    assert last[SESSION] and last[USER] == user
-    assert last[HIST][0] == {"role": "user", "content": REQUEST}
+    answer = last.messages[-1]["content"]
+    assert "\n\n" not in answer  # one HTML block for the chat's markdown
+    for rec in recs:
+        assert f'name="encore-like" value="{rec.item_id}"' in answer and rec.explanation
+    assert 'data-done="true"' in last.note and "parser: rules" in last.note
+    assert last.session_id and last.user_id == user
+    assert last.messages[0] == {"role": "user", "content": REQUEST}
+    # A second turn: the first answer keeps its cards.
+    _, second = _turn(page, "something lighter", user, last.session_id, last.transcript)
+    assert len(second.messages) == 4
+    first_ids = [r.item_id for r in recs]
+    assert all(f'value="{i}"' in second.messages[1]["content"] for i in first_ids)
+    assert "encore-reply turn-2" in second.messages[3]["content"]
 
 
-def test_dislike_is_stored_and_changes_the_next_answer(assistant) -> None:
+def test_a_reload_restores_the_conversation_and_the_marks(assistant) -> None:
+    page = ChatPage(AssistantLoader(assistant))
+    user = assistant.new_user_id()
+    _, first = _turn(page, REQUEST, user)
+    liked = _recs(first)[0]
+    page.toggle(liked.item_id, "like", {}, user, first.session_id)
+    entries, marks = page.restore(first.session_id, user)
+    assert [e.role for e in entries] == ["user", "assistant"]
+    assert [r.item_id for r in entries[1].recs] == [r.item_id for r in _recs(first)]
+    assert marks == {liked.item_id: "like"}
+    assert page.restore(first.session_id, "someone-else")[0] == []  # keyed by user too
+    assert page.restore("no-such-session", user)[0] == []
+
+
+def test_dislike_is_stored_changes_the_next_answer_and_the_answer_says_so(assistant) -> None:
     page = ChatPage(AssistantLoader(assistant))
     user = assistant.new_user_id()
     _, first = _turn(page, REQUEST, user)
     _, control = _turn(page, REQUEST, user)  # a new conversation, no feedback yet
-    first_ids = [r.item_id for r in first[RECS]]
-    assert [r.item_id for r in control[RECS]] == first_ids  # so a change below is the dislike
-    disliked = first[RECS][1]
-    line, marks, card = page.feedback(1, "dislike", first[RECS], first[MARKS], user,
-                                      first[SESSION])
+    first_ids = [r.item_id for r in _recs(first)]
+    assert [r.item_id for r in _recs(control)] == first_ids  # so a change below is the dislike
+    disliked = _recs(first)[1]
+    line, marks, change = page.toggle(disliked.item_id, "dislike", {}, user, first.session_id)
     assert "you disliked" in line and marks == {disliked.item_id: "dislike"}
-    assert "encore-card disliked" in card
+    assert change == f"your dislike of {disliked.title}"
     events = [(h.item_id, h.event, h.source) for h in assistant.history(user)]
     assert (disliked.item_id, "dislike", "feedback") in events
-    _, after = _turn(page, REQUEST, user)  # a new conversation again
-    ids = [r.item_id for r in after[RECS]]
+    _, after = _turn(page, REQUEST, user, marks=marks, updated=change)
+    ids = [r.item_id for r in _recs(after)]
     assert disliked.item_id not in ids
     assert len(set(ids) & set(first_ids)) >= 3  # the same request, answered again
+    assert f"Updated after your dislike of {disliked.title}." in after.messages[-1]["content"]
 
 
-def test_like_is_stored(assistant) -> None:
+def test_a_pressed_button_undoes_its_feedback(assistant) -> None:
     page = ChatPage(AssistantLoader(assistant))
     user = assistant.new_user_id()
     _, first = _turn(page, REQUEST, user)
-    line, _, card = page.feedback(1, "like", first[RECS], {}, user, first[SESSION])
-    assert "you liked" in line and "encore-card liked" in card
-    assert [h.event for h in assistant.history(user)] == ["like"]
+    rec = _recs(first)[0]
+    line, marks, _ = page.toggle(rec.item_id, "like", {}, user, first.session_id)
+    assert "you liked" in line and [h.event for h in assistant.history(user)] == ["like"]
+    assert "fb-like pressed" in page.messages(first.transcript, marks)[-1]["content"]
+    line, marks, change = page.toggle(rec.item_id, "like", marks, user, first.session_id)
+    assert "Undone" in line and marks == {} and change is None
+    assert assistant.history(user) == []
+    assert "pressed" not in page.messages(first.transcript, marks)[-1]["content"]
+
+
+def test_the_history_view_lists_feedback_and_removes_an_entry(assistant) -> None:
+    page = ChatPage(AssistantLoader(assistant))
+    user = assistant.new_user_id()
+    _, first = _turn(page, REQUEST, user)
+    a, b = _recs(first)[:2]
+    page.toggle(a.item_id, "like", {}, user, None)
+    page.toggle(b.item_id, "dislike", {}, user, None)
+    view = page.history_view(user)
+    assert 'data-items="2"' in view
+    assert view.index(b.item_id) < view.index(a.item_id)  # newest first
+    assert f'name="encore-forget" value="{a.item_id}"' in view
+    assert "Removed" in page.forget(a.item_id, user)
+    view = page.history_view(user)
+    assert 'data-items="1"' in view and f'value="{a.item_id}"' not in view
+    assert [h.item_id for h in assistant.history(user)] == [b.item_id]
 
 
 def test_feedback_on_an_empty_slot_is_a_message(assistant) -> None:
@@ -173,8 +250,8 @@ def test_feedback_on_an_empty_slot_is_a_message(assistant) -> None:
 def test_unknown_user_is_a_new_user_with_a_notice(assistant) -> None:
     page = ChatPage(AssistantLoader(assistant))
     _, last = _turn(page, REQUEST, "nobody-at-all-42")
-    assert last[RECS]
-    assert "new user: no history yet" in last[HIST][-1]["content"]
+    assert _recs(last)
+    assert "new user: no history yet" in last.messages[-1]["content"]
     assert page.user_summary("nobody-at-all-42") == "new user: no history yet"
 
 
@@ -184,8 +261,8 @@ def test_requests_while_the_bundle_builds_get_a_clear_message(assistant) -> None
     page = ChatPage(loader)
     try:
         _, last = _turn(page, REQUEST, "u1")
-        assert str(BundleNotReady()) in last[HIST][-1]["content"]
-        assert not last[RECS] and "encore-problem" in last[NOTE]
+        assert str(BundleNotReady()) in last.messages[-1]["content"]
+        assert not _recs(last) and "encore-problem" in last.note
         html, _, _, _, building = page.status(None)
         assert building and "still being built" in html
         with pytest.raises(gr.Error, match="still being built"):
@@ -194,7 +271,7 @@ def test_requests_while_the_bundle_builds_get_a_clear_message(assistant) -> None
         gate.set()
     assert loader.wait(30) is assistant
     _, last = _turn(page, REQUEST, assistant.new_user_id())
-    assert last[RECS]
+    assert _recs(last)
 
 
 def test_a_bundle_that_fails_to_load_is_one_line_not_a_traceback(tmp_path: Path) -> None:
@@ -205,7 +282,7 @@ def test_a_bundle_that_fails_to_load_is_one_line_not_a_traceback(tmp_path: Path)
     with pytest.raises(EncoreError, match="could not be loaded: .*bundle folder not found"):
         loader.wait(30)
     _, last = _turn(ChatPage(loader), REQUEST, "u1")
-    shown = last[HIST][-1]["content"]
+    shown = last.messages[-1]["content"]
     assert str(missing) in shown and "Fix" in shown and "Traceback" not in shown
 
 
@@ -217,7 +294,7 @@ def test_an_unexpected_error_hides_internals() -> None:
     with pytest.raises(EncoreError, match=r"something went wrong on the server \(RuntimeError\)"):
         loader.wait(30)
     _, last = _turn(ChatPage(loader), REQUEST, "u1")
-    shown = last[HIST][-1]["content"]
+    shown = last.messages[-1]["content"]
     assert "RuntimeError" in shown and "secret internal detail" not in shown
 
 

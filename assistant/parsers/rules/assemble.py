@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.parsers.rules.intents import intent_of
+from assistant.parsers.rules.intents import intent_of, own_history
 from assistant.parsers.rules.state import Hit, State, round_minutes
 from assistant.parsers.rules.topic import is_reset, strip_reset, topic_of
 from assistant.parsers.vocabulary import MOOD_GENRES, Vocabulary
@@ -58,6 +58,12 @@ def assemble(st: State, hits: list[Hit], context: ParseContext | None, vocab: Vo
              catalog: Catalog, foreign: bool = False) -> Request:
     """The request ``st`` and ``hits`` say, checked against ``vocab`` and ``catalog``."""
     slots = _slots(hits, vocab)
+    if "history" in slots.genres and own_history(st):
+        # "show me my history": the person's own history, not the genre (unless more is
+        # asked for: "my history films" stays a request for history films)
+        slots.genres.remove("history")
+        if slots.any():
+            slots.genres.append("history")
     intent = intent_of(st, foreign, slots.any())
     if intent is Intent.playlist:
         # A playlist of "music" (or of nothing said) is one of songs; "a playlist of

@@ -1,9 +1,9 @@
 """Step 7, intent: what the person wants done, from cue phrases and what was found.
 
-In order: trending ("what's popular"), playlist, details ("tell me about the second one"),
-search ("is Fleabag on here?"), similar ("more like Arrival"), feedback ("I loved Parasite"),
-recommend, chitchat ("thanks!"). Free text with nothing else found is a recommendation
-("stories about lighthouse keepers").
+In order: history ("show me my history"), trending ("what's popular"), playlist, details
+("tell me about the second one"), search ("is Fleabag on here?"), similar ("more like
+Arrival"), feedback ("I loved Parasite"), recommend, chitchat ("thanks!"). Free text with
+nothing else found is a recommendation ("stories about lighthouse keepers").
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from assistant.parsers.rules.state import State, lower_same_length
 from assistant.parsers.rules.title_patterns import AVAILABLE
 from retrieval.request import Intent, TitleRole
 
-__all__ = ["PLAYLIST", "intent_of"]
+__all__ = ["PLAYLIST", "intent_of", "own_history"]
 
 _TRENDING = re.compile(
     r"\b(?:trending|popular|what'?s\s+hot|hottest|top\s+charts?|charts"
@@ -46,11 +46,26 @@ _RECOMMEND = re.compile(
     r"\b(?:recommend|suggest|something|anything|some|what\s+should|give\s+me|show\s+me|i\s+want"
     r"|i'?d\s+like|looking\s+for|in\s+the\s+mood|any\s+(?:good|ideas)|what\s+else|more|options"
     r"|ideas|play|another(?:\s+one)?)\b")
+# "show me my history", "what have I liked?", "my dislikes"; not "based on my history".
+_HISTORY = re.compile(
+    r"\b(?:my|our)\s+(?:own\s+)?(?:history|likes|dislikes|ratings|feedback"
+    r"|(?:viewing|watch|listening|play)\s+history)\b"
+    r"|\bwhat\s+(?:have|did)\s+i\s+(?:liked?|disliked?|rated|watched|seen|heard|listened\s+to)\b"
+    r"|\bwhat\s+i(?:'ve|\s+have)\s+(?:liked|disliked|rated|watched|seen)\b")
+_BASED_ON = re.compile(r"\b(?:based\s+on|from|using|given|according\s+to|for|fits?|match(?:es)?)"
+                       r"\s+(?:my|our)\b")
 _GREETING = re.compile(
     r"^\W*(?:hi|hello|hey|yo|hiya|good\s+(?:morning|evening|afternoon|night)|thanks?|thank\s+you"
     r"|cheers|ok|okay|cool|great|nice|bye|goodbye|who\s+are\s+you|what\s+can\s+you\s+do"
     r"|how\s+are\s+you|help)\b")
 
+
+
+def own_history(st: State) -> bool:
+    """Whether the message asks about the person's own history ("show me my history"), not
+    for picks based on it ("something based on my history")."""
+    low = lower_same_length(st.text)
+    return bool(_HISTORY.search(low)) and not _BASED_ON.search(low)
 
 
 def intent_of(st: State, foreign: bool, has_slots: bool) -> Intent:
@@ -68,6 +83,8 @@ def intent_of(st: State, foreign: bool, has_slots: bool) -> Intent:
                                               st.max_minutes, st.count))
     if foreign:
         return Intent.similar if like_titles else Intent.recommend
+    if own_history(st) and not (has_slots or has_amounts or st.titles):
+        return Intent.history
     if _TRENDING.search(low):
         return Intent.trending
     if st.playlist_minutes is not None or PLAYLIST.search(low):
