@@ -280,7 +280,9 @@ def test_fan_users_have_the_taste(demo_bundle_path: Path) -> None:
     hist = engine.base_history(fan)
     crime = sum("true crime" in engine.catalog[i].genres for i in hist.item_ids)
     share = crime / len(hist.item_ids)
-    assert share > 0.25
+    # far above the label's share of the catalog (which falls as the catalog grows)
+    base = sum("true crime" in it.genres for it in engine.catalog) / len(engine.catalog)
+    assert share > 10 * base, (share, base)
     with pytest.raises(ValueError, match="no user"):
         resolve_user(engine, engine.catalog, "polka")
 

@@ -23,6 +23,7 @@ from assistant.settings import Settings
 from assistant.store import open_store
 from tests.reliability.fake_llm import MODES, FakeLLM
 
+# "999" as a word (the injected "999 minutes"), not inside a real year such as 1999
 FORBIDDEN = re.compile(r"\b999\b|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
                        r"ignore previous|API key", re.IGNORECASE)
 

@@ -31,6 +31,7 @@ from retrieval.request import Request
 from tests.reliability.fake_llm import FakeLLM
 
 # What a checked text may never hold (the fake's "invented" answers are full of it).
+# "999" as a word (the injected "999 minutes"), not inside a real year such as 1999
 FORBIDDEN = re.compile(r"\b999\b|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
                        r"ignore previous|API key|\[here\]", re.IGNORECASE)
 

@@ -177,7 +177,10 @@ def test_nothing_to_retrieve_is_a_typed_check(bundle) -> None:
 
 def _engine_picks(bundle, parser, settings: Settings, histories=None) -> list[tuple[str, ...]]:
     engine = Engine.from_bundle(bundle, settings)
-    users = engine.known_users()[:3]
+    # the first users, and the first with a dislike too (so that every setting can act)
+    known = engine.known_users()
+    users = list(dict.fromkeys(known[:3] + [u for u in known
+                                            if "dislike" in engine.base_history(u).events][:3]))
     hists = histories or [engine.base_history(u) for u in users] + [History([])]
     return [tuple(p.item_id for p in engine.recommend(h, parser.parse(t) if t else None, k=10))
             for h in hists for t in TEXTS]
@@ -215,8 +218,9 @@ def test_the_same_settings_give_the_same_picks(bundle, parser) -> None:
 def test_retrieval_dislike_rating_changes_the_picks(bundle, parser) -> None:
     """The demo log has no ratings: a rated history shows it (rated 3: liked at 2, disliked
     at 4, so the profile flips)."""
-    ids = bundle.catalog.ids[:40:4]
-    rated = [History(ids, ["rating"] * len(ids), [3.0] * len(ids))]
+    films = bundle.catalog.ids[:40:4]
+    mixed = [i for i in bundle.catalog.ids if not i.startswith("mv-")][::25][:10]
+    rated = [History(ids, ["rating"] * len(ids), [3.0] * len(ids)) for ids in (films, mixed)]
     low = _engine_picks(bundle, parser, Settings(retrieval={"dislike_rating": 2.0}), rated)
     high = _engine_picks(bundle, parser, Settings(retrieval={"dislike_rating": 4.0}), rated)
     assert low != high
