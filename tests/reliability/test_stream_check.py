@@ -31,7 +31,7 @@ from retrieval.request import Request
 from tests.reliability.fake_llm import FakeLLM
 
 # What a checked text may never hold (the fake's "invented" answers are full of it).
-FORBIDDEN = re.compile(r"999|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
+FORBIDDEN = re.compile(r"(?<!\d)999(?!\d)|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
                        r"ignore previous|API key|\[here\]", re.IGNORECASE)
 
 
