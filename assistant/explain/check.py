@@ -210,14 +210,16 @@ def check_sentence(sentence: str, grounds: Grounds, titles: TitleIndex) -> list[
     own_index = TitleIndex([t for t in own if t], min_chars=1, numeric=True)
     text = _blank(sentence, [(s, e) for _, s, e in own_index.find(sentence)])
     problems: list[str] = instruction_problems(text)
-    far = TitleIndex({h.title for h in grounds.uncited_history} - set(own))
-    found = far.find(text)
-    problems += [f"uncited history: {t}" for t, _, _ in found]
-    text = _blank(text, [(s, e) for _, s, e in found])
+    # Grounded phrases go before any title search: "thriller" the genre is not "Thriller"
+    # the album, even when that album is history the ranker found but may not be cited.
     phrases = [*grounds.matched_genres, *grounds.matched_tags, *grounds.constraints,
                *grounds.signals, *grounds.creators,
                *(label for h in grounds.history for label in h.shared)]
     text = _blank(text, _phrase_spans(text, phrases))
+    far = TitleIndex({h.title for h in grounds.uncited_history} - set(own))
+    found = far.find(text)
+    problems += [f"uncited history: {t}" for t, _, _ in found]
+    text = _blank(text, [(s, e) for _, s, e in found])
     problems += [f"title: {t}" for t, _, _ in titles.find(text)]
     problems += [f"title: {m.group(1).strip()!r}" for m in _QUOTED_RE.finditer(text)
                  if m.group(1).strip()]
