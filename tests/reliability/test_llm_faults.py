@@ -177,5 +177,7 @@ def test_twenty_stalled_turns_leave_no_threads_or_sockets(demo_bundle_path, fake
         after = settle(before)
     assert after[0] - before[0] <= 2, (before, after)  # threads
     assert after[1] - before[1] <= 2, (before, after)  # sockets
-    assert max(times) < deadline + SLACK_S and min(times) >= deadline - 0.02
+    # Each turn waited for the stalled server; how long at most is the timing tests' concern
+    # (above), not this leak count's, which must hold on a machine however busy.
+    assert min(times) >= deadline - 0.02
     assert len([c for c in fake.calls if c["mode"] == "stall"]) == 20
