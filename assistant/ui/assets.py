@@ -24,6 +24,7 @@ CSS = """
   display: inline; }
 #encore-status, #user-summary { font-size: .85em; }
 #encore-status .encore-status, #encore-status .encore-access { display: inline; }
+#encore-status .encore-access::after { content: " "; }
 details.status-details, details.turn-details { display: inline-block; margin-left: .4em; }
 details.status-details summary, details.turn-details summary { cursor: pointer;
   color: var(--body-text-color-subdued); font-size: .85em; }
