@@ -1,0 +1,221 @@
+"""The demo answers within a minute: a quick generation goes live first, the tuned one
+next (fine-tuned encoder, trained ranker), and a running assistant and page switch to it
+between turns. Every build here is real, with the tiny test encoder and 200 demo users."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from retrieval.bundle_store import current_generation
+from retrieval.demo.build import QUICK, TUNED, DemoProgress, build_quick, build_tuned, demo_stage
+
+USERS = 200
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.bundles import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def _toml(tiny: Path, bundle: Path, store: str = "sqlite://:memory:") -> str:
+    return f"""bundle_dir = "{bundle}"
+[data]
+demo_users = {USERS}
+[retrieval]
+encoder_model = "{tiny}"
+n_candidates = 50
+collaborative = 40
+[ranker]
+kind = "lightgbm"
+max_rounds = 20
+early_stopping = 5
+min_data_in_leaf = 20
+num_leaves = 7
+num_threads = 1
+[training]
+cuts = 2
+[store]
+url = "{store}"
+"""
+
+
+def _settings(tiny: Path, bundle: Path):
+    from assistant.settings import load_settings
+
+    cfg = bundle.parent / "encore.toml"
+    cfg.write_text(_toml(tiny, bundle))
+    return load_settings(cfg)
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def test_no_launch_makes_the_quick_generation_live_first_then_the_tuned_one(
+        tiny_model: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    cfg = tmp_path / "encore.toml"
+    cfg.write_text(_toml(tiny_model, bundle))
+    result = CliRunner().invoke(app, ["--config", str(cfg), "demo", "--no-launch"])
+    assert result.exit_code == 0, result.output
+    quick, tuned = _manifest(bundle / "gen-000001"), _manifest(bundle / "gen-000002")
+    assert current_generation(bundle) == "gen-000002" and demo_stage(bundle) == TUNED
+    assert quick["stage"] == QUICK and not quick["encoder"]["finetuned"]
+    assert quick["ranker"]["kind"] == "none"
+    assert tuned["stage"] == TUNED and tuned["encoder"]["finetuned"]
+    assert tuned["ranker"]["kind"] == "lightgbm"
+    # Both list the personas of the demo's users, with checksums.
+    assert "users.jsonl" in quick["files"] and "users.jsonl" in tuned["files"]
+    err = result.stderr
+    assert err.index("Getting the demo ready: encoding") < err.index("the quick model is live") \
+        < err.index("the tuned one is being trained (step") < err.index("The tuned model is live")
+    assert "%)" in err and " left" in err  # a share done, and an estimate
+    # A second run builds nothing; --quick after a rebuild stops at the quick generation.
+    again = CliRunner().invoke(app, ["--config", str(cfg), "demo", "--no-launch", "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["stage"] == TUNED
+    assert current_generation(bundle) == "gen-000002"
+
+
+def test_an_assistant_on_the_quick_generation_switches_to_the_tuned_one_between_turns(
+        tiny_model: Path, tmp_path: Path) -> None:
+    from assistant.core import Assistant
+
+    bundle = tmp_path / "bundle"
+    s = _settings(tiny_model, bundle)
+    config = s.build_config()
+    dataset = build_quick(bundle, config, users=USERS)
+    bot = Assistant.from_bundle(bundle, s)
+    assert bot.generation == "gen-000001" and bot.manifest["stage"] == QUICK
+    first = bot.chat("s1", "demo-0001", "a dark crime series")
+    assert first.recommendations and first.meta.ranker != "lightgbm"
+    # A turn that began on the quick generation ends on it, even if the tuned one goes
+    # live meanwhile.
+    stream = bot.chat_stream("s1", "demo-0001", "something funny instead")
+    next(stream)
+    build_tuned(bundle, config, dataset=dataset, max_pairs=800)
+    *_, middle = stream
+    assert bot.generation == "gen-000001" and middle.turn == 2
+    third = bot.chat("s1", "demo-0001", "shorter ones")
+    assert bot.generation == "gen-000002" and bot.manifest["stage"] == TUNED
+    assert third.turn == 3 and third.recommendations  # the conversation carried over
+    assert third.meta.ranker == "lightgbm"
+    assert not bot.refresh()  # nothing newer
+    assert bot.persona("demo-0001") and bot.persona("someone-else") is None
+    bot.close()
+
+
+class _HeldProgress(DemoProgress):
+    """Progress whose fine-tuning waits at its first step until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def report(self, what: str, done: int, total: int) -> None:
+        super().report(what, done, total)
+        if what == "finetune" and done == 1:
+            self.holding.set()
+            assert self.release.wait(120)
+
+
+@pytest.mark.integration
+def test_the_page_answers_while_the_tuned_model_is_trained(tiny_model: Path,
+                                                           tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    from assistant.core import Assistant
+    from assistant.ui import launch
+    from assistant.ui.page import AssistantLoader, ChatPage
+    from tests.ui.conftest import free_port, wait_until_serving
+
+    bundle = tmp_path / "bundle"
+    s = _settings(tiny_model, bundle)
+    progress = _HeldProgress()
+    dataset = build_quick(bundle, s.build_config(), users=USERS, progress=progress)
+    bot = Assistant.from_bundle(bundle, s)
+    progress.finish(QUICK)
+    loader = AssistantLoader(bot)
+    loader.progress = progress  # type: ignore[attr-defined]  (what `encore demo` passes)
+    tuned = threading.Thread(target=build_tuned, args=(bundle, s.build_config()),
+                             kwargs={"dataset": dataset, "progress": progress, "max_pairs": 800})
+    tuned.start()
+    port = free_port()
+    page = launch(loader, host="127.0.0.1", port=port, prevent_thread_lock=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_serving(url)
+        assert progress.holding.wait(120)
+        client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+        reply = client.predict("a funny podcast", "demo-0002", "", api_name="/chat")
+        assert reply["recommendations"] and progress.busy and tuned.is_alive()
+        html_, *_rest, building = ChatPage(loader).status("demo-0002")
+        assert building and "Answers now come from the quick model; the tuned one is being " \
+            "trained (step 1 of" in html_ and "encore-problem" not in html_
+        progress.release.set()
+        tuned.join(120)
+        progress.finish(TUNED)
+        again = client.predict("a funny podcast", "demo-0002", reply["session_id"],
+                               api_name="/chat")
+        assert again["turn"] == 2 and bot.generation == "gen-000002"
+        html_, *_rest, building = ChatPage(loader).status("demo-0002")
+        assert not building and "The tuned model is live" in html_
+    finally:
+        progress.release.set()
+        page.close()
+        bot.close()
+
+
+def test_the_tuned_build_runs_in_a_child_process_and_goes_live(tiny_model: Path,
+                                                               tmp_path: Path) -> None:
+    from retrieval.demo.build import TunedBuild
+
+    bundle = tmp_path / "bundle"
+    s = _settings(tiny_model, bundle)
+    progress = DemoProgress()
+    build_quick(bundle, s.build_config(), users=USERS, progress=progress)
+    progress.finish(QUICK)
+    seen: list[str] = []
+    progress.subscribe(lambda p: seen.append(p.text() or ""))
+    went_live = threading.Event()
+    build = TunedBuild(bundle, s.build_config(), progress=progress, users=USERS, max_pairs=800,
+                       on_live=went_live.set)
+    try:
+        assert build.wait(300), "the tuned build did not finish in 5 minutes"
+    finally:
+        build.stop()
+    assert progress.phase == "live", progress.error
+    assert went_live.is_set() and demo_stage(bundle) == TUNED
+    assert any("(step " in t for t in seen) and any("encoding" in t for t in seen)
+
+
+def test_progress_words_and_estimates() -> None:
+    now = [0.0]
+    p = DemoProgress(clock=lambda: now[0])
+    assert p.text() == "Getting the demo ready: starting."
+    p.begin(QUICK, items=1200, interactions=30_000)
+    assert p.text().startswith("Getting the demo ready: loading the language model, about ")
+    p.report("encode", 0, 1200)
+    now[0] = 12.0
+    p.report("encode", 480, 1200)
+    assert p.text() == "Getting the demo ready: encoding 1,200 titles (40%), about 20 s left."
+    now[0] = 30.0
+    p.report("encode", 1200, 1200)
+    p.finish(QUICK)
+    p.begin(TUNED)
+    p.report("finetune", 0, 62)
+    now[0] = 30.0 + 20 * 15
+    p.report("finetune", 20, 62)
+    # 42 steps at 15 s, the encoding as measured (30 s), the ranker (90 s), loading: 12.6 min
+    assert p.text() == ("Answers now come from the quick model; the tuned one is being "
+                        "trained (step 20 of 62, about 13 min left).")
+    p.fail("out of memory")
+    assert not p.busy and "out of memory" in (p.text() or "")
