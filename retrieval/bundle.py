@@ -6,9 +6,10 @@ file), the catalog (``catalog.jsonl``), the interactions it was built from
 in the manifest), the item vectors (``item_vectors.npy``), the FAISS index (``index/``)
 and, when trained, the ranker (``ranker/``: ``ranker/ranker/`` the model,
 ``ranker/stats/`` the statistics its features read, ``ranker/training.json`` its settings
-and report) and, for generated users (the demo), ``users.jsonl``: one persona per user. A bundle without a ranker (a log too small to learn from, or
-``train_ranker=False``) says why in its manifest
-(``"ranker": {"kind": "none", "reason": ...}``) and serves with the untrained blend.
+and report) and, for generated users (the demo), ``users.jsonl``: one persona per user.
+A bundle without a ranker (a log too small to learn from, or ``train_ranker=False``) says
+why in its manifest (``"ranker": {"kind": "none", "reason": ...}``) and serves with the
+untrained blend.
 
 A bundle path holds immutable generations behind a ``CURRENT`` pointer
 (:mod:`retrieval.bundle_store`): a build writes a new generation and swaps the pointer, so
@@ -406,6 +407,22 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
     crash_point("data-written")
 
 
+def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build: BuildConfig,
+                  tmp: Path, *, train: bool, step: Step, on_progress: Progress | None
+                  ) -> dict[str, Any]:
+    """Train the ranker into ``tmp`` when asked; the manifest's ``ranker`` entry."""
+    if not train:
+        return {"kind": "none", "reason": "not requested (train_ranker=False)"}
+    step(f"training the {build.pipeline.ranker.kind} ranker on "
+         f"{len(dataset.interactions)} interactions")
+    if on_progress is not None:
+        on_progress("ranker", 0, 1)
+    entry = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline, tmp / RANKER_DIR)
+    if on_progress is not None:
+        on_progress("ranker", 1, 1)
+    return entry
+
+
 def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | None
                   ) -> np.ndarray:
     """The catalog's item vectors, in chunks so that a long encoding reports its progress."""
@@ -423,9 +440,12 @@ def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | No
 
 
 def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
-              index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path
-              ) -> dict[str, Any]:
-    return {
+              index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path,
+              *, stage: str | None = None) -> dict[str, Any]:
+    extra: dict[str, Any] = {} if stage is None else {"stage": stage}
+    if (tmp / USERS_FILE).is_file():
+        extra["users_file"] = USERS_FILE
+    return {**extra,
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_VERSION,
         "created_unix": int(time.time()),
@@ -479,14 +499,12 @@ def build_bundle(
         max_pairs: Cap on mined training pairs (None: the miner's default).
         progress: Show progress bars.
         on_step: Called with a short description as each step starts.
-        encoder: Use this encoder as is (tests pass tiny models); skips fine-tuning. A
-            sentence-transformers encoder is saved into the bundle's ``encoder/``.
+        encoder: Use this encoder as is (tests pass tiny models; a sentence-transformers
+            one is saved into ``encoder/``); skips fine-tuning.
         train_ranker: Train the learned ranker after encoding.
         pipeline: The pipeline settings, over ``config.pipeline``.
-        stage: Recorded as the manifest's ``"stage"`` (``"quick"``: a first generation
-            served while a ``"tuned"`` one is built; see :mod:`retrieval.demo.build`).
-        on_progress: Called with ``(what, done, total)`` as fine-tuning steps and encoded
-            items advance (:data:`Progress`).
+        stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
+        on_progress: Called as steps and items advance (:data:`Progress`).
     """
     from retrieval.index import FaissIndex
 
@@ -509,34 +527,20 @@ def build_bundle(
                                              progress=progress, step=step,
                                              on_progress=on_progress)
         step(f"encoding {len(dataset.catalog)} items")
-        ids = dataset.catalog.ids
         vectors = _encode_items(dataset, encoder, on_progress)
         np.save(tmp / "item_vectors.npy", vectors)
-        (tmp / "item_ids.json").write_text(json.dumps(ids), encoding="utf-8")
+        (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
 
         step("building the FAISS index")
         index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
-        index.add(ids, vectors)
+        index.add(dataset.catalog.ids, vectors)
         index.save(tmp / "index")
 
-        if train_ranker:
-            step(f"training the {build.pipeline.ranker.kind} ranker on "
-                 f"{len(dataset.interactions)} interactions")
-            if on_progress is not None:
-                on_progress("ranker", 0, 1)
-            ranker_meta = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline,
-                                               tmp / RANKER_DIR)
-            if on_progress is not None:
-                on_progress("ranker", 1, 1)
-        else:
-            ranker_meta = {"kind": "none", "reason": "not requested (train_ranker=False)"}
+        ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
+                                    step=step, on_progress=on_progress)
 
         manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
-                             ranker_meta, started, tmp)
-        if stage is not None:
-            manifest["stage"] = stage
-        if (tmp / USERS_FILE).is_file():
-            manifest["users_file"] = USERS_FILE
+                             ranker_meta, started, tmp, stage=stage)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         crash_point("manifest-written")
     return out

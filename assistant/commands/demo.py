@@ -122,7 +122,8 @@ def _serve(settings: Any, path: Path, *, stage: str | None, url: str, say: Say,
     loader = DemoLoader(factory, tracker) if stage != TUNED else AssistantLoader(factory)
     if stage != TUNED:
         say(f"opening the chat page on {url}; it answers as soon as the quick model is ready")
-    app = launch(loader, prevent_thread_lock=True, **launch_kwargs)
+    # launch (build_app) takes a loader as it is: the page then reads its progress.
+    app = launch(loader, prevent_thread_lock=True, **launch_kwargs)  # type: ignore[arg-type]
     try:
         loader.wait()
         typer.echo(f"Demo ready at {url}", err=True)

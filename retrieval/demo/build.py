@@ -318,7 +318,7 @@ class TunedBuild:
 
     def __init__(self, out: str | Path, config: BuildConfig, *, progress: DemoProgress,
                  users: int = 1500, seed: int = 0, max_pairs: int = DEMO_PAIRS,
-                 on_live: Callable[[], None] | None = None) -> None:
+                 on_live: Callable[[], object] | None = None) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")  # no forked threads, no copied torch state

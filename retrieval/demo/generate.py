@@ -69,6 +69,26 @@ def _persona(chosen: np.ndarray, mix: np.ndarray, core: np.ndarray, liked: np.nd
     return text
 
 
+def _draw_items(rng: np.random.Generator, affinity: np.ndarray, log_pop: np.ndarray,
+                fitting: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a user played (drawn by taste and popularity) and the few they disliked
+    (from the bottom third of their affinity); ``fitting`` counts the items of their taste."""
+    n_items = len(affinity)
+    # A taste the catalog holds few titles of gives a shorter history, not one padded
+    # with whatever else is popular (the persona must describe the history).
+    n_plays = int(np.clip(rng.lognormal(mean=np.log(22), sigma=0.6), 5,
+                          max(5, min(120, n_items // 2, int(1.5 * fitting)))))
+    logits = 1.2 * affinity + 0.8 * log_pop
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    played = rng.choice(n_items, size=n_plays, replace=False, p=p)
+    n_dis = int(rng.poisson(1.2))
+    low = np.setdiff1d(np.argsort(affinity)[: max(1, n_items // 3)], played)
+    disliked: np.ndarray = (rng.choice(low, size=min(n_dis, len(low)), replace=False)
+                            if n_dis and len(low) else np.empty(0, dtype=played.dtype))
+    return played, np.asarray(disliked, dtype=played.dtype)
+
+
 def generate_interactions(
     catalog: Catalog,
     n_users: int = 1500,
@@ -108,21 +128,8 @@ def generate_interactions(
         user_profiles[uid] = tuple(profiles[c].name for c in chosen)
         taste = (mix[:, None] * like[chosen]).sum(0) - 1.5 * (mix[:, None] * dislike[chosen]).sum(0)
         affinity = taste + rng.normal(0.0, 0.6, size=len(catalog))
-        # A taste the catalog holds few titles of gives a shorter history, not one padded
-        # with whatever else is popular (the persona must describe the history).
         fitting = int(core[chosen].any(axis=0).sum())
-        n_plays = int(np.clip(rng.lognormal(mean=np.log(22), sigma=0.6), 5,
-                              max(5, min(120, len(catalog) // 2, int(1.5 * fitting)))))
-        logits = 1.2 * affinity + 0.8 * log_pop
-        p = np.exp(logits - logits.max())
-        p /= p.sum()
-        played = rng.choice(len(catalog), size=n_plays, replace=False, p=p)
-        # Dislikes: a few items from the bottom third of this user's affinity.
-        n_dis = int(rng.poisson(1.2))
-        low = np.argsort(affinity)[: max(1, len(catalog) // 3)]
-        low = np.setdiff1d(low, played)
-        disliked: np.ndarray = (rng.choice(low, size=min(n_dis, len(low)), replace=False)
-                                if n_dis and len(low) else np.empty(0, dtype=played.dtype))
+        played, disliked = _draw_items(rng, affinity, log_pop, fitting)
 
         order = np.concatenate([played, np.asarray(disliked, dtype=played.dtype)])
         rng.shuffle(order)

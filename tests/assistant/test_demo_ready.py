@@ -144,12 +144,13 @@ def test_the_page_answers_while_the_tuned_model_is_trained(tiny_model: Path,
     bot = Assistant.from_bundle(bundle, s)
     progress.finish(QUICK)
     loader = AssistantLoader(bot)
-    loader.progress = progress  # type: ignore[attr-defined]  (what `encore demo` passes)
+    loader.progress = progress  # type: ignore[attr-defined]  # as `encore demo` does
     tuned = threading.Thread(target=build_tuned, args=(bundle, s.build_config()),
                              kwargs={"dataset": dataset, "progress": progress, "max_pairs": 800})
     tuned.start()
     port = free_port()
-    page = launch(loader, host="127.0.0.1", port=port, prevent_thread_lock=True)
+    page = launch(loader, host="127.0.0.1", port=port,  # type: ignore[arg-type]
+                  prevent_thread_lock=True)
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_serving(url)
@@ -202,7 +203,7 @@ def test_progress_words_and_estimates() -> None:
     p = DemoProgress(clock=lambda: now[0])
     assert p.text() == "Getting the demo ready: starting."
     p.begin(QUICK, items=1200, interactions=30_000)
-    assert p.text().startswith("Getting the demo ready: loading the language model, about ")
+    assert (p.text() or "").startswith("Getting the demo ready: loading the language model, about ")
     p.report("encode", 0, 1200)
     now[0] = 12.0
     p.report("encode", 480, 1200)
