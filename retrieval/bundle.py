@@ -359,14 +359,14 @@ def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder
 
 def _prepare_encoder(dataset: Dataset, tmp: Path, config: BuildConfig, encoder: Encoder | None,
                      *, finetune: bool, epochs: int, max_pairs: int | None, progress: bool,
-                     step: Step, on_progress: Progress | None = None
-                     ) -> tuple[Encoder, dict[str, Any]]:
+                     step: Step, on_progress: Progress | None = None,
+                     max_seq_length: int = 128) -> tuple[Encoder, dict[str, Any]]:
     """The encoder the item vectors come from (given, fine-tuned here into ``tmp/encoder``,
     or the base model) and the manifest's ``encoder`` entry."""
     from retrieval.encoder import load_encoder
 
     enc_meta: dict[str, Any] = {"model": config.encoder_model, "folder": None,
-                                "finetuned": False, "max_seq_length": 128}
+                                "finetuned": False, "max_seq_length": max_seq_length}
     if encoder is not None and hasattr(getattr(encoder, "model", None), "save"):
         # Save the encoder given, so the bundle loads the model its vectors came from.
         encoder.model.save(str(tmp / "encoder"), create_model_card=False)  # type: ignore[attr-defined]
@@ -431,12 +431,19 @@ def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | No
     texts = [item_text(it) for it in dataset.catalog]
     if on_progress is None:
         return encoder.encode(texts)
-    parts = []
+    # Chunks of texts of about one length, so that no chunk pads short texts to a long one.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors: np.ndarray | None = None
     on_progress("encode", 0, len(texts))
     for start in range(0, len(texts), ENCODE_CHUNK):
-        parts.append(encoder.encode(texts[start:start + ENCODE_CHUNK]))
+        rows = order[start:start + ENCODE_CHUNK]
+        part = encoder.encode([texts[i] for i in rows])
+        if vectors is None:
+            vectors = np.zeros((len(texts), part.shape[1]), dtype=np.float32)
+        vectors[rows] = part
         on_progress("encode", min(start + ENCODE_CHUNK, len(texts)), len(texts))
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    assert vectors is not None  # noqa: S101 (the catalog is not empty)
+    return vectors
 
 
 def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
@@ -480,6 +487,7 @@ def build_bundle(
     pipeline: PipelineConfig | None = None,
     stage: str | None = None,
     on_progress: Progress | None = None,
+    max_seq_length: int = 128,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
     ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
@@ -505,6 +513,7 @@ def build_bundle(
         pipeline: The pipeline settings, over ``config.pipeline``.
         stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
         on_progress: Called as steps and items advance (:data:`Progress`).
+        max_seq_length: Token limit of the encoder, for items and queries alike.
     """
     from retrieval.index import FaissIndex
 
@@ -525,7 +534,8 @@ def build_bundle(
         encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
                                              epochs=epochs, max_pairs=max_pairs,
                                              progress=progress, step=step,
-                                             on_progress=on_progress)
+                                             on_progress=on_progress,
+                                             max_seq_length=max_seq_length)
         step(f"encoding {len(dataset.catalog)} items")
         vectors = _encode_items(dataset, encoder, on_progress)
         np.save(tmp / "item_vectors.npy", vectors)
