@@ -91,6 +91,8 @@ class _Step:
     done: int
     total: int
     started: float
+    first: int = 0
+    """``done`` when the step was first reported (the rate counts only what came after)."""
 
 
 class DemoProgress:
@@ -148,10 +150,10 @@ class DemoProgress:
         with self._lock:
             now = self._clock()
             if self._step is None or self._step.what != what:
-                self._step = _Step(what, done, total, now)
+                self._step = _Step(what, done, total, now, first=done)
             step = self._step
-            if what == "encode" and done > 0 and done >= total and now > step.started:
-                self._encode_rate = (now - step.started) / max(done, 1)
+            if what == "encode" and done > step.first and done >= total and now > step.started:
+                self._encode_rate = (now - step.started) / (done - step.first)
             step.done, step.total = done, total
         self._changed()
 
@@ -185,7 +187,8 @@ class DemoProgress:
     def _rate(self, step: _Step, guess: float) -> float:
         """Seconds per unit of ``step``: measured once a unit is done, else ``guess``."""
         elapsed = self._clock() - step.started
-        return elapsed / step.done if step.done > 0 and elapsed > 0 else guess
+        units = step.done - step.first
+        return elapsed / units if units > 0 and elapsed > 0 else guess
 
     def seconds_left(self) -> float | None:
         """An estimate of the seconds until the phase in progress is live (None when none)."""

@@ -212,8 +212,9 @@ def test_progress_words_and_estimates() -> None:
     p.report("encode", 1200, 1200)
     p.finish(QUICK)
     p.begin(TUNED)
-    p.report("finetune", 0, 62)
-    now[0] = 30.0 + 20 * 15
+    p.report("finetune", 1, 62)  # (reported after each step: the rate counts from here)
+    assert "step 1 of 62, about 22 min left" in (p.text() or "")  # a first guess: 20 s a step
+    now[0] = 30.0 + 19 * 15
     p.report("finetune", 20, 62)
     # 42 steps at 15 s, the encoding as measured (30 s), the ranker (90 s), loading: 12.6 min
     assert p.text() == ("Answers now come from the quick model; the tuned one is being "
