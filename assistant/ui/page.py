@@ -126,7 +126,10 @@ class ChatPage:
         progress = getattr(self.loader, "progress", None)
         building = bool(progress is not None and progress.busy)
         words = progress.text() if progress is not None else None
-        build_note = (f'<div class="encore-progress" role="status">{_esc(words)}</div>'
+        fraction = progress.fraction if building else None
+        bar = (f' <progress value="{fraction:.2f}" max="1"></progress>'
+               if fraction is not None else "")
+        build_note = (f'<div class="encore-progress" role="status">{_esc(words)}{bar}</div>'
                       if words else "")
         try:
             a = self.loader.get()

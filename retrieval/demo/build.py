@@ -177,6 +177,12 @@ class DemoProgress:
         return self.phase in ("starting", QUICK, TUNED)
 
     @property
+    def fraction(self) -> float | None:
+        """How much of the step in progress is done (0 to 1), when it counts units."""
+        s = self._step
+        return None if s is None or s.total <= 1 else min(1.0, s.done / s.total)
+
+    @property
     def step(self) -> tuple[str, int, int] | None:
         """``(what, done, total)`` of the step in progress, if any."""
         s = self._step

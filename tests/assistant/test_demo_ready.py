@@ -221,3 +221,83 @@ def test_progress_words_and_estimates() -> None:
                         "trained (step 20 of 62, about 13 min left).")
     p.fail("out of memory")
     assert not p.busy and "out of memory" in (p.text() or "")
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_build_in_plain_words(demo_bundle_path: Path, tmp_path: Path
+                                                  ) -> None:
+    """Headless Chromium: while the quick model is built the page says how far and how long
+    (no red error), then, answering, that the tuned one is being trained; screenshots in
+    artifacts/."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from assistant.ui import launch
+    from assistant.ui.page import AssistantLoader
+    from tests.ui.conftest import free_port, wait_until_serving
+
+    chromium = Path(os.environ.get("ENCORE_CHROMIUM", "/usr/bin/chromium"))
+    if not chromium.is_file():
+        pytest.fail(f"{chromium} not found. Fix: apt-get install chromium")
+    shots = Path(__file__).resolve().parents[2] / "artifacts"
+    shots.mkdir(exist_ok=True)
+    progress = DemoProgress()
+    progress.begin(QUICK, items=1200)
+    progress.report("encode", 0, 1200)
+    progress.report("encode", 480, 1200)
+    gate = threading.Event()
+    settings = Settings(store={"url": f"sqlite:///{tmp_path / 'h.sqlite3'}"})
+
+    def factory() -> Assistant:  # as `encore demo`'s: the quick model, then the tuned build
+        assert gate.wait(120)
+        bot = Assistant.from_bundle(demo_bundle_path, settings)
+        progress.finish(QUICK)
+        progress.begin(TUNED)
+        progress.report("finetune", 1, 62)
+        progress.report("finetune", 20, 62)
+        return bot
+
+    loader = AssistantLoader(factory)
+    loader.progress = progress  # type: ignore[attr-defined]  # as `encore demo` does
+    port = free_port()
+    app_ = launch(loader, host="127.0.0.1", port=port,  # type: ignore[arg-type]
+                  prevent_thread_lock=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_serving(url)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(chromium), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.wait_for_selector("#encore-status .encore-progress")
+            text = page.inner_text("#encore-status")
+            assert "Getting the demo ready: encoding 1,200 titles (40%), about" in text
+            assert page.query_selector("#encore-status .encore-problem") is None
+            page.screenshot(path=str(shots / "demo-getting-ready.png"))
+            assert page.query_selector("#encore-status progress") is not None  # a bar
+            gate.set()
+            page.wait_for_function(
+                "() => document.querySelector('#encore-status').innerText"
+                ".includes('Answers now come from the quick model')")
+            text = page.inner_text("#encore-status")
+            assert "the tuned one is being trained (step 20 of 62, about" in text
+            # The page polls while the tuned model trains: typing in the picker survives it.
+            page.fill("#user-picker input", "demo-00")
+            page.wait_for_timeout(2500)
+            assert page.input_value("#user-picker input") == "demo-00"
+            page.keyboard.press("Escape")
+            page.screenshot(path=str(shots / "demo-quick-answers.png"))
+            progress.report("ranker", 1, 1)
+            progress.finish(TUNED)
+            page.wait_for_function(
+                "() => document.querySelector('#encore-status').innerText"
+                ".includes('The tuned model is live')")
+            browser.close()
+    finally:
+        gate.set()
+        app_.close()
