@@ -67,18 +67,26 @@ def load_demo_dataset(users: int = 1500, seed: int = 0) -> Dataset:
 
 def demo_stage(path: str | Path) -> str | None:
     """``"quick"`` or ``"tuned"``: the stage of the demo bundle live at ``path``; None when
-    there is no demo bundle there. A demo bundle from before stages counts as tuned (it was
-    fine-tuned)."""
+    there is no up-to-date demo bundle there (none, another data set, one without personas,
+    or one of other titles than the packaged catalog's: built again). A demo bundle from
+    before stages counts as tuned (it was fine-tuned)."""
+    import json
+
     from retrieval.bundle import read_manifest
+    from retrieval.bundle_store import resolve
+    from retrieval.demo import load_demo_catalog
     from retrieval.errors import DataError
 
     try:
         manifest = read_manifest(path)
-    except DataError:
+        ids = json.loads((resolve(path).folder / "item_ids.json").read_text(encoding="utf-8"))
+    except (DataError, OSError, ValueError):
         return None
     # The data set's display name is "Encore demo (...)"; its source is the stable key.
-    if manifest.get("dataset", {}).get("source") != "demo":
+    if manifest.get("dataset", {}).get("source") != "demo" or "users_file" not in manifest:
         return None
+    if sorted(map(str, ids)) != sorted(load_demo_catalog().ids):
+        return None  # the catalog changed since (a pull, an edit)
     return str(manifest.get("stage") or TUNED)
 
 

@@ -301,3 +301,23 @@ def test_the_page_shows_the_build_in_plain_words(demo_bundle_path: Path, tmp_pat
     finally:
         gate.set()
         app_.close()
+
+
+def test_an_outdated_demo_bundle_is_built_again(demo_bundle_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from retrieval.bundle_store import resolve
+
+    live = Path(shutil.copytree(resolve(demo_bundle_path).folder, tmp_path / "bundle"))
+    manifest = _manifest(live)
+    # The session's bundle is the demo's first 200 users on the packaged catalog: current.
+    assert demo_stage(live) == TUNED
+    (live / "manifest.json").write_text(json.dumps({**manifest, "stage": QUICK}))
+    assert demo_stage(live) == QUICK
+    old = {k: v for k, v in manifest.items() if k != "users_file"}  # before personas
+    (live / "manifest.json").write_text(json.dumps(old))
+    assert demo_stage(live) is None
+    (live / "manifest.json").write_text(json.dumps(manifest))
+    ids = json.loads((live / "item_ids.json").read_text())
+    (live / "item_ids.json").write_text(json.dumps(ids[:-1]))  # a title since added
+    assert demo_stage(live) is None
