@@ -126,7 +126,7 @@ class ChatPage:
         progress = getattr(self.loader, "progress", None)
         building = bool(progress is not None and progress.busy)
         words = progress.text() if progress is not None else None
-        fraction = progress.fraction if building else None
+        fraction = progress.fraction if progress is not None and building else None
         bar = (f' <progress value="{fraction:.2f}" max="1"></progress>'
                if fraction is not None else "")
         build_note = (f'<div class="encore-progress" role="status">{_esc(words)}{bar}</div>'
