@@ -404,6 +404,7 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
     for col in ("user_id", "item_id", "event"):
         frame[col] = frame[col].astype(str)
     frame.to_parquet(tmp / "interactions.parquet", index=False)
+    _save_personas(dataset, tmp)
     crash_point("data-written")
 
 
@@ -492,8 +493,8 @@ def build_bundle(
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
     ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
     the whole log (unless ``train_ranker`` is False, or the log is too small: the manifest
-    then says why), and write it all atomically to ``out``. The manifest records the
-    pipeline configuration (``"pipeline"``), which serving reads back.
+    then says why), and write it all atomically to ``out``, with the pipeline settings
+    (``"pipeline"`` in the manifest, read back when serving).
 
     Args:
         dataset: Catalog and interactions.
@@ -505,15 +506,14 @@ def build_bundle(
         finetune: Fine-tune the base encoder on the data set's interactions.
         epochs: Fine-tuning epochs.
         max_pairs: Cap on mined training pairs (None: the miner's default).
-        progress: Show progress bars.
+        progress: Show progress bars. ``on_progress``: called as steps and items advance.
         on_step: Called with a short description as each step starts.
-        encoder: Use this encoder as is (tests pass tiny models; a sentence-transformers
-            one is saved into ``encoder/``); skips fine-tuning.
+        encoder: Use this encoder as is (tests pass tiny models; no fine-tuning; a
+            sentence-transformers one is saved into ``encoder/``).
         train_ranker: Train the learned ranker after encoding.
         pipeline: The pipeline settings, over ``config.pipeline``.
         stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
-        on_progress: Called as steps and items advance (:data:`Progress`).
-        max_seq_length: Token limit of the encoder, for items and queries alike.
+        max_seq_length: The encoder's token limit (items and queries).
     """
     from retrieval.index import FaissIndex
 
@@ -530,7 +530,6 @@ def build_bundle(
     with write_generation(out) as tmp:
         step(f"saving the catalog ({len(dataset.catalog)} items) and interactions")
         _save_data(dataset, tmp)
-        _save_personas(dataset, tmp)
         encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
                                              epochs=epochs, max_pairs=max_pairs,
                                              progress=progress, step=step,

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from assistant.core import Assistant
     from retrieval.demo.build import TunedBuild
 
-__all__ = ["DEMO_PAIRS", "TerminalProgress", "build_demo"]
+__all__ = ["DEMO_PAIRS", "TerminalProgress", "build_demo", "demo_bundle_ready"]
 
 Say = Callable[[str], None]
 
@@ -66,21 +66,26 @@ class TerminalProgress:
             self.say(p.text() or "")
 
 
-def build_demo(settings: Any, path: Path, *, say: Say, progress: DemoProgress | None = None,
-               quick_only: bool = False, rebuild: bool = False) -> Path:
-    """Build what the demo bundle at ``path`` lacks, here: the quick generation, then (unless
-    ``quick_only``) the tuned one. Each goes live behind ``CURRENT`` as it is done."""
-    stage = None if rebuild else demo_stage(path)
-    tracker = progress or DemoProgress()
+def demo_bundle_ready(path: Path) -> bool:
+    """True when ``path`` holds an up-to-date, tuned demo bundle (nothing left to build)."""
+    return demo_stage(path) == TUNED
+
+
+def build_demo(settings: Any, path: Path, *, say: Say, progress: Any = None,
+               quick_only: bool = False) -> Path:
+    """Build the demo bundle at ``path`` here: the quick generation (unless an up-to-date
+    one is live), then, unless ``quick_only``, the tuned one; each goes live behind
+    ``CURRENT`` as it is done. ``progress``: a :class:`DemoProgress` to report to."""
+    tracker = progress if isinstance(progress, DemoProgress) else DemoProgress()
     config = settings.build_config()
     users, seed = settings.data.demo_users, settings.data.seed
     dataset = None
-    if stage is None:
+    if demo_stage(path) != QUICK:
         say(f"building the demo bundle in {path}: a quick model first (about a minute)")
         dataset = build_quick(path, config, users=users, seed=seed, progress=tracker)
         tracker.finish(QUICK)
         say(f"the quick model is live in {path}")
-    if stage != TUNED and not quick_only:
+    if not quick_only:
         build_tuned(path, config, dataset=dataset, users=users, seed=seed, progress=tracker,
                     max_pairs=DEMO_PAIRS)
         tracker.finish(TUNED)
@@ -163,7 +168,10 @@ def register(app: typer.Typer) -> None:
         if no_launch:
             tracker = DemoProgress()
             tracker.subscribe(TerminalProgress(say))
-            build_demo(s, path, say=say, progress=tracker, quick_only=quick, rebuild=rebuild)
+            stage = None if rebuild else demo_stage(path)
+            if stage is None or (stage == QUICK and not quick):
+                build_demo(s, path, say=say, progress=tracker,
+                           **({"quick_only": True} if quick else {}))
             if as_json:
                 from retrieval.bundle import read_manifest
 

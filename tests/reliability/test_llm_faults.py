@@ -23,7 +23,7 @@ from assistant.settings import Settings
 from assistant.store import open_store
 from tests.reliability.fake_llm import MODES, FakeLLM
 
-FORBIDDEN = re.compile(r"999|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
+FORBIDDEN = re.compile(r"\b999\b|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
                        r"ignore previous|API key", re.IGNORECASE)
 
 # The fallback reason of (parser, explainer) in each fault mode; None: that stage answered.
