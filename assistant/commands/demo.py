@@ -96,7 +96,9 @@ def _serve(settings: Any, path: Path, *, stage: str | None, url: str, say: Say,
            launch_kwargs: dict[str, Any]) -> None:
     """Open the page at once; build the quick generation behind it if needed, then the
     tuned one in a child process, and block until the server stops."""
+    from assistant.cli import fail
     from assistant.core import Assistant
+    from assistant.errors import EncoreError
     from assistant.ui import launch
     from assistant.ui.page import AssistantLoader
     from retrieval.demo.build import TunedBuild
@@ -130,7 +132,11 @@ def _serve(settings: Any, path: Path, *, stage: str | None, url: str, say: Say,
     # launch (build_app) takes a loader as it is: the page then reads its progress.
     app = launch(loader, prevent_thread_lock=True, **launch_kwargs)  # type: ignore[arg-type]
     try:
-        loader.wait()
+        try:
+            loader.wait()
+        except EncoreError as exc:  # the page says it too; the log has the traceback
+            app.close()
+            fail(str(exc))
         typer.echo(f"Demo ready at {url}", err=True)
         app.block_thread()
     finally:

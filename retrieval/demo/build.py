@@ -8,9 +8,9 @@ generations behind the bundle's ``CURRENT`` pointer (:mod:`retrieval.bundle_stor
    less encoding time), the FAISS index, and no trained ranker (the untrained blend ranks):
    about half a minute, mostly encoding the titles.
 2. ``tuned``: the encoder fine-tuned on the demo's SYNTHETIC interactions, and the LightGBM
-   ranker. It is built in a child process at low priority (:class:`TunedBuild`), so the page
-   keeps answering from the quick generation, and it goes live as the next generation; a
-   running :class:`~assistant.core.Assistant` picks it up between turns.
+   ranker. It is built in a child process at a lower priority (:class:`TunedBuild`), so
+   the page keeps answering from the quick generation, and it goes live as the next
+   generation; a running :class:`~assistant.core.Assistant` picks it up between turns.
 
 :class:`DemoProgress` follows both in plain words, with an estimate, for the page and the
 terminal ("Getting the demo ready: encoding 1,200 titles (40%), about 30 s left").
@@ -51,6 +51,7 @@ QUICK_TOKENS = 64
 """Token limit of the quick generation's encoder: the title, type, genres, tags, creators and
 the description's first sentence; about a quarter less encoding time than 128."""
 
+_NICE = 4
 # First guesses, before anything has been measured on this machine (two busy laptop cores):
 _ENCODE_S_PER_ITEM = 0.04
 _STEP_S = 20.0
@@ -314,7 +315,9 @@ def _tuned_child(out: str, config: dict[str, Any], users: int, seed: int, max_pa
     hf_logging.disable_progress_bar()  # the terminal shows this build's own progress lines
     parent = os.getppid()
     try:
-        os.nice(10)  # the page's turns come first on a busy machine
+        # The page's turns come first on a busy machine; a milder nice than 10, which would
+        # starve the build behind any other busy process for hours.
+        os.nice(_NICE)
     except OSError:
         pass
 

@@ -321,3 +321,55 @@ def test_an_outdated_demo_bundle_is_built_again(demo_bundle_path: Path, tmp_path
     ids = json.loads((live / "item_ids.json").read_text())
     (live / "item_ids.json").write_text(json.dumps(ids[:-1]))  # a title since added
     assert demo_stage(live) is None
+
+
+@pytest.mark.integration
+def test_encore_demo_answers_first_then_says_the_tuned_model_is_live(tiny_model: Path,
+                                                                     tmp_path: Path) -> None:
+    """The real command: the page answers from the quick model, the terminal says "Demo
+    ready at URL", then that the tuned model is live, and the next turn is answered by it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from gradio_client import Client
+
+    from tests.ui.conftest import free_port
+
+    bundle = tmp_path / "bundle"
+    cfg = tmp_path / "encore.toml"
+    cfg.write_text(_toml(tiny_model, bundle, store=f"sqlite:///{tmp_path / 'h.sqlite3'}"))
+    port = free_port()
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "--config", str(cfg), "demo", "--port",
+         str(port)], cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONPATH": str(repo), "GRADIO_ANALYTICS_ENABLED": "False"})
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 540
+        for line in proc.stderr:
+            lines.append(line.rstrip())
+            if line.startswith("Demo ready at") or time.monotonic() > deadline:
+                break
+        assert lines[-1] == f"Demo ready at http://127.0.0.1:{port}", lines
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False,
+                        analytics_enabled=False)
+        first = client.predict("a dark crime series", "demo-0001", "", api_name="/chat")
+        assert first["recommendations"]
+        for line in proc.stderr:
+            lines.append(line.rstrip())
+            if "The tuned model is live" in line or time.monotonic() > deadline:
+                break
+        assert lines[-1].startswith(f"- The tuned model is live at http://127.0.0.1:{port}")
+        second = client.predict("shorter", "demo-0001", first["session_id"], api_name="/chat")
+        assert second["turn"] == 2 and second["meta"]["ranker"] == "lightgbm"
+        assert demo_stage(bundle) == TUNED
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    text = "\n".join(lines)
+    assert "Getting the demo ready: encoding" in text and "tuned one is being trained" in text
+    assert "Traceback" not in text
