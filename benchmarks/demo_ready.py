@@ -92,6 +92,8 @@ def main() -> None:
                                          args.answer_timeout)
         ready_line = next((t for t, s in lines if s.startswith("Demo ready at")), None)
         load_answer = os.getloadavg()
+        print(f"RESULT demo_first_answer: {answered:.1f} s (page served {served:.1f} s); load "
+              f"average {load_answer[0]:.2f} on {os.cpu_count()} cores", flush=True)
         tuned_s = None
         if not args.no_tuned and tuned.wait(args.tuned_timeout):
             tuned_s = time.monotonic() - started
