@@ -344,9 +344,13 @@ def test_encore_demo_answers_first_then_trains_the_tuned_model(tiny_model: Path,
     port = free_port()
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "--config", str(cfg), "demo", "--port",
-         str(port)], cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        env={**os.environ, "PYTHONPATH": str(repo), "GRADIO_ANALYTICS_ENABLED": "False"})
+        # ENCORE_CONFIG, not --config: under `python -m`, the commands read the settings of
+        # a second copy of assistant.cli, which never saw the option (`encore` has no such
+        # problem).
+        [sys.executable, "-m", "assistant.cli", "demo", "--port", str(port)], cwd=tmp_path,
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONPATH": str(repo), "GRADIO_ANALYTICS_ENABLED": "False",
+             "ENCORE_CONFIG": str(cfg)})
     lines: list[str] = []
     try:
         assert proc.stderr is not None
