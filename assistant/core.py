@@ -31,6 +31,8 @@ the tests run these examples on the demo bundle):
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -66,6 +68,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Assistant"]
 
+log = logging.getLogger(__name__)
+
 
 class Assistant:
     """Encore's conversational recommender over one bundle.
@@ -88,7 +92,9 @@ class Assistant:
     """
 
     def __init__(self, engine: Engine, settings: Settings, store: HistoryStore, *,
-                 bundle_path: Path | None = None, manifest: dict[str, Any] | None = None) -> None:
+                 bundle_path: Path | None = None, manifest: dict[str, Any] | None = None,
+                 personas: Mapping[str, str] | None = None, generation: str | None = None
+                 ) -> None:
         self.engine = engine
         self.settings = settings
         self.store = store
@@ -98,6 +104,11 @@ class Assistant:
         self.services = Services(engine=engine, catalog=self.catalog, store=store,
                                  backends=Backends(settings.llm, self.catalog), settings=settings)
         self.sessions = SessionCache(store)
+        self._personas: Mapping[str, str] = personas or {}
+        self.generation = generation
+        """The bundle generation served (``"gen-000002"``), when the bundle has generations."""
+        self._reload_lock = threading.Lock()
+        self._skipped_generation: str | None = None
 
     @classmethod
     def from_bundle(cls, path: str | Path | None = None, settings: Settings | None = None, *,
@@ -125,7 +136,65 @@ class Assistant:
                               "with `encore build` (or `encore demo`)") from None
         engine = Engine.from_bundle(bundle, settings)
         return cls(engine, settings, store or open_store(settings.store), bundle_path=path,
-                   manifest=bundle.manifest)
+                   manifest=bundle.manifest, personas=bundle.personas,
+                   generation=_generation_of(bundle))
+
+    # -- the bundle's generations ---------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Serve the bundle's live generation if ``CURRENT`` has moved on since this assistant
+        loaded it (a background build finished, e.g. the demo's tuned model): load it and swap
+        it in for the next turn. A turn already running ends on the generation it began with;
+        the sessions and the history store carry over. Called before every turn (one small
+        file read when nothing changed); while one caller loads, the others go on with the
+        generation they have.
+
+        Returns:
+            Whether it swapped. A generation that fails to load is logged and skipped (the
+            current one keeps serving).
+        """
+        from retrieval.bundle_store import current_generation
+
+        if self.bundle_path is None or self.generation is None:
+            return False
+        live = current_generation(self.bundle_path)
+        if live is None or live in (self.generation, self._skipped_generation):
+            return False
+        if not self._reload_lock.acquire(blocking=False):
+            return False
+        try:
+            return self._swap_to_live()
+        finally:
+            self._reload_lock.release()
+
+    def _swap_to_live(self) -> bool:
+        from assistant.engine import Engine
+        from retrieval.bundle import Bundle
+        from retrieval.bundle_store import current_generation
+        from retrieval.errors import DataError
+
+        assert self.bundle_path is not None  # noqa: S101 (checked by refresh)
+        try:
+            bundle = Bundle.load(self.bundle_path)
+            engine = Engine.from_bundle(bundle, self.settings)
+            bundle.encoder  # noqa: B018 (load the model now, not in the next turn)
+        except (DataError, OSError, ValueError) as exc:
+            skipped = current_generation(self.bundle_path)
+            log.warning("%s: could not load generation %s (%s); still serving %s",
+                        self.bundle_path, skipped, exc, self.generation)
+            self._skipped_generation = skipped
+            return False
+        backends = self.services.backends
+        if engine.catalog.ids != self.catalog.ids:  # the parsers read the catalog's titles
+            backends = Backends(self.settings.llm, engine.catalog)
+        # One assignment per attribute: a turn holds the Services it began with.
+        self.services = Services(engine=engine, catalog=engine.catalog, store=self.store,
+                                 backends=backends, settings=self.settings)
+        self.engine, self.catalog = engine, engine.catalog
+        self.manifest, self._personas = bundle.manifest, bundle.personas
+        self.generation = _generation_of(bundle)
+        log.info("%s: now serving generation %s", self.bundle_path, self.generation)
+        return True
 
     # -- people ---------------------------------------------------------------------------
 
@@ -151,6 +220,11 @@ class Assistant:
     def is_known(self, user_id: str) -> bool:
         """Whether ``user_id`` has a history: in the bundle, or feedback given here."""
         return self.services.is_known(user_id)
+
+    def persona(self, user_id: str) -> str | None:
+        """A demo user's short persona ("crime and mystery fan"), from the profile their
+        SYNTHETIC history was generated from; None for anyone else."""
+        return self._personas.get(str(user_id))
 
     def user_summary(self, user_id: str) -> str:
         """One line about a user: how much history, and the genres it leans to."""
@@ -357,6 +431,7 @@ class Assistant:
         session_id = check_session(session_id)
         user_id = check_user(user_id)
         k = check_k(k)
+        self.refresh()  # between turns: a newer generation serves from this turn on
         with self.sessions.lock(session_id, user_id):
             yield from Turn(self.services, self.sessions, session_id, user_id, message,
                             k=k).run()
@@ -376,3 +451,10 @@ class Assistant:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _generation_of(bundle: Any) -> str | None:
+    """The generation folder's name (``gen-000002``), None for a flat bundle."""
+    root = getattr(bundle, "root", None)
+    path = bundle.path
+    return path.name if root is not None and path.parent == root and path != root else None

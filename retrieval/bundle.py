@@ -6,9 +6,10 @@ file), the catalog (``catalog.jsonl``), the interactions it was built from
 in the manifest), the item vectors (``item_vectors.npy``), the FAISS index (``index/``)
 and, when trained, the ranker (``ranker/``: ``ranker/ranker/`` the model,
 ``ranker/stats/`` the statistics its features read, ``ranker/training.json`` its settings
-and report). A bundle without a ranker (a log too small to learn from, or
-``train_ranker=False``) says why in its manifest
-(``"ranker": {"kind": "none", "reason": ...}``) and serves with the untrained blend.
+and report) and, for generated users (the demo), ``users.jsonl``: one persona per user.
+A bundle without a ranker (a log too small to learn from, or ``train_ranker=False``) says
+why in its manifest (``"ranker": {"kind": "none", "reason": ...}``) and serves with the
+untrained blend.
 
 A bundle path holds immutable generations behind a ``CURRENT`` pointer
 (:mod:`retrieval.bundle_store`): a build writes a new generation and swaps the pointer, so
@@ -53,6 +54,9 @@ BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
 _FIX = "rebuild it with `encore build`"
 RANKER_DIR = "ranker"
+USERS_FILE = "users.jsonl"
+ENCODE_CHUNK = 64
+"""Items encoded per progress report."""
 # Fewer users than this give too few training lists for LambdaMART to learn anything that
 # beats the blend (and a validation set of one or two users); the build then skips it.
 MIN_RANKER_USERS = 20
@@ -122,6 +126,7 @@ class Bundle:
     _ranker: Ranker | None = field(default=None, repr=False)
     _stats: InteractionStats | None = field(default=None, repr=False)
     root: Path | None = None
+    _personas: dict[str, str] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: str | Path, *, verify: bool = True) -> Bundle:
@@ -156,6 +161,20 @@ class Bundle:
         index = FaissIndex.load(path / "index")
         return cls(path=path, manifest=manifest, catalog=catalog, interactions=interactions,
                    item_ids=item_ids, item_vectors=vectors, index=index, root=root)
+
+    @property
+    def personas(self) -> dict[str, str]:
+        """User id -> persona ("crime and mystery fan") from ``users.jsonl`` (the demo's
+        generated users); empty when the bundle has none."""
+        if self._personas is None:
+            self._personas = _read_personas(self.path / USERS_FILE)
+        return self._personas
+
+    @property
+    def stage(self) -> str | None:
+        """``"quick"`` for a generation served while a fuller one is built (the base encoder,
+        no trained ranker), ``"tuned"`` for that fuller one, ``None`` for other builds."""
+        return self.manifest.get("stage")
 
     @property
     def synthetic(self) -> bool:
@@ -240,6 +259,35 @@ class Bundle:
                                      index=self.index, catalog=self.catalog, item_popularity=pop)
 
 
+def _read_personas(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    out = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out[str(row["user_id"])] = str(row["persona"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"bad persona row ({exc})", path=path, line=n, fix=_FIX) from None
+    return out
+
+
+def _save_personas(dataset: Dataset, tmp: Path) -> bool:
+    """Write ``users.jsonl`` (user, persona, profiles, synthetic) when the data set has
+    personas; whether it did."""
+    if not dataset.personas:
+        return False
+    with (tmp / USERS_FILE).open("w", encoding="utf-8") as fh:
+        for uid, persona in dataset.personas.items():
+            row = {"user_id": uid, "persona": persona,
+                   "profiles": list(dataset.users.get(uid, ())),
+                   "synthetic": dataset.synthetic}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return True
+
+
 def _legacy_pipeline(old: dict[str, Any]) -> PipelineConfig:
     """A :class:`PipelineConfig` from the flat training settings older bundles saved."""
     sections = {"retrieval": {"n_candidates": old.get("n_candidates"),
@@ -259,6 +307,9 @@ def _legacy_pipeline(old: dict[str, Any]) -> PipelineConfig:
 
 
 Step = Callable[[str], None]
+Progress = Callable[[str, int, int], None]
+"""``(what, done, total)``: ``"finetune"`` steps, ``"encode"`` items, ``"ranker"`` (0, then 1
+of 1) as a build goes."""
 
 
 class SupportsBuildConfig(Protocol):
@@ -308,13 +359,14 @@ def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder
 
 def _prepare_encoder(dataset: Dataset, tmp: Path, config: BuildConfig, encoder: Encoder | None,
                      *, finetune: bool, epochs: int, max_pairs: int | None, progress: bool,
-                     step: Step) -> tuple[Encoder, dict[str, Any]]:
+                     step: Step, on_progress: Progress | None = None,
+                     max_seq_length: int = 128) -> tuple[Encoder, dict[str, Any]]:
     """The encoder the item vectors come from (given, fine-tuned here into ``tmp/encoder``,
     or the base model) and the manifest's ``encoder`` entry."""
     from retrieval.encoder import load_encoder
 
     enc_meta: dict[str, Any] = {"model": config.encoder_model, "folder": None,
-                                "finetuned": False, "max_seq_length": 128}
+                                "finetuned": False, "max_seq_length": max_seq_length}
     if encoder is not None and hasattr(getattr(encoder, "model", None), "save"):
         # Save the encoder given, so the bundle loads the model its vectors came from.
         encoder.model.save(str(tmp / "encoder"), create_model_card=False)  # type: ignore[attr-defined]
@@ -333,6 +385,8 @@ def _prepare_encoder(dataset: Dataset, tmp: Path, config: BuildConfig, encoder: 
             holdout="none", mining=mining,
             training=TrainingConfig(epochs=epochs, seed=config.seed),
             progress=progress,
+            on_step=(lambda done, total: on_progress("finetune", done, total))
+            if on_progress is not None else None,
         )
         enc_meta.update(folder="encoder", finetuned=True, steps=result.steps)
     if encoder is None:
@@ -350,13 +404,56 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
     for col in ("user_id", "item_id", "event"):
         frame[col] = frame[col].astype(str)
     frame.to_parquet(tmp / "interactions.parquet", index=False)
+    _save_personas(dataset, tmp)
     crash_point("data-written")
 
 
+def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build: BuildConfig,
+                  tmp: Path, *, train: bool, step: Step, on_progress: Progress | None
+                  ) -> dict[str, Any]:
+    """Train the ranker into ``tmp`` when asked; the manifest's ``ranker`` entry."""
+    if not train:
+        return {"kind": "none", "reason": "not requested (train_ranker=False)"}
+    step(f"training the {build.pipeline.ranker.kind} ranker on "
+         f"{len(dataset.interactions)} interactions")
+    if on_progress is not None:
+        on_progress("ranker", 0, 1)
+    entry = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline, tmp / RANKER_DIR)
+    if on_progress is not None:
+        on_progress("ranker", 1, 1)
+    return entry
+
+
+def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | None
+                  ) -> np.ndarray:
+    """The catalog's item vectors, in chunks so that a long encoding reports its progress."""
+    from retrieval.encoder import item_text
+
+    texts = [item_text(it) for it in dataset.catalog]
+    if on_progress is None:
+        return encoder.encode(texts)
+    # Chunks of texts of about one length, so that no chunk pads short texts to a long one.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors: np.ndarray | None = None
+    on_progress("encode", 0, len(texts))
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        rows = order[start:start + ENCODE_CHUNK]
+        part = encoder.encode([texts[i] for i in rows])
+        if vectors is None:
+            vectors = np.zeros((len(texts), part.shape[1]), dtype=np.float32)
+        vectors[rows] = part
+        on_progress("encode", min(start + ENCODE_CHUNK, len(texts)), len(texts))
+    assert vectors is not None  # noqa: S101 (the catalog is not empty)
+    return vectors
+
+
 def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
-              index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path
-              ) -> dict[str, Any]:
-    return {
+              index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path,
+              *, stage: str | None = None) -> dict[str, Any]:
+    extra: dict[str, Any] = {} if stage is None else {"stage": stage}
+    if (tmp / USERS_FILE).is_file():
+        extra["users_file"] = USERS_FILE
+    return {**extra,
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_VERSION,
         "created_unix": int(time.time()),
@@ -389,12 +486,15 @@ def build_bundle(
     encoder: Encoder | None = None,
     train_ranker: bool = True,
     pipeline: PipelineConfig | None = None,
+    stage: str | None = None,
+    on_progress: Progress | None = None,
+    max_seq_length: int = 128,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
     ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
     the whole log (unless ``train_ranker`` is False, or the log is too small: the manifest
-    then says why), and write it all atomically to ``out``. The manifest records the
-    pipeline configuration (``"pipeline"``), which serving reads back.
+    then says why), and write it all atomically to ``out``, with the pipeline settings
+    (``"pipeline"`` in the manifest, read back when serving).
 
     Args:
         dataset: Catalog and interactions.
@@ -406,14 +506,15 @@ def build_bundle(
         finetune: Fine-tune the base encoder on the data set's interactions.
         epochs: Fine-tuning epochs.
         max_pairs: Cap on mined training pairs (None: the miner's default).
-        progress: Show progress bars.
+        progress: Show progress bars. ``on_progress``: called as steps and items advance.
         on_step: Called with a short description as each step starts.
-        encoder: Use this encoder as is (tests pass tiny models); skips fine-tuning. A
-            sentence-transformers encoder is saved into the bundle's ``encoder/``.
+        encoder: Use this encoder as is (tests pass tiny models; no fine-tuning; a
+            sentence-transformers one is saved into ``encoder/``).
         train_ranker: Train the learned ranker after encoding.
         pipeline: The pipeline settings, over ``config.pipeline``.
+        stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
+        max_seq_length: The encoder's token limit (items and queries).
     """
-    from retrieval.encoder import item_text
     from retrieval.index import FaissIndex
 
     build = config if isinstance(config, BuildConfig) else (
@@ -431,28 +532,24 @@ def build_bundle(
         _save_data(dataset, tmp)
         encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
                                              epochs=epochs, max_pairs=max_pairs,
-                                             progress=progress, step=step)
+                                             progress=progress, step=step,
+                                             on_progress=on_progress,
+                                             max_seq_length=max_seq_length)
         step(f"encoding {len(dataset.catalog)} items")
-        ids = dataset.catalog.ids
-        vectors = encoder.encode([item_text(it) for it in dataset.catalog])
+        vectors = _encode_items(dataset, encoder, on_progress)
         np.save(tmp / "item_vectors.npy", vectors)
-        (tmp / "item_ids.json").write_text(json.dumps(ids), encoding="utf-8")
+        (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
 
         step("building the FAISS index")
         index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
-        index.add(ids, vectors)
+        index.add(dataset.catalog.ids, vectors)
         index.save(tmp / "index")
 
-        if train_ranker:
-            step(f"training the {build.pipeline.ranker.kind} ranker on "
-                 f"{len(dataset.interactions)} interactions")
-            ranker_meta = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline,
-                                               tmp / RANKER_DIR)
-        else:
-            ranker_meta = {"kind": "none", "reason": "not requested (train_ranker=False)"}
+        ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
+                                    step=step, on_progress=on_progress)
 
         manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
-                             ranker_meta, started, tmp)
+                             ranker_meta, started, tmp, stage=stage)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         crash_point("manifest-written")
     return out

@@ -46,7 +46,7 @@ from retrieval.errors import DataError
 from retrieval.io import fsync_dir, fsync_tree
 
 __all__ = ["CRASH_ENV", "CRASH_STEPS", "CURRENT", "MIGRATION_STEPS", "Resolved", "check_folder",
-           "crash_point", "file_sha256", "has_bundle", "leftovers", "resolve",
+           "crash_point", "current_generation", "file_sha256", "has_bundle", "leftovers", "resolve",
            "write_generation"]
 
 log = logging.getLogger(__name__)
@@ -235,6 +235,12 @@ def resolve(path: str | Path) -> Resolved:
         raise DataError(problem.split(": ", 1)[-1], path=problem.split(": ", 1)[0], fix=_FIX)
     raise DataError("no manifest.json: not a bundle, or a build that never finished",
                     path=root, fix=_FIX)
+
+
+def current_generation(path: str | Path) -> str | None:
+    """The generation ``CURRENT`` names (``"gen-000042"``), or None (no pointer, the older
+    flat layout): one small read, cheap enough to check before every turn."""
+    return _pointer(Path(path))
 
 
 def has_bundle(path: str | Path) -> bool:

@@ -44,6 +44,8 @@ class Dataset:
     report: LoadReport = field(default_factory=LoadReport)
     users: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """For generated data sets: user id -> the taste profiles it was drawn from."""
+    personas: dict[str, str] = field(default_factory=dict)
+    """For generated data sets: user id -> a short persona ("crime and mystery fan")."""
 
     def describe(self) -> str:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.catalog.media_type_counts().items()))

@@ -173,9 +173,20 @@ class ChatPage(PageActions):
                   f"{_esc(self.access.banner(viewer))}{sign_out}</div>")
         if not viewer.may_pick:
             current_user = viewer.user_id
+        # A build behind the page (the demo's) says where it is, in plain words.
+        progress = getattr(self.loader, "progress", None)
+        building = bool(progress is not None and progress.busy)
+        words = progress.text() if progress is not None else None
+        fraction = progress.fraction if progress is not None and building else None
+        bar = (f' <progress value="{fraction:.2f}" max="1"></progress>'
+               if fraction is not None else "")
+        build_note = (f'<div class="encore-progress" role="status">{_esc(words)}{bar}</div>'
+                      if words else "")
         try:
             a = self.loader.get()
         except BundleNotReady as exc:
+            if build_note:
+                return banner + build_note, [], current_user, "", True
             return (banner + _problem(f"Encore is starting: {exc}."), [], current_user, "", True)
         except EncoreError as exc:
             return (banner + _problem(str(exc)), [], current_user, "", False)
@@ -190,9 +201,10 @@ class ChatPage(PageActions):
         if getattr(a, "synthetic", False):
             label = ('<b>Demo data:</b> the users and their histories are synthetic interactions '
                      "generated from seeded taste profiles. ")
-        status = (f'{banner}<div class="encore-status">{label}<details class="status-details">'
-                  f"<summary>details</summary>{_esc(a.backend_note())}</details></div>")
-        return status, _labelled(a, users), user, self.user_summary(user, viewer), False
+        status = (f'{banner}{build_note}<div class="encore-status">{label}'
+                  f'<details class="status-details"><summary>details</summary>'
+                  f"{_esc(a.backend_note())}</details></div>")
+        return status, _labelled(a, users), user, self.user_summary(user, viewer), building
 
     def user_summary(self, user_id: str | None, viewer: Viewer | None = None) -> str:
         try:

@@ -50,4 +50,4 @@ def load_demo(n_users: int | None = None, seed: int = 0) -> Dataset:
     log, users = generate_interactions(catalog, n_users or 1500, seed=seed)
     return Dataset(name=DEMO_NAME, catalog=catalog, interactions=log, synthetic=True,
                    source="demo", report=LoadReport(loaded=len(catalog) + len(log)),
-                   users=dict(users.profiles))
+                   users=dict(users.profiles), personas=dict(users.personas))

@@ -9,7 +9,7 @@ a few things from outside their taste. Times advance by exponential gaps from a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,29 +26,67 @@ _SKIPPABLE = {"music_track", "album", "podcast"}
 
 @dataclass(frozen=True)
 class DemoUsers:
-    """The generated users: id -> the profile names they were drawn from."""
+    """The generated users: id -> the profile names they were drawn from, and their persona
+    (the profile their history follows most, and the other one when it shows too)."""
 
     profiles: dict[str, tuple[str, ...]]
+    personas: dict[str, str] = field(default_factory=dict)
 
     def describe(self, user_id: str) -> str:
         return " + ".join(self.profiles[user_id])
 
 
-def _feature_matrix(catalog: Catalog,
-                    profiles: tuple[TasteProfile, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Affinity of every profile (rows) for every item (columns), and the dislike part."""
+def _feature_matrix(catalog: Catalog, profiles: tuple[TasteProfile, ...]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Affinity of every profile (rows) for every item (columns), the dislike part, and
+    whether the item is of the profile's core genres (in a media type it uses)."""
     like = np.zeros((len(profiles), len(catalog)), dtype=np.float64)
     dislike = np.zeros_like(like)
+    core = np.zeros(like.shape, dtype=bool)
     for j, item in enumerate(catalog):
         labels = set(item.genres) | set(item.tags)
+        decade = f"{item.year // 10 * 10}s" if item.year else ""
         for p, prof in enumerate(profiles):
             media = prof.media.get(item.media_type.value, 0.0)
             hits = sum(w for label, w in prof.likes.items() if label in labels)
             bad = sum(w for label, w in prof.dislikes.items() if label in labels)
             # Items of a media type the profile never uses get a strong penalty.
-            like[p, j] = hits + 2.0 * np.log(media + 0.02)
+            like[p, j] = hits + prof.decades.get(decade, 0.0) + 2.0 * np.log(media + 0.02)
             dislike[p, j] = bad
-    return like, dislike
+            core[p, j] = media >= 0.2 and bool(prof.core & set(item.genres))
+    return like, dislike, core
+
+
+def _persona(chosen: np.ndarray, mix: np.ndarray, core: np.ndarray, liked: np.ndarray,
+             profiles: tuple[TasteProfile, ...]) -> str:
+    """The persona of the chosen profile whose core genres the user's liked and played
+    items follow most, and ", also <the other>" when that one shows in a quarter of them."""
+    shares = [float(core[c, liked].mean()) if len(liked) else 0.0 for c in chosen]
+    order = sorted(range(len(chosen)), key=lambda i: (shares[i], mix[i]), reverse=True)
+    text = profiles[chosen[order[0]]].persona
+    if len(order) > 1 and shares[order[1]] >= 0.25:
+        text += f", also {profiles[chosen[order[1]]].name}"
+    return text
+
+
+def _draw_items(rng: np.random.Generator, affinity: np.ndarray, log_pop: np.ndarray,
+                fitting: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a user played (drawn by taste and popularity) and the few they disliked
+    (from the bottom third of their affinity); ``fitting`` counts the items of their taste."""
+    n_items = len(affinity)
+    # A taste the catalog holds few titles of gives a shorter history, not one padded
+    # with whatever else is popular (the persona must describe the history).
+    n_plays = int(np.clip(rng.lognormal(mean=np.log(22), sigma=0.6), 5,
+                          max(5, min(120, n_items // 2, int(1.5 * fitting)))))
+    logits = 1.2 * affinity + 0.8 * log_pop
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    played = rng.choice(n_items, size=n_plays, replace=False, p=p)
+    n_dis = int(rng.poisson(1.2))
+    low = np.setdiff1d(np.argsort(affinity)[: max(1, n_items // 3)], played)
+    disliked: np.ndarray = (rng.choice(low, size=min(n_dis, len(low)), replace=False)
+                            if n_dis and len(low) else np.empty(0, dtype=played.dtype))
+    return played, np.asarray(disliked, dtype=played.dtype)
 
 
 def generate_interactions(
@@ -64,7 +102,7 @@ def generate_interactions(
 
     Returns:
         The interaction log (events play, like, dislike, skip with timestamps) and the
-        profile mixture behind each user.
+        profile mixture and persona of each user.
     """
     if n_users < 1:
         raise ValueError(f"n_users must be at least 1, got {n_users}")
@@ -73,13 +111,14 @@ def generate_interactions(
     rng = np.random.default_rng(seed)
     ids = np.array(catalog.ids)
     media = np.array([it.media_type.value for it in catalog])
-    like, dislike = _feature_matrix(catalog, profiles)
+    like, dislike, core = _feature_matrix(catalog, profiles)
     # A popularity prior shared by everyone: a few items are much more played than others.
     popularity = rng.lognormal(mean=0.0, sigma=0.8, size=len(catalog))
     log_pop = np.log(popularity)
 
     users, items, times, events, values = [], [], [], [], []
     user_profiles: dict[str, tuple[str, ...]] = {}
+    personas: dict[str, str] = {}
     width = max(4, len(str(n_users)))
     for u in range(n_users):
         uid = f"demo-{u + 1:0{width}d}"
@@ -89,18 +128,8 @@ def generate_interactions(
         user_profiles[uid] = tuple(profiles[c].name for c in chosen)
         taste = (mix[:, None] * like[chosen]).sum(0) - 1.5 * (mix[:, None] * dislike[chosen]).sum(0)
         affinity = taste + rng.normal(0.0, 0.6, size=len(catalog))
-        n_plays = int(np.clip(rng.lognormal(mean=np.log(22), sigma=0.6), 5,
-                              min(120, len(catalog) // 2)))
-        logits = 1.2 * affinity + 0.8 * log_pop
-        p = np.exp(logits - logits.max())
-        p /= p.sum()
-        played = rng.choice(len(catalog), size=n_plays, replace=False, p=p)
-        # Dislikes: a few items from the bottom third of this user's affinity.
-        n_dis = int(rng.poisson(1.2))
-        low = np.argsort(affinity)[: max(1, len(catalog) // 3)]
-        low = np.setdiff1d(low, played)
-        disliked: np.ndarray = (rng.choice(low, size=min(n_dis, len(low)), replace=False)
-                                if n_dis and len(low) else np.empty(0, dtype=played.dtype))
+        fitting = int(core[chosen].any(axis=0).sum())
+        played, disliked = _draw_items(rng, affinity, log_pop, fitting)
 
         order = np.concatenate([played, np.asarray(disliked, dtype=played.dtype)])
         rng.shuffle(order)
@@ -109,6 +138,7 @@ def generate_interactions(
         stamps = start + np.cumsum(gaps)
         cut_like = np.quantile(affinity[played], 0.6)
         dis_set = set(int(d) for d in disliked)
+        positive = []
         for j, ts in zip(order, stamps, strict=True):
             j = int(j)
             if j in dis_set:
@@ -120,14 +150,17 @@ def generate_interactions(
                 ev, val = "skip", -0.5
             else:
                 ev, val = "play", 1.0
+            if ev in ("play", "like"):
+                positive.append(j)
             users.append(uid)
             items.append(ids[j])
             times.append(int(ts))
             events.append(ev)
             values.append(val)
+        personas[uid] = _persona(chosen, mix, core, np.array(positive, dtype=np.int64), profiles)
 
     import pandas as pd
 
     frame = pd.DataFrame({"user_id": users, "item_id": items, "timestamp": times,
                           "event": events, "value": values})
-    return Interactions(frame), DemoUsers(user_profiles)
+    return Interactions(frame), DemoUsers(user_profiles, personas)

@@ -25,7 +25,7 @@ Example (not run by the tests: it needs ml-100k and trains for minutes):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -88,6 +88,7 @@ def finetune_encoder(
     training: TrainingConfig = TrainingConfig(),  # noqa: B008 (frozen, so safe to share)
     progress: bool = True,
     offline: bool = True,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> TrainingResult:
     """Mine pairs from a data set and fine-tune the encoder on them (``encore train-encoder``).
 
@@ -103,6 +104,7 @@ def finetune_encoder(
         training: Optimisation settings (its ``seed`` also seeds the mining).
         progress: Show a progress bar.
         offline: Never contact the Hugging Face Hub.
+        on_step: Called with (steps done, total steps) after each training step.
     """
     if holdout not in HOLDOUTS:
         raise ValueError(f"unknown holdout {holdout!r}; valid: {', '.join(HOLDOUTS)}")
@@ -132,4 +134,5 @@ def finetune_encoder(
         "mining": asdict(mining),
     }
     return train_on_pairs(pairs, output_dir, base_model=base_model, config=training,
-                          metadata=meta, progress=progress, offline=offline)
+                          metadata=meta, progress=progress, offline=offline,
+                          on_step=on_step)

@@ -8,7 +8,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,6 +126,7 @@ def train_on_pairs(
     metadata: dict[str, Any] | None = None,
     progress: bool = True,
     offline: bool = True,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> TrainingResult:
     """Fine-tune ``base_model`` on ``pairs`` with ``MultipleNegativesRankingLoss`` and save it.
 
@@ -141,6 +142,7 @@ def train_on_pairs(
         metadata: Extra facts to record (data source, split, cutoff…).
         progress: Show a progress bar with the running loss.
         offline: Never contact the Hugging Face Hub.
+        on_step: Called with (steps done, total steps) after each step (progress reports).
 
     Raises:
         ValueError: fewer pairs than one batch.
@@ -168,7 +170,7 @@ def train_on_pairs(
                 else bool(config.bf16))
     try:
         step, losses = _run_steps(model, pairs, sampler, config, use_bf16=use_bf16,
-                                  progress=progress)
+                                  progress=progress, on_step=on_step)
     finally:
         torch.set_num_threads(threads_before)
     if step == 0:
@@ -247,7 +249,9 @@ def _make_optimizer(model: Any, config: TrainingConfig, total: int) -> tuple[lis
 
 
 def _run_steps(model: Any, pairs: Sequence[TrainingPair], sampler: Any, config: TrainingConfig,
-               *, use_bf16: bool, progress: bool) -> tuple[int, list[tuple[int, float]]]:
+               *, use_bf16: bool, progress: bool,
+               on_step: Callable[[int, int], None] | None = None
+               ) -> tuple[int, list[tuple[int, float]]]:
     """The training loop; returns the steps taken and the loss curve (mean per
     ``log_every`` steps)."""
     import torch
@@ -291,6 +295,8 @@ def _run_steps(model: Any, pairs: Sequence[TrainingPair], sampler: Any, config: 
                     log.info("step %d/%d loss %.4f lr %.2e", step, total, mean,
                              scheduler.get_last_lr()[0])
                 bar.update(1)
+                if on_step is not None:
+                    on_step(step, total)
                 bar.set_postfix(loss=f"{loss.item():.3f}")
     finally:
         bar.close()

@@ -87,3 +87,37 @@ def test_bad_demo_reference() -> None:
 
     with pytest.raises(DataError, match="demo:lots"):
         load_dataset("demo:lots")
+
+
+def test_every_demo_user_has_a_persona_that_matches_their_history() -> None:
+    ds = load_demo(600)
+    cat = ds.catalog
+    assert set(ds.personas) == set(ds.interactions.users())
+    by_persona = {p.persona: p for p in PROFILES}
+    assert len(by_persona) == len(PROFILES) >= 25  # richer profiles, each its own persona
+    df = ds.interactions.df
+    positive = df[df["event"].isin(["play", "like"])]
+    shares: dict[str, list[float]] = {}
+    for uid, rows in positive.groupby("user_id", observed=True):
+        main, _, also = ds.personas[uid].partition(", also ")
+        profile = by_persona[main]  # the persona names one of the user's own profiles
+        assert profile.name in ds.users[uid] and (not also or also in ds.users[uid])
+        genres = [set(cat[i].genres) for i in rows["item_id"].astype(str)]
+        shares.setdefault(profile.name, []).append(
+            float(np.mean([bool(profile.core & g) for g in genres])))
+    every = [s for vals in shares.values() for s in vals]
+    # The persona says what the history is mostly made of ...
+    assert np.mean(every) > 0.65 and np.mean(np.array(every) >= 0.5) > 0.8
+    # ... e.g. a crime and mystery fan's plays are mostly crime, mystery and thrillers.
+    assert np.mean(shares["crime and mystery"]) > 0.6
+    assert len(shares) >= 20  # most profiles lead some users
+
+
+def test_personas_are_saved_in_the_bundle_and_read_back(demo_bundle_path) -> None:
+    from retrieval.bundle import Bundle
+
+    bundle = Bundle.load(demo_bundle_path)
+    assert bundle.manifest["users_file"] == "users.jsonl"
+    assert "users.jsonl" in bundle.manifest["files"]  # with its checksum
+    ds = load_dataset("demo:200")
+    assert bundle.personas == ds.personas and len(bundle.personas) == 200
