@@ -118,13 +118,13 @@ def build_tiny_llm(folder: str | Path, *, vocab_size: int = 2048, seed: int = 0)
 
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, bos_token=BOS, eos_token=EOS, pad_token=PAD,
-        additional_special_tokens=list(SPECIAL_TOKENS[3:]), model_max_length=2048)
+        additional_special_tokens=list(SPECIAL_TOKENS[3:]), model_max_length=4096)
     tokenizer.chat_template = CHAT_TEMPLATE
 
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256,
         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-        max_position_embeddings=2048, bos_token_id=tokenizer.bos_token_id,
+        max_position_embeddings=4096, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True, torch_dtype="bfloat16")
     torch.manual_seed(seed)

@@ -132,7 +132,8 @@ def test_status_lists_demo_users_and_labels_synthetic_data(assistant) -> None:
     page = ChatPage(AssistantLoader(assistant))
     html, users, selected, summary, building = page.status(None)
     assert not building
-    assert users and selected == users[0]
+    first = users[0][1] if isinstance(users[0], tuple) else users[0]  # (persona label, id)
+    assert users and selected == first
     assert "synthetic" in html and "parser: rules" in html
     assert '<details class="status-details">' in html  # backend names behind a toggle
     assert "synthetic demo user" in summary
