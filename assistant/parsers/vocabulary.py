@@ -121,6 +121,8 @@ MEDIA_WORDS: dict[str, tuple[str, ...]] = {
                     ("media:audiobook",)),
     # Weak senses: used only when no other media word is present ("a film to watch").
     **dict.fromkeys(["watch", "to watch", "watching"], ("weakmedia:movie", "weakmedia:series")),
+    # "A musical" as a noun is a film unless a media word says otherwise ("a musical series").
+    **dict.fromkeys(["a musical", "musicals"], ("weakmedia:movie", "genre:musical")),
     **dict.fromkeys(["listen to", "to listen to", "listening"],
                     ("weakmedia:music_track", "weakmedia:album", "weakmedia:podcast",
                      "weakmedia:audiobook")),

@@ -682,3 +682,12 @@ def test_title_roles(parser: RulesParser) -> None:
     assert roles == {TitleRole.not_}
     r = parser.parse("Something like Fleabag or The Office")
     assert set(r.like_ids) == {"tv-fleabag-2016", "tv-the-office-2005"}
+
+
+def test_a_musical_is_a_film_unless_a_media_word_says_otherwise(parser: RulesParser) -> None:
+    # The demo catalog has musical series now (Smash, Schmigadoon!): "a musical for tonight"
+    # must still mean a film, and "a musical series" a series.
+    film = parser.parse("a musical for tonight")
+    assert (film.media_types, film.genres) == (["movie"], ["musical"])
+    series = parser.parse("a musical series")
+    assert (series.media_types, series.genres) == (["series"], ["musical"])
