@@ -33,7 +33,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -45,27 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-FORBIDDEN = re.compile(r"999|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
-                       r"ignore previous|API key", re.IGNORECASE)
+from tests.reliability.fake_llm import FORBIDDEN, open_sockets  # noqa: E402
+
 MESSAGES = ["sci-fi films", "something calm for tonight", "podcasts about history",
             "jazz albums from the 60s", "a short comedy series"]
-
-
-def open_sockets() -> int:
-    """Sockets this process holds (psutil when installed, else /proc/self/fd)."""
-    try:
-        import psutil
-
-        return len(psutil.Process().net_connections(kind="all"))
-    except ImportError:
-        pass
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:
-            continue
-    return count
 
 
 def counts(settle_s: float = 2.0, target: tuple[int, int] | None = None) -> tuple[int, int]:

@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 import re
 import select
 import socket
@@ -41,7 +42,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["MODES", "FakeLLM"]
+__all__ = ["FORBIDDEN", "MODES", "FakeLLM", "open_sockets"]
 
 MODES = ("ok", "stall", "slow", "http500", "http429", "malformed", "empty", "reset",
          "truncated", "invented", "wrong_schema")
@@ -295,3 +296,26 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             self.connection.close()
 
     return Handler
+
+
+# What checked text may never hold (the fake's "invented" answers are full of it); "999" as a
+# word (the injected "999 minutes"), not inside a real year such as 1999.
+FORBIDDEN = re.compile(r"\b999\b|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
+                       r"ignore previous|API key", re.IGNORECASE)
+
+
+def open_sockets() -> int:
+    """Sockets this process holds (psutil when installed, else /proc/self/fd)."""
+    try:
+        import psutil
+
+        return len(psutil.Process().net_connections(kind="all"))
+    except ImportError:
+        pass
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:  # closed meanwhile
+            continue
+    return count

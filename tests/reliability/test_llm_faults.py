@@ -9,8 +9,6 @@ call left a thread and a socket behind (10 turns: 1 -> 22 threads, 0 -> 20 socke
 
 from __future__ import annotations
 
-import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,11 +19,7 @@ import pytest
 from assistant.core import Assistant
 from assistant.settings import Settings
 from assistant.store import open_store
-from tests.reliability.fake_llm import MODES, FakeLLM
-
-# "999" as a word (the injected "999 minutes"), not inside a real year such as 1999
-FORBIDDEN = re.compile(r"\b999\b|SYSTEM OVERRIDE|evil\.example|https?:|<|>|script|alert\(|"
-                       r"ignore previous|API key", re.IGNORECASE)
+from tests.reliability.fake_llm import FORBIDDEN, MODES, FakeLLM, open_sockets
 
 # The fallback reason of (parser, explainer) in each fault mode; None: that stage answered.
 EXPECTED: dict[str, tuple[str | None, str | None]] = {
@@ -43,23 +37,6 @@ EXPECTED: dict[str, tuple[str | None, str | None]] = {
 }
 DEADLINE_S = 0.6
 SLACK_S = 0.6  # a turn's own work (retrieval, ranking) on a loaded two-core machine
-
-
-def open_sockets() -> int:
-    """Sockets this process holds (psutil when installed, else /proc/self/fd)."""
-    try:
-        import psutil
-
-        return len(psutil.Process().net_connections(kind="all"))
-    except ImportError:
-        pass
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:  # closed meanwhile
-            continue
-    return count
 
 
 def settle(baseline: tuple[int, int], limit_s: float = 3.0) -> tuple[int, int]:
