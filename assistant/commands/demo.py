@@ -12,6 +12,8 @@ and prints the bundle's path.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +133,9 @@ def _serve(settings: Any, path: Path, *, stage: str | None, url: str, say: Say,
         say(f"opening the chat page on {url}; it answers as soon as the quick model is ready")
     # launch (build_app) takes a loader as it is: the page then reads its progress.
     app = launch(loader, prevent_thread_lock=True, **launch_kwargs)  # type: ignore[arg-type]
+    # A SIGTERM (a service manager, `kill`) unwinds like Ctrl-C, so the finally below ends the
+    # tuned build; by default Python would die at once and leave that process running.
+    previous = _exit_on_sigterm()
     try:
         try:
             loader.wait()
@@ -142,6 +147,19 @@ def _serve(settings: Any, path: Path, *, stage: str | None, url: str, say: Say,
     finally:
         for build in tuned:
             build.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm() -> Any:
+    """Turn SIGTERM into SystemExit (main thread only); returns the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def register(app: typer.Typer) -> None:
