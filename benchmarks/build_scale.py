@@ -182,7 +182,7 @@ def step_rows(run: Run) -> list[dict[str, Any]]:
     open_steps = [s for s in started if s not in ended]
     if run.rc != 0 and open_steps:
         step = open_steps[-1]
-        last = next((ev for ev in reversed(run.events)
+        last: dict[str, Any] = next((ev for ev in reversed(run.events)
                      if ev.get("event") == "progress" and ev.get("step") == step), {})
         start = next(ev for ev in run.events
                      if ev.get("event") == "step_start" and ev["step"] == step)

@@ -163,7 +163,7 @@ def _index_of(ident: str) -> int:
 class _Structure:
     cluster_media: np.ndarray  # [C] index into MEDIA_SHARE
     cluster_genres: list[tuple[str, ...]]
-    cluster_tags: list[tuple[str, str]]
+    cluster_tags: list[tuple[str, ...]]
     item_cluster: np.ndarray  # [n] int32
     item_weight: np.ndarray  # [n] float64, Zipf popularity
     order: np.ndarray  # items sorted by cluster
@@ -177,7 +177,9 @@ def _structure(spec: LargeSpec, rng: np.random.Generator) -> _Structure:
     c = spec.clusters
     share = np.array([MEDIA_SHARE[m] for m in media])
     cluster_media = rng.choice(len(media), size=c, p=share / share.sum())
-    genres, tags = [], []
+    cluster_media[:len(media)] = np.arange(min(c, len(media)))  # every media type is there
+    genres: list[tuple[str, ...]] = []
+    tags: list[tuple[str, ...]] = []
     for m in cluster_media:
         pool = MEDIA_GENRES[media[m]]
         k = 1 + int(rng.random() < 0.6)
