@@ -72,7 +72,7 @@ def _tree_rss_mb(pid: int) -> float:
     return total
 
 
-def _read_events(stream: Any, run: Run) -> None:
+def _read_events(stream: Any, run: Run, started: float) -> None:
     for line in stream:
         line = line.strip()
         if not line.startswith("{"):
@@ -81,6 +81,7 @@ def _read_events(stream: Any, run: Run) -> None:
             event = json.loads(line)
         except ValueError:
             continue
+        event["_at"] = time.monotonic() - started  # when it came, from the child's start
         run.events.append(event)
         if event.get("event") == "step_end":
             run.loads[event["step"]] = os.getloadavg()[0]
@@ -95,7 +96,8 @@ def watch(cmd: list[str], *, timeout: float, max_rss_mb: float,
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})}, cwd=ROOT,
                             start_new_session=True)
-    reader = threading.Thread(target=_read_events, args=(proc.stderr, run), daemon=True)
+    reader = threading.Thread(target=_read_events, args=(proc.stderr, run, started),
+                              daemon=True)
     reader.start()
     out: list[str] = []
     out_reader = threading.Thread(target=lambda: out.extend(proc.stdout or []), daemon=True)
@@ -187,8 +189,7 @@ def step_rows(run: Run) -> list[dict[str, Any]]:
         start = next(ev for ev in run.events
                      if ev.get("event") == "step_start" and ev["step"] == step)
         rows.append({"step": step + " (stopped)",
-                     "seconds": round(run.events[-1].get("elapsed_s", 0) - start["elapsed_s"]
-                                      if run.events else 0, 1),
+                     "seconds": round(run.seconds - start["_at"], 1),
                      "peak_mb": run.peak_mb,  # the watchdog's: the whole build so far
                      "done": last.get("done"), "total": last.get("total"),
                      "per_s": last.get("per_s"), "left_s": last.get("left_s"),
