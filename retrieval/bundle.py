@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from retrieval.build_steps import BuildClock
 from retrieval.bundle_store import crash_point, file_sha256, resolve, write_generation
 from retrieval.catalog import Catalog
 from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
@@ -447,6 +448,29 @@ def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | No
     return vectors
 
 
+def _encode_and_index(dataset: Dataset, encoder: Encoder, build: BuildConfig, tmp: Path,
+                      step: Step, clock: BuildClock, report: Progress
+                      ) -> tuple[np.ndarray, FaissIndex]:
+    """Encode the catalog and build the FAISS index into ``tmp``, each a timed step.
+
+    Nobody listening to the clock: the catalog is encoded in one call (the encoder's own
+    progress bar included); else in chunks that report their progress.
+    """
+    from retrieval.index import FaissIndex
+
+    step(f"encoding {len(dataset.catalog)} items")
+    with clock.step("encode"):
+        vectors = _encode_items(dataset, encoder, report if clock.listening else None)
+        np.save(tmp / "item_vectors.npy", vectors)
+        (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
+    step("building the FAISS index")
+    with clock.step("index"):
+        index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
+        index.add(dataset.catalog.ids, vectors)
+        index.save(tmp / "index")
+    return vectors, index
+
+
 def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
               index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path,
               *, stage: str | None = None) -> dict[str, Any]:
@@ -489,6 +513,7 @@ def build_bundle(
     stage: str | None = None,
     on_progress: Progress | None = None,
     max_seq_length: int = 128,
+    clock: BuildClock | None = None,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
     ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
@@ -514,9 +539,10 @@ def build_bundle(
         pipeline: The pipeline settings, over ``config.pipeline``.
         stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
         max_seq_length: The encoder's token limit (items and queries).
+        clock: Times each step and estimates the time left (its listener shows progress;
+            ``encore build`` passes one that also timed loading the data); the manifest's
+            ``build_steps`` lists each step's seconds and peak memory.
     """
-    from retrieval.index import FaissIndex
-
     build = config if isinstance(config, BuildConfig) else (
         BuildConfig() if config is None else config.build_config())
     if pipeline is not None:
@@ -527,29 +553,27 @@ def build_bundle(
     if len(dataset.catalog) == 0:
         raise DataError("the catalog is empty", path=dataset.source or None,
                         fix="load a catalog with at least one item")
+    clock = clock or BuildClock()
+    report = clock.forward(on_progress)  # records each step's progress, then passes it on
     with write_generation(out) as tmp:
         step(f"saving the catalog ({len(dataset.catalog)} items) and interactions")
-        _save_data(dataset, tmp)
-        encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
-                                             epochs=epochs, max_pairs=max_pairs,
-                                             progress=progress, step=step,
-                                             on_progress=on_progress,
-                                             max_seq_length=max_seq_length)
-        step(f"encoding {len(dataset.catalog)} items")
-        vectors = _encode_items(dataset, encoder, on_progress)
-        np.save(tmp / "item_vectors.npy", vectors)
-        (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
-
-        step("building the FAISS index")
-        index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
-        index.add(dataset.catalog.ids, vectors)
-        index.save(tmp / "index")
-
-        ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
-                                    step=step, on_progress=on_progress)
-
-        manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
-                             ranker_meta, started, tmp, stage=stage)
+        with clock.step("save data"):
+            _save_data(dataset, tmp)
+        with clock.step("encoder"):
+            encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
+                                                 epochs=epochs, max_pairs=max_pairs,
+                                                 progress=progress, step=step,
+                                                 on_progress=report,
+                                                 max_seq_length=max_seq_length)
+        vectors, index = _encode_and_index(dataset, encoder, build, tmp, step, clock, report)
+        with clock.step("ranker"):
+            ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp,
+                                        train=train_ranker, step=step, on_progress=report)
+        with clock.step("manifest"):
+            manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
+                                 ranker_meta, started, tmp, stage=stage)
+        # Every step's wall time and peak memory, so that the next bottleneck is visible.
+        manifest["build_steps"] = clock.records()
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         crash_point("manifest-written")
     return out
