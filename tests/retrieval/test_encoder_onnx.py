@@ -8,6 +8,7 @@ the item texts are real ones, from the demo catalog.
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ pytest.importorskip("onnxruntime")
 
 from assistant.settings import Settings  # noqa: E402
 from retrieval.bundle import Bundle, build_bundle, read_manifest  # noqa: E402
+from retrieval.bundle_store import resolve  # noqa: E402
 from retrieval.config import BuildConfig  # noqa: E402
 from retrieval.dataset import Dataset  # noqa: E402
 from retrieval.encoder import SentenceTransformerEncoder, item_text, load_encoder  # noqa: E402
@@ -48,10 +50,23 @@ def tiny(_tiny_model_session: Path) -> SentenceTransformerEncoder:
 
 
 @pytest.fixture(scope="module")
-def exported(tiny, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("onnx")
-    float_folder = export_onnx(tiny.model, root / "onnx", backend="onnx")
-    return {"onnx": float_folder, "onnx-int8": quantize_onnx(float_folder, root / "int8")}
+def onnx_bundle(_tiny_model_session: Path, tmp_path_factory) -> Path:
+    """A bundle of the tiny data set built with the float ONNX backend (the one export of
+    this module: exporting takes seconds)."""
+    from tests.retrieval.conftest import tiny_catalog, tiny_log
+
+    ds = Dataset(name="tiny", catalog=tiny_catalog(), interactions=tiny_log(), source="tests")
+    return build_bundle(ds, tmp_path_factory.mktemp("onnx") / "bundle",
+                        Settings(retrieval={"encoder_backend": "onnx"}),
+                        encoder=load_encoder(_tiny_model_session), progress=False,
+                        train_ranker=False)
+
+
+@pytest.fixture(scope="module")
+def exported(onnx_bundle, tmp_path_factory) -> dict[str, Path]:
+    float_folder = resolve(onnx_bundle).folder / "encoder" / "onnx"
+    return {"onnx": float_folder,
+            "onnx-int8": quantize_onnx(float_folder, tmp_path_factory.mktemp("int8"))}
 
 
 def test_float_export_equals_torch(tiny, exported, texts) -> None:
@@ -114,29 +129,25 @@ def test_threads_reset_the_session_and_copies_pickle(exported) -> None:
         enc.threads = 0
 
 
-def test_bundle_built_with_onnx_loads_and_answers(tmp_path, catalog, log, tiny_model_path,
-                                                  caplog, monkeypatch) -> None:
-    ds = Dataset(name="tiny", catalog=catalog, interactions=log, source="tests")
-    settings = Settings(retrieval={"encoder_backend": "onnx-int8"})
-    out = build_bundle(ds, tmp_path / "bundle", settings, encoder=load_encoder(tiny_model_path),
-                       progress=False, train_ranker=False)
-    manifest = read_manifest(out)
-    assert manifest["encoder"]["backend"] == "onnx-int8"
-    assert "encoder/onnx/model-int8.onnx" in manifest["files"]  # checksummed like the rest
-    b = Bundle.load(out)
+def test_bundle_built_with_onnx_loads_and_answers(onnx_bundle, tiny, caplog,
+                                                  monkeypatch) -> None:
+    manifest = read_manifest(onnx_bundle)
+    assert manifest["encoder"]["backend"] == "onnx"
+    assert "encoder/onnx/model.onnx" in manifest["files"]  # checksummed like the rest
+    b = Bundle.load(onnx_bundle)
     assert isinstance(b.encoder, OnnxEncoder)
-    # requests are encoded in the items' space: an item's own text finds that item first
-    # (int8 activations are scaled per batch: alone, a text's vector moves by about 1e-4)
+    # requests are encoded in the items' space, which is the torch model's
     first = b.catalog.ids[3]
-    again = b.encoder.encode([item_text(b.catalog[first])])[0]
-    np.testing.assert_allclose(again, b.item_vectors[3], atol=1e-3)
-    hits = b.retriever().retrieve(item_text(b.catalog[first]), n=3)
+    text = item_text(b.catalog[first])
+    np.testing.assert_allclose(b.encoder.encode([text])[0], b.item_vectors[3], atol=1e-5)
+    np.testing.assert_allclose(tiny.encode([text])[0], b.item_vectors[3], atol=1e-4)
+    hits = b.retriever().retrieve(text, n=3)
     assert hits[0].item_id == first
 
     # served where onnxruntime is missing: torch answers, and says why
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` fails
     with caplog.at_level(logging.WARNING, logger="retrieval.encoder_onnx"):
-        fallback = Bundle.load(out)
+        fallback = Bundle.load(onnx_bundle)
         assert isinstance(fallback.encoder, SentenceTransformerEncoder)
     assert "onnxruntime is not installed" in caplog.text
     assert len(fallback.retriever().retrieve("Moon Base", n=3)) == 3
@@ -155,6 +166,28 @@ def test_an_entry_without_its_export_falls_back_to_torch(tmp_path, tiny_model_pa
     assert isinstance(load_bundle_encoder(tmp_path, {"model": str(tiny_model_path)}),
                       SentenceTransformerEncoder)
     assert not caplog.text
+
+
+def test_int8_export_keeps_only_the_int8_model(tiny, exported, texts, tmp_path,
+                                              monkeypatch) -> None:
+    """export_onnx(backend='onnx-int8') is the float export, quantised (the torch export
+    itself is stood in for by a copy of the module's one, to keep this test to a second)."""
+    import json
+
+    from retrieval import encoder_onnx
+
+    def copy_export(model, path):
+        shutil.copyfile(exported["onnx"] / "model.onnx", path)
+        meta = json.loads((exported["onnx"] / "encore_onnx.json").read_text())
+        return {k: meta[k] for k in ("inputs", "pooling", "dim", "max_seq_length", "pad_id")}
+
+    monkeypatch.setattr(encoder_onnx, "_torch_export", copy_export)
+    folder = export_onnx(tiny.model, tmp_path / "int8", backend="onnx-int8")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "encore_onnx.json", "model-int8.onnx", "tokenizer.json"]
+    x = OnnxEncoder(folder, threads=1).encode(texts)
+    np.testing.assert_allclose(x, OnnxEncoder(exported["onnx-int8"], threads=1).encode(texts),
+                               atol=1e-6)
 
 
 def test_configuration_errors_are_clear(tmp_path, catalog, log, tiny, monkeypatch) -> None:
