@@ -169,7 +169,7 @@ def _torch_export(model: SentenceTransformer, path: Path) -> dict[str, Any]:
     import torch
 
     hf, mode = _pooling_mode(model)
-    tokenizer = model[0].tokenizer
+    tokenizer: Any = model[0].tokenizer  # a transformers tokenizer
     inputs = tuple(n for n in _INPUTS if n in tokenizer.model_input_names)
     graph = _pooled_graph(hf, mode, inputs)
     device = next(hf.parameters()).device
