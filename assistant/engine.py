@@ -178,6 +178,9 @@ class Engine:
         bundle's value. The encoder's threads are pinned to ``retrieval.encoder_threads``
         (:func:`pin_threads`)."""
         pin_threads(settings.retrieval.encoder_threads)
+        if settings.retrieval.encoder_threads > 0 and hasattr(bundle.encoder, "threads"):
+            # An ONNX Runtime encoder (retrieval.encoder_onnx) has its own thread pool.
+            bundle.encoder.threads = settings.retrieval.encoder_threads
         config = settings.pipeline_config(base=bundle.pipeline_config)
         vectors = bundle.item_vectors
         if list(bundle.item_ids) != bundle.catalog.ids:  # vectors in another order: realign

@@ -130,6 +130,10 @@ class RetrievalSettings(RetrievalConfig):
     encoder_model: str = DEFAULT_ENCODER
     """Sentence-transformers model: the packaged offline MiniLM by default, or any Hugging Face
     name or local folder."""
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    """What runs the encoder in a build: 'torch', 'onnx' (float32) or 'onnx-int8'
+    (retrieval.config.BuildConfig.encoder_backend). Serving encodes requests with the backend
+    the bundle was built with, whatever this says."""
     index_factory: str | None = None
     """FAISS factory string ('Flat', 'HNSW32,Flat', 'IVF4096,PQ48'); None picks Flat up to
     50k items and HNSW32,Flat above."""
@@ -274,6 +278,7 @@ class Settings(BaseSettings):
     def build_config(self) -> BuildConfig:
         """What ``encore build`` needs from these settings (no llm, ui or store values)."""
         return BuildConfig(encoder_model=self.retrieval.encoder_model,
+                           encoder_backend=self.retrieval.encoder_backend,
                            index_factory=self.retrieval.index_factory, seed=self.data.seed,
                            pipeline=self.pipeline_config())
 

@@ -1,102 +1,345 @@
-"""Benchmark text encoding: items per second through :func:`retrieval.encoder.load_encoder`,
-for several batch sizes, and through a warm :class:`retrieval.embedding_cache.EmbeddingCache`.
+"""Benchmark item encoding on the CPU: items per second and Recall@200 of each encoder
+backend, batching and thread setting, side by side in one run.
 
-The texts are real item texts (:func:`retrieval.encoder.item_text`) of the catalog given
-with ``--data`` (default: ml-100k from ../shared/data when present, else the bundled demo
-catalog), repeated or cut to ``--items``. Each setting runs one warm-up batch, then encodes
-all texts ``--repeats`` times; the best run is reported (the machine is shared). Torch uses
-``--threads`` CPU threads (default: all cores).
+Texts are real item texts (:func:`retrieval.encoder.item_text`) of each catalog named by
+``--data`` (default: the demo catalog, whose items carry descriptions, about 67 tokens, and
+ml-latest-small's movies from ../shared/data, about 20 tokens: title, year, genres, tags),
+``--items`` of each, spread over the catalog. Systems (``--systems``, rows of the table):
+
+- ``torch``: the sentence-transformers model (``retrieval.encoder.load_encoder``), as a
+  build uses it; ``onnx`` / ``onnx-int8``: :class:`retrieval.encoder_onnx.OnnxEncoder` on
+  the same model exported by ``export_onnx`` (float32 / int8 weights, per channel);
+- ``/length``: one ``encode`` call with every text, which sorts texts by length so that
+  batches pad little; ``/order``: batches of the texts in catalog order (one call each);
+- ``/tN``: N intra-op threads (torch.set_num_threads; ONNX Runtime's intra_op_num_threads);
+- ``/lenN``: a token limit of N (default 128, the build's).
+
+Each system encodes the texts ``--repeats`` times (at least 3; systems take turns, so a
+change in the machine's load falls on all of them) after one warm-up batch; the median
+run's items/s is reported. Recall@200 vs float is the mean overlap of the top-200 items of
+the catalog found with the system's vectors and with the float torch model's (token limit
+128), for two query sets: ``--queries`` items of the catalog, each item's own text as the
+query (item to item), and the 372 request messages of eval/data/parser_*.jsonl.
 
 Examples:
     .venv/bin/python benchmarks/encode_bench.py
-    .venv/bin/python benchmarks/encode_bench.py --model path/to/finetuned --batch-sizes 32,128
+    .venv/bin/python benchmarks/encode_bench.py --items 500 \
+        --systems torch/length/t2,onnx-int8/length/t2
+    .venv/bin/python benchmarks/encode_bench.py --model .encore/bundle/gen-000001/encoder
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # degrade gracefully on a shared CPU
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+if not SHARED.is_dir():  # a worktree under /work/wt/NAME
+    SHARED = ROOT.parents[1] / "shared" / "data"
+REQUESTS = [ROOT / "eval" / "data" / "parser_table.jsonl",
+            ROOT / "eval" / "data" / "parser_heldout.jsonl"]
+DEFAULT_SYSTEMS = ("torch/length/t2,torch/order/t2,torch/length/t2/len64,torch/length/t1,"
+                   "onnx/length/t2,onnx/order/t2,onnx-int8/length/t2,onnx-int8/order/t2,"
+                   "onnx-int8/length/t1")
+K = 200
 
 
-def _texts(data: str | None, n: int) -> tuple[str, list[str]]:
+@dataclass(frozen=True)
+class System:
+    """One row of the table: backend, batching, threads and token limit."""
+
+    backend: str
+    by_length: bool
+    threads: int
+    max_len: int = 128
+
+    @classmethod
+    def parse(cls, spec: str) -> System:
+        parts = spec.strip().split("/")
+        if parts[0] not in ("torch", "onnx", "onnx-int8") or len(parts) < 3:
+            raise SystemExit(f"bad system {spec!r}: write BACKEND/length|order/tN[/lenN], "
+                             "BACKEND one of torch, onnx, onnx-int8")
+        max_len = int(parts[3][3:]) if len(parts) > 3 else 128
+        if parts[0] != "torch" and max_len != 128:
+            raise SystemExit(f"{spec}: the ONNX export keeps the model's limit (128)")
+        return cls(parts[0], parts[1] == "length", int(parts[2][1:]), max_len)
+
+    @property
+    def name(self) -> str:
+        return (f"{self.backend}/{'length' if self.by_length else 'order'}/t{self.threads}"
+                + (f"/len{self.max_len}" if self.max_len != 128 else ""))
+
+    @property
+    def space(self) -> tuple[str, int]:
+        """Systems with the same space make the same vectors (threads and batching aside)."""
+        return self.backend, self.max_len
+
+
+# -- data ------------------------------------------------------------------------------
+
+
+def catalogs(refs: str) -> list[tuple[str, list[str]]]:
+    """``(name, item texts)`` of each catalog named in ``refs`` (comma-separated)."""
     from retrieval.encoder import item_text
 
-    if data is None:
-        data = f"movielens:{ML100K}" if (ML100K / "u.item").is_file() else None
-    if data is None:
-        from retrieval.demo import load_demo_catalog
+    out = []
+    for ref in refs.split(","):
+        ref = ref.strip()
+        if ref == "demo":
+            from retrieval.demo import load_demo_catalog
 
-        name, catalog = "demo catalog", load_demo_catalog()
-    else:
-        from retrieval.dataset import load_dataset
+            name, catalog = "demo catalog", load_demo_catalog()
+        else:
+            from retrieval.dataset import load_dataset
 
-        ds = load_dataset(data)
-        name, catalog = ds.name, ds.catalog
-    texts = [item_text(it) for it in catalog]
-    out = (texts * (n // len(texts) + 1))[:n]
-    return name, out
+            if ref == "ml-latest-small":
+                ref = f"movielens:{SHARED / 'ml-latest-small'}"
+            ds = load_dataset(ref)
+            name, catalog = ds.name, ds.catalog
+        out.append((name, [item_text(it) for it in catalog]))
+    return out
+
+
+def spread(texts: list[str], n: int) -> list[str]:
+    """``n`` texts spread evenly over the list (all of them when it is shorter)."""
+    if n >= len(texts):
+        return list(texts)
+    return [texts[i] for i in np.linspace(0, len(texts) - 1, n).astype(int)]
+
+
+def request_messages() -> list[str]:
+    rows = []
+    for path in REQUESTS:
+        if path.is_file():
+            rows += [json.loads(line)["message"] for line in path.read_text().splitlines()
+                     if line.strip()]
+    return [r for r in rows if r.strip()]  # the parser's tables test an empty message too
+
+
+# -- encoders ----------------------------------------------------------------------------
+
+
+class Encoders:
+    """The torch model, its ONNX exports and an encode function per system."""
+
+    def __init__(self, model: str, batch_size: int, tmp: Path) -> None:
+        from retrieval.encoder import load_encoder
+        from retrieval.encoder_onnx import export_onnx, quantize_onnx
+
+        t = time.perf_counter()
+        self.torch = load_encoder(model, max_seq_length=128, batch_size=batch_size)
+        self.load_s = time.perf_counter() - t
+        t = time.perf_counter()
+        self.folders = {"onnx": export_onnx(self.torch.model, tmp / "onnx", backend="onnx")}
+        self.export_s = time.perf_counter() - t
+        t = time.perf_counter()
+        self.folders["onnx-int8"] = quantize_onnx(self.folders["onnx"], tmp / "int8")
+        self.quantize_s = time.perf_counter() - t
+        self.batch_size = batch_size
+        self._onnx: dict[tuple[str, int], Any] = {}
+
+    def encode(self, system: System, texts: list[str]) -> np.ndarray:
+        """Encode ``texts`` as ``system`` does (threads set first, outside any timing)."""
+        enc = self._prepare(system)
+        if system.by_length:
+            return enc.encode(texts)
+        bs = self.batch_size
+        return np.vstack([enc.encode(texts[i:i + bs]) for i in range(0, len(texts), bs)])
+
+    def _prepare(self, system: System) -> Any:
+        if system.backend == "torch":
+            import torch
+
+            torch.set_num_threads(system.threads)
+            self.torch.model.max_seq_length = system.max_len
+            return self.torch
+        key = (system.backend, system.threads)
+        if key not in self._onnx:
+            from retrieval.encoder_onnx import OnnxEncoder
+
+            self._onnx[key] = OnnxEncoder(self.folders[system.backend],
+                                          batch_size=self.batch_size, threads=system.threads)
+        return self._onnx[key]
+
+
+# -- measures ----------------------------------------------------------------------------
+
+
+def throughput(encoders: Encoders, systems: list[System], texts: list[str], repeats: int
+               ) -> dict[System, list[float]]:
+    """Items/s of each run of each system; systems take turns within each repeat."""
+    runs: dict[System, list[float]] = {s: [] for s in systems}
+    for s in systems:
+        encoders.encode(s, texts[:encoders.batch_size])  # warm-up (sessions, allocations)
+    for _ in range(repeats):
+        for s in systems:
+            encoders._prepare(s)
+            t = time.perf_counter()
+            vecs = encoders.encode(s, texts)
+            runs[s].append(len(texts) / (time.perf_counter() - t))
+            assert vecs.shape[0] == len(texts) and np.isfinite(vecs).all()  # noqa: S101
+    return runs
+
+
+def top_k(queries: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
+    scores = queries @ items.T
+    k = min(k, items.shape[0])
+    return np.argpartition(-scores, k - 1, axis=1)[:, :k]
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean share of each row of ``b`` found in the same row of ``a``."""
+    return float(np.mean([len(np.intersect1d(x, y)) / len(y) for x, y in zip(a, b, strict=True)]))
+
+
+def recall_at_k(encoders: Encoders, systems: list[System], catalog: list[str],
+                n_queries: int, threads: int) -> dict[tuple[str, int], tuple[float, float]]:
+    """Recall@200 vs the float torch model, per vector space: ``(item to item, requests)``."""
+    requests = request_messages()
+    picks = np.linspace(0, len(catalog) - 1, min(n_queries, len(catalog))).astype(int)
+    spaces = {("torch", 128), *(s.space for s in systems)}
+    vecs = {}
+    for space in sorted(spaces):
+        system = System(space[0], True, threads, space[1])
+        vecs[space] = (encoders.encode(system, catalog), encoders.encode(system, requests))
+    ref_items, ref_req = vecs[("torch", 128)]
+    ref = (top_k(ref_items[picks], ref_items, K), top_k(ref_req, ref_items, K))
+    out = {}
+    for space, (items, req) in vecs.items():
+        out[space] = (overlap(top_k(items[picks], items, K), ref[0]),
+                      overlap(top_k(req, items, K), ref[1]))
+    return out
+
+
+def cosines(encoders: Encoders, systems: list[System], texts: list[str], threads: int
+            ) -> dict[tuple[str, int], tuple[float, float]]:
+    """Mean and lowest cosine of each space's item vectors to the float torch ones."""
+    ref = encoders.encode(System("torch", True, threads), texts)
+    out = {}
+    for space in sorted({s.space for s in systems}):
+        cos = (encoders.encode(System(space[0], True, threads, space[1]), texts) * ref).sum(1)
+        out[space] = (float(cos.mean()), float(cos.min()))
+    return out
+
+
+def warm_cache(encoders: Encoders, texts: list[str]) -> float:
+    """Items/s of a warm embedding cache (every text a hit)."""
+    from retrieval.embedding_cache import CachedEncoder, EmbeddingCache
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cached = CachedEncoder(encoders.torch, EmbeddingCache(tmp))
+        uniq = list(dict.fromkeys(texts))
+        cached.encode(uniq)
+        t = time.perf_counter()
+        cached.encode(uniq)
+        return len(uniq) / (time.perf_counter() - t)
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def table(name: str, n: int, tokens: float, runs: dict[System, list[float]],
+          recall: dict[tuple[str, int], tuple[float, float]],
+          cos: dict[tuple[str, int], tuple[float, float]]) -> dict[System, float]:
+    """Print one catalog's table; the median items/s of each system."""
+    base = statistics.median(next(iter(runs.values())))
+    print(f"\n{name}: {n} item texts, {tokens:.1f} tokens on average; "
+          f"Recall@{K} vs float torch (len 128): item to item / requests")
+    print(f"{'backend':<10}{'batching':<10}{'threads':>8}{'tokens':>7}{'items/s':>9}"
+          f"{'runs':>22}{'x':>6}{'R@200 i2i':>11}{'R@200 req':>11}{'cos mean':>10}{'cos min':>9}")
+    medians = {}
+    for s, r in runs.items():
+        med = statistics.median(r)
+        medians[s] = med
+        rec = recall.get(s.space, (float("nan"), float("nan")))
+        c = cos.get(s.space, (float("nan"), float("nan")))
+        shown = ",".join(f"{v:.0f}" for v in r)
+        print(f"{s.backend:<10}{'length' if s.by_length else 'order':<10}{s.threads:>8}"
+              f"{s.max_len:>7}{med:>9.1f}{shown:>22}{med / base:>6.2f}{rec[0]:>11.4f}"
+              f"{rec[1]:>11.4f}{c[0]:>10.5f}{c[1]:>9.5f}")
+    return medians
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="all-MiniLM-L6-v2", help="model name or folder")
-    p.add_argument("--data", default=None, help="data set whose item texts are encoded")
-    p.add_argument("--items", type=int, default=2000, help="texts per run")
-    p.add_argument("--batch-sizes", default="16,64,256", help="comma-separated")
-    p.add_argument("--max-seq-length", type=int, default=128)
-    p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--data", default="demo,ml-latest-small",
+                   help="catalogs, comma-separated: demo, ml-latest-small, or a data set "
+                        "reference (movielens:PATH, a catalog file)")
+    p.add_argument("--items", type=int, default=1000, help="texts per run, per catalog")
+    p.add_argument("--systems", default=DEFAULT_SYSTEMS, help="comma-separated, see above")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--queries", type=int, default=300, help="item-to-item queries")
+    p.add_argument("--recall-items", type=int, default=0,
+                   help="catalog items the recall is measured over (0: all)")
     args = p.parse_args(argv)
+    if args.repeats < 3:
+        p.error("--repeats must be at least 3 (the median of three runs or more)")
+    systems = [System.parse(s) for s in args.systems.split(",")]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    data = catalogs(args.data)
+    with tempfile.TemporaryDirectory(prefix="encode-bench-") as tmp:
+        encoders = Encoders(args.model, args.batch_size, Path(tmp))
+        import onnxruntime
+        import torch
 
-    import numpy as np
-    import torch
-
-    from retrieval.embedding_cache import CachedEncoder, EmbeddingCache
-    from retrieval.encoder import load_encoder
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    name, texts = _texts(args.data, args.items)
-    t0 = time.perf_counter()
-    enc = load_encoder(args.model, max_seq_length=args.max_seq_length)
-    load_s = time.perf_counter() - t0
-    tokens = enc.model.preprocess(texts[:256])["attention_mask"].sum(dim=1).float()
-    print(f"model {enc.name} (dim {enc.dim}, max_seq_length {enc.max_seq_length}), loaded in "
-          f"{load_s:.1f} s; torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} cores")
-    print(f"texts: {len(texts)} item texts of {name}, {tokens.mean():.1f} tokens on average "
-          f"(max {int(tokens.max())})")
-    print(f"{'batch':>6} {'items/s':>9} {'ms/item':>8}")
-    for bs in (int(b) for b in args.batch_sizes.split(",")):
-        enc.batch_size = bs
-        enc.encode(texts[:bs])  # warm-up
-        best = float("inf")
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            vecs = enc.encode(texts)
-            best = min(best, time.perf_counter() - t)
-        assert vecs.shape == (len(texts), enc.dim) and np.isfinite(vecs).all()
-        print(f"{bs:>6} {len(texts) / best:>9.1f} {1000 * best / len(texts):>8.2f}")
-    with tempfile.TemporaryDirectory() as tmp:
-        enc.batch_size = 64
-        cached = CachedEncoder(enc, EmbeddingCache(tmp))
-        uniq = list(dict.fromkeys(texts))
-        cached.encode(uniq)
-        t = time.perf_counter()
-        cached.encode(uniq)
-        hit_s = time.perf_counter() - t
-        print(f"warm cache: {len(uniq) / hit_s:,.0f} items/s "
+        print(f"model {encoders.torch.name} (dim {encoders.torch.dim}), loaded in "
+              f"{encoders.load_s:.1f} s, exported to ONNX in {encoders.export_s:.1f} s, "
+              f"quantised to int8 in {encoders.quantize_s:.1f} s; torch {torch.__version__}, "
+              f"onnxruntime {onnxruntime.__version__}; batch size {args.batch_size}; "
+              f"{cores} cores; load average at start {_load()}")
+        summary = []
+        for name, texts in data:
+            sample = spread(texts, args.items)
+            lengths = [len(e.ids) for e in encoders._prepare(
+                System("onnx", True, 1))._start()[1].encode_batch(sample)]
+            t2 = max(s.threads for s in systems)
+            runs = throughput(encoders, systems, sample, args.repeats)
+            corpus = spread(texts, args.recall_items or len(texts))
+            recall = recall_at_k(encoders, systems, corpus, args.queries, t2)
+            cos = cosines(encoders, systems, sample, t2)
+            medians = table(name, len(sample), float(np.mean(lengths)), runs, recall, cos)
+            summary.append((name, medians, recall))
+        uniq = spread(list(dict.fromkeys(data[0][1])), 500)  # filled once, uncached
+        print(f"\nwarm embedding cache: {warm_cache(encoders, uniq):,.0f} items/s "
               f"({len(uniq)} distinct texts, all hits)")
+    print(_result(summary))
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _result(summary: list[tuple[str, dict[System, float], dict[Any, tuple[float, float]]]]
+            ) -> str:
+    parts = []
+    for name, medians, recall in summary:
+        base = next(iter(medians))
+        # the fastest system whose Recall@200 is within 1% of the float model's
+        kept = [s for s in medians if min(recall.get(s.space, (0.0, 0.0))) >= 0.99] or [base]
+        best = max(kept, key=lambda s: medians[s])
+        rec = recall.get(best.space, (float("nan"), float("nan")))
+        parts.append(f"{name}: {base.name} {medians[base]:.0f} items/s, {best.name} "
+                     f"{medians[best]:.0f} items/s ({medians[best] / medians[base]:.1f}x, "
+                     f"Recall@{K} vs float {rec[0]:.4f} item-to-item / {rec[1]:.4f} requests)")
+    return (f"RESULT encode (first system vs the fastest within 1% Recall@{K}): "
+            f"{'; '.join(parts)}; load average {_load()}")
 
 
 if __name__ == "__main__":

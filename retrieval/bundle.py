@@ -76,7 +76,8 @@ def _versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {}
-    for dist in ("encore-rec", "numpy", "faiss-cpu", "sentence-transformers", "torch", "lightgbm"):
+    for dist in ("encore-rec", "numpy", "faiss-cpu", "sentence-transformers", "torch", "lightgbm",
+                 "onnxruntime"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -227,11 +228,9 @@ class Bundle:
     def encoder(self) -> Encoder:
         """The encoder the item vectors were made with (loaded on first use)."""
         if self._encoder is None:
-            from retrieval.encoder import load_encoder
+            from retrieval.encoder_onnx import load_bundle_encoder
 
-            enc = self.manifest["encoder"]
-            ref = self.path / enc["folder"] if enc.get("folder") else enc["model"]
-            self._encoder = load_encoder(ref, max_seq_length=enc.get("max_seq_length", 128))
+            self._encoder = load_bundle_encoder(self.path, self.manifest["encoder"])
         return self._encoder
 
     @property
@@ -394,6 +393,14 @@ def _prepare_encoder(dataset: Dataset, tmp: Path, config: BuildConfig, encoder: 
         ref = tmp / "encoder" if enc_meta["folder"] else config.encoder_model
         encoder = load_encoder(ref, max_seq_length=enc_meta["max_seq_length"],
                                show_progress_bar=progress)
+    enc_meta["backend"] = config.encoder_backend
+    if config.encoder_backend != "torch":
+        from retrieval.encoder_onnx import export_for_bundle
+
+        step(f"exporting the encoder to ONNX ({config.encoder_backend})")
+        encoder, onnx_meta = export_for_bundle(encoder, tmp / "encoder",
+                                               config.encoder_backend)
+        enc_meta.update(onnx_meta)
     return encoder, enc_meta
 
 

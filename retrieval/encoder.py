@@ -290,6 +290,8 @@ def folder_fingerprint(folder: Path) -> str:
             continue
         if path.suffix in {".md"} or path.name == "encore_training.json":
             continue  # documentation does not change the vectors
+        if path.relative_to(folder).parts[0] == "onnx":
+            continue  # an export of these weights (retrieval.encoder_onnx), not the weights
         h.update(str(path.relative_to(folder)).encode())
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
