@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from retrieval.bundle_store import crash_point, file_sha256, resolve, write_generation
+from retrieval.bundle_store import WORK, crash_point, file_sha256, resolve, write_generation
 from retrieval.catalog import Catalog
 from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
 from retrieval.errors import DataError
@@ -38,8 +39,10 @@ from retrieval.interactions import Interactions
 
 if TYPE_CHECKING:
     from retrieval.dataset import Dataset
+    from retrieval.distributed import BuildEngine
     from retrieval.encoder import Encoder
     from retrieval.index import FaissIndex
+    from retrieval.parallel import MapBlocks
     from retrieval.ranker import Ranker
     from retrieval.retriever import Retriever
     from retrieval.stats import InteractionStats
@@ -330,7 +333,8 @@ def _ranker_skip_reason(dataset: Dataset, config: PipelineConfig) -> str | None:
 
 
 def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder,
-                         config: PipelineConfig, folder: Path) -> dict[str, Any]:
+                         config: PipelineConfig, folder: Path,
+                         map_blocks: MapBlocks | None = None) -> dict[str, Any]:
     """Train and save the ranker into ``folder``; the manifest's ``ranker`` entry."""
     from retrieval.features import FeatureMismatch
     from retrieval.train_ranker import train_ranker as fit
@@ -339,7 +343,7 @@ def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder
     if reason is None:
         try:
             trained = fit(dataset.interactions, dataset.catalog, vectors, encoder=encoder,
-                          config=config)
+                          config=config, map_blocks=map_blocks)
         except FeatureMismatch:
             raise
         except ValueError as exc:  # too few usable queries, nothing to learn from
@@ -409,8 +413,8 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
 
 
 def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build: BuildConfig,
-                  tmp: Path, *, train: bool, step: Step, on_progress: Progress | None
-                  ) -> dict[str, Any]:
+                  tmp: Path, *, train: bool, step: Step, on_progress: Progress | None,
+                  map_blocks: MapBlocks | None = None) -> dict[str, Any]:
     """Train the ranker into ``tmp`` when asked; the manifest's ``ranker`` entry."""
     if not train:
         return {"kind": "none", "reason": "not requested (train_ranker=False)"}
@@ -418,7 +422,8 @@ def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build
          f"{len(dataset.interactions)} interactions")
     if on_progress is not None:
         on_progress("ranker", 0, 1)
-    entry = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline, tmp / RANKER_DIR)
+    entry = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline, tmp / RANKER_DIR,
+                                 map_blocks=map_blocks)
     if on_progress is not None:
         on_progress("ranker", 1, 1)
     return entry
@@ -489,6 +494,7 @@ def build_bundle(
     stage: str | None = None,
     on_progress: Progress | None = None,
     max_seq_length: int = 128,
+    engine: BuildEngine | None = None,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
     ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
@@ -514,6 +520,11 @@ def build_bundle(
         pipeline: The pipeline settings, over ``config.pipeline``.
         stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
         max_seq_length: The encoder's token limit (items and queries).
+        engine: Run the long steps in shards on this engine (a started
+            :class:`~retrieval.distributed.BuildEngine`, e.g. Ray): encoding, the index and
+            the ranker's training lists, each shard saved in the temporary generation's
+            ``work/`` as it finishes, so that a killed or interrupted build with the same
+            inputs resumes from them. ``None``: one process, as always.
     """
     from retrieval.index import FaissIndex
 
@@ -535,18 +546,34 @@ def build_bundle(
                                              progress=progress, step=step,
                                              on_progress=on_progress,
                                              max_seq_length=max_seq_length)
-        step(f"encoding {len(dataset.catalog)} items")
-        vectors = _encode_items(dataset, encoder, on_progress)
+        step(f"encoding {len(dataset.catalog)} items"
+             + ("" if engine is None else f" on {engine.describe()}"))
+        if engine is None:
+            vectors = _encode_items(dataset, encoder, on_progress)
+        else:
+            from retrieval.distributed.build import engine_vectors
+
+            vectors = engine_vectors(engine, dataset.catalog, encoder, enc_meta, tmp,
+                                     step=step, on_progress=on_progress)
         np.save(tmp / "item_vectors.npy", vectors)
         (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
 
-        step("building the FAISS index")
-        index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
-        index.add(dataset.catalog.ids, vectors)
+        step("building the FAISS index" + ("" if engine is None else " in shards"))
+        if engine is None:
+            index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
+            index.add(dataset.catalog.ids, vectors)
+        else:
+            from retrieval.distributed.build import sharded_index, work_store
+
+            index = sharded_index(engine, dataset.catalog.ids, vectors, build.index_factory,
+                                  work_store(tmp), step=step, on_progress=on_progress)
         index.save(tmp / "index")
 
         ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
-                                    step=step, on_progress=on_progress)
+                                    step=step, on_progress=on_progress,
+                                    map_blocks=None if engine is None else engine.map_blocks)
+        # The shards of a sharded build (bundle_store.WORK) are not part of the bundle.
+        shutil.rmtree(tmp / WORK, ignore_errors=True)
 
         manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
                              ranker_meta, started, tmp, stage=stage)

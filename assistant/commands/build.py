@@ -57,6 +57,25 @@ def register(app: typer.Typer) -> None:
             typer.Option("--json",
                          help="Print the manifest summary as JSON."),
         ] = False,
+        engine: Annotated[
+            str,
+            typer.Option("--engine",
+                         help="local: one process (default). ray: encoding, index shards "
+                              "and ranker lists on a Ray cluster. sharded: the same shards "
+                              "in this process. Both sharded engines resume an interrupted "
+                              "build from its finished shards."),
+        ] = "local",
+        address: Annotated[
+            str | None,
+            typer.Option("--address",
+                         help="Ray cluster address (host:port of its head; default: start "
+                              "Ray on this machine, on 127.0.0.1)."),
+        ] = None,
+        object_store_mb: Annotated[
+            int,
+            typer.Option("--object-store-mb", min=80,
+                         help="Object store of a Ray instance started for the build (MB)."),
+        ] = 512,
     ) -> None:
         """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index
         (a new generation behind the folder's CURRENT pointer; a killed build changes nothing)."""
@@ -64,7 +83,13 @@ def register(app: typer.Typer) -> None:
         from retrieval.bundle import build_bundle, read_manifest
         from retrieval.bundle_store import resolve
         from retrieval.dataset import load_dataset
+        from retrieval.distributed import make_engine
 
+        try:
+            runner = make_engine(engine.strip().lower(), address=address,
+                                 object_store_mb=object_store_mb)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--engine") from None
         s = settings()
         ref = data or s.data.dataset
         target = out or s.bundle_dir
@@ -75,9 +100,16 @@ def register(app: typer.Typer) -> None:
         say(ds.describe())
         if ds.report.skipped:
             say(ds.report.summary())
-        path = build_bundle(ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
-                            train_ranker=ranker, progress=progress and not as_json,
-                            on_step=say)
+        if runner is not None:
+            runner.start()
+            say(f"engine {runner.name}: {runner.describe()}")
+        try:
+            path = build_bundle(ds, target, s, finetune=finetune, epochs=epochs,
+                                max_pairs=max_pairs, train_ranker=ranker,
+                                progress=progress and not as_json, on_step=say, engine=runner)
+        finally:
+            if runner is not None:
+                runner.close()
         manifest = read_manifest(path)
         summary = {"bundle": str(path), "generation": resolve(path).folder.name,
                    "dataset": manifest["dataset"],
