@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,7 +271,10 @@ def make_training_lists(
         f"({len(valid_users)} held out for validation, {len(texts)} with a synthetic request), "
         f"{config.retrieval.n_candidates} candidates each")
     pipe = Pipeline(catalog, item_vectors, None, stats, config=config)
-    work = _ListsBlock(pipe, queries, texts, vectors, valid_users)
+    work = _ListsBlock(catalog, item_vectors, stats, config, queries, texts, vectors,
+                       valid_users, token=uuid.uuid4().hex)
+    _PIPES.clear()
+    _PIPES[work.token] = pipe
     if map_blocks is None:
         results = [work(0, len(queries))]
     else:  # blocks of queries: each query's list and features depend on it alone
@@ -316,15 +320,35 @@ def _split_users(queries: list[_Query], config: TrainingListsConfig, rng: np.ran
     return users, valid_users, queries
 
 
+# The pipeline of the lists being made, by token: made once per process (the driver's,
+# or once in each worker of a mapper that ships _ListsBlock to other processes; a pipeline
+# holds locks and caches, so it is rebuilt there from its parts rather than pickled).
+_PIPES: dict[str, Any] = {}
+
+
 @dataclass
 class _ListsBlock:
     """The candidates, labels and features of queries ``start..stop`` (one block)."""
 
-    pipe: Any
+    catalog: Catalog
+    item_vectors: np.ndarray | None
+    stats: InteractionStats
+    config: PipelineConfig
     queries: list[_Query]
     texts: dict[int, tuple[Any, str]]
     vectors: dict[str, np.ndarray]
     valid_users: set[str]
+    token: str = ""
+
+    @property
+    def pipe(self) -> Any:
+        if self.token not in _PIPES:
+            from retrieval.pipeline import Pipeline
+
+            _PIPES.clear()
+            _PIPES[self.token] = Pipeline(self.catalog, self.item_vectors, None, self.stats,
+                                          config=self.config)
+        return _PIPES[self.token]
 
     def __call__(self, start: int, stop: int) -> _BlockResult:
         pipe, queries, texts = self.pipe, self.queries, self.texts

@@ -72,9 +72,10 @@ def encoder_factory(encoder: Encoder, enc_meta: dict[str, Any], tmp: Path
 
 def sharded_vectors(engine: BuildEngine, texts: Sequence[str], make_encoder: Callable[[], Any],
                     encoder_key: str, work: WorkStore, *, step: Step,
-                    on_progress: Progress | None, shard: int = ENCODE_SHARD) -> np.ndarray:
+                    on_progress: Progress | None, shard: int | None = None) -> np.ndarray:
     """The vectors of ``texts`` (catalog order), encoded in shards of ``shard`` items on the
     engine; each shard saved to ``work`` as it finishes, the ones saved before reused."""
+    shard = shard or ENCODE_SHARD
     groups = blocks(len(texts), shard)
     key = digest("encode", encoder_key, str(shard), texts)
     done = work.done("encode", key, len(groups))
@@ -114,7 +115,7 @@ def engine_vectors(engine: BuildEngine, catalog: Catalog, encoder: Encoder,
 
 def sharded_index(engine: BuildEngine, ids: Sequence[str], vectors: np.ndarray,
                   factory: str | None, work: WorkStore, *, step: Step,
-                  on_progress: Progress | None, shard: int = INDEX_SHARD) -> FaissIndex:
+                  on_progress: Progress | None, shard: int | None = None) -> FaissIndex:
     """The FAISS index of ``ids``/``vectors``, built in shards on the engine and merged
     (:mod:`retrieval.index.sharded`; layout by size unless ``factory`` names one). An HNSW
     factory cannot be merged from parts and is built in one go here."""
@@ -136,6 +137,7 @@ def sharded_index(engine: BuildEngine, ids: Sequence[str], vectors: np.ndarray,
         index.add(list(ids), vectors)
         return index
     x = check_vectors(dim, vectors, "add", n_rows=len(ids), ids=ids)
+    shard = shard or INDEX_SHARD
     parts = blocks(len(ids), shard)
     key = digest("index", factory, str(shard), x, ids)
     if work.has("index-template", key, 0):

@@ -43,7 +43,6 @@ __all__ = ["KILL_ONCE_ENV", "RayEngine", "ray_map_blocks"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 KILL_ONCE_ENV = "ENCORE_TEST_RAY_KILL_ONCE"
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _INSTALL = "install Ray: pip install 'encore-rec[ray]' (ray[data]>=2.50)"
 
 
@@ -116,8 +115,7 @@ class RayEngine:
 
     def start(self) -> RayEngine:
         """Connect to the cluster (or start one here); idempotent."""
-        local = self.address is None or self.address.rsplit(":", 1)[0] in _LOOPBACK
-        if local:
+        if self.address is None:
             # Ray's own switch for a cluster on one machine: it keeps the node on the
             # loopback address instead of the machine's network address (read at import).
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -212,16 +210,16 @@ class RayEngine:
             texts: All the texts.
             groups: The ranges to encode, in any order.
         """
-        import pandas as pd
+        import pyarrow as pa
 
         ray = _import_ray()
         if not groups:
             return
         rows = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in groups])
-        frame = pd.DataFrame({"row": rows, "text": [texts[int(i)] for i in rows]})
+        table = pa.table({"row": rows, "text": [texts[int(i)] for i in rows]})
         actors, gpus = self._pool()
-        n_blocks = max(actors, -(-len(rows) // self.encode_batch))
-        ds = ray.data.from_pandas(frame, override_num_blocks=min(n_blocks, len(rows)))
+        size = self.encode_batch
+        ds = ray.data.from_arrow([table.slice(a, size) for a in range(0, len(rows), size)])
         ds = ds.map_batches(_EncodeActor, fn_constructor_kwargs={"make_encoder": make_encoder},
                             batch_size=self.encode_batch, batch_format="numpy",
                             compute=ray.data.ActorPoolStrategy(size=actors),
