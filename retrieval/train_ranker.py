@@ -280,6 +280,7 @@ def make_training_lists(
     else:  # blocks of queries: each query's list and features depend on it alone
         say(f"training lists: {len(queries)} queries in blocks of {LIST_BLOCK}")
         results = map_blocks(work, blocks(len(queries), LIST_BLOCK))
+    _PIPES.pop(work.token, None)
     sets, recall = _merge_blocks(results, counts)
     counts.update({"queries": len(queries), "train queries": sets["train"].n_queries,
                    "valid queries": sets["valid"].n_queries, "users": len(users)})

@@ -223,7 +223,7 @@ class RayEngine:
         ds = ds.map_batches(_EncodeActor, fn_constructor_kwargs={"make_encoder": make_encoder},
                             batch_size=self.encode_batch, batch_format="numpy",
                             compute=ray.data.ActorPoolStrategy(size=actors),
-                            num_gpus=gpus, num_cpus=0 if gpus else 1)
+                            num_gpus=gpus, num_cpus=1)
         starts = np.array([a for a, _ in groups])
         order = np.argsort(starts)
         left = {i: b - a for i, (a, b) in enumerate(groups)}

@@ -135,3 +135,17 @@ def test_ranker_lists_in_blocks_equal_one_block(demo_bundle_path: Path,
         np.testing.assert_array_equal(a.groups, b.groups)
         assert a.query_ids == b.query_ids
     assert whole.counts == parts.counts and whole.candidate_recall == parts.candidate_recall
+
+
+def test_build_command_checks_the_engine(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["build", "--data", "demo:30", "--out", str(tmp_path),
+                                 "--engine", "spark"])
+    assert result.exit_code == 2 and "unknown engine" in result.output
+    result = runner.invoke(app, ["build", "--data", "demo:30", "--out", str(tmp_path),
+                                 "--address", "127.0.0.1:6379"])
+    assert result.exit_code == 2 and "--engine ray" in result.output
