@@ -215,6 +215,10 @@ class RayEngine:
         ray = _import_ray()
         if not groups:
             return
+        ctx = ray.data.DataContext.get_current()
+        # The build reports its own progress (on_progress): no Ray Data bars or plans.
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
         rows = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in groups])
         table = pa.table({"row": rows, "text": [texts[int(i)] for i in rows]})
         actors, gpus = self._pool()
