@@ -452,6 +452,38 @@ def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | No
     return vectors
 
 
+def _vectors_and_index(dataset: Dataset, encoder: Encoder, enc_meta: dict[str, Any],
+                       build: BuildConfig, tmp: Path, *, engine: BuildEngine | None,
+                       step: Step, on_progress: Progress | None
+                       ) -> tuple[np.ndarray, FaissIndex]:
+    """Encode the catalog and build the FAISS index (in shards on ``engine``, when given),
+    saving the vectors and ids into ``tmp``."""
+    from retrieval.index import FaissIndex
+
+    step(f"encoding {len(dataset.catalog)} items"
+         + ("" if engine is None else f" on {engine.describe()}"))
+    if engine is None:
+        vectors = _encode_items(dataset, encoder, on_progress)
+    else:
+        from retrieval.distributed.build import engine_vectors
+
+        vectors = engine_vectors(engine, dataset.catalog, encoder, enc_meta, tmp,
+                                 step=step, on_progress=on_progress)
+    np.save(tmp / "item_vectors.npy", vectors)
+    (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
+
+    step("building the FAISS index" + ("" if engine is None else " in shards"))
+    if engine is None:
+        index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
+        index.add(dataset.catalog.ids, vectors)
+    else:
+        from retrieval.distributed.build import sharded_index, work_store
+
+        index = sharded_index(engine, dataset.catalog.ids, vectors, build.index_factory,
+                              work_store(tmp), step=step, on_progress=on_progress)
+    return vectors, index
+
+
 def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], dim: int,
               index: FaissIndex, ranker_meta: dict[str, Any], started: float, tmp: Path,
               *, stage: str | None = None) -> dict[str, Any]:
@@ -520,13 +552,10 @@ def build_bundle(
         pipeline: The pipeline settings, over ``config.pipeline``.
         stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
         max_seq_length: The encoder's token limit (items and queries).
-        engine: Run the long steps in shards on this engine (a started
-            :class:`~retrieval.distributed.BuildEngine`, e.g. Ray): encoding, the index and
-            the ranker's training lists, each shard saved in the temporary generation's
-            ``work/`` as it finishes, so that a killed or interrupted build with the same
-            inputs resumes from them. ``None``: one process, as always.
+        engine: Run encoding, the index and the ranker's lists in shards on this started
+            :class:`~retrieval.distributed.BuildEngine` (e.g. Ray), resumable from the
+            shards a killed build saved (``None``: one process).
     """
-    from retrieval.index import FaissIndex
 
     build = config if isinstance(config, BuildConfig) else (
         BuildConfig() if config is None else config.build_config())
@@ -546,34 +575,14 @@ def build_bundle(
                                              progress=progress, step=step,
                                              on_progress=on_progress,
                                              max_seq_length=max_seq_length)
-        step(f"encoding {len(dataset.catalog)} items"
-             + ("" if engine is None else f" on {engine.describe()}"))
-        if engine is None:
-            vectors = _encode_items(dataset, encoder, on_progress)
-        else:
-            from retrieval.distributed.build import engine_vectors
-
-            vectors = engine_vectors(engine, dataset.catalog, encoder, enc_meta, tmp,
-                                     step=step, on_progress=on_progress)
-        np.save(tmp / "item_vectors.npy", vectors)
-        (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
-
-        step("building the FAISS index" + ("" if engine is None else " in shards"))
-        if engine is None:
-            index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
-            index.add(dataset.catalog.ids, vectors)
-        else:
-            from retrieval.distributed.build import sharded_index, work_store
-
-            index = sharded_index(engine, dataset.catalog.ids, vectors, build.index_factory,
-                                  work_store(tmp), step=step, on_progress=on_progress)
+        vectors, index = _vectors_and_index(dataset, encoder, enc_meta, build, tmp, engine=engine,
+                                            step=step, on_progress=on_progress)
         index.save(tmp / "index")
 
         ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
                                     step=step, on_progress=on_progress,
                                     map_blocks=None if engine is None else engine.map_blocks)
-        # The shards of a sharded build (bundle_store.WORK) are not part of the bundle.
-        shutil.rmtree(tmp / WORK, ignore_errors=True)
+        shutil.rmtree(tmp / WORK, ignore_errors=True)  # a sharded build's shards
 
         manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
                              ranker_meta, started, tmp, stage=stage)

@@ -2,10 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from retrieval.distributed import BuildEngine
+
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="local: one process (default). ray: encoding, index shards and ranker "
+                     "lists on a Ray cluster. sharded: the same shards in this process. Both "
+                     "sharded engines resume an interrupted build from its finished shards.")]
+AddressOption = Annotated[str | None, typer.Option(
+    "--address", help="Ray cluster address (host:port of its head; default: start Ray on "
+                      "this machine, on 127.0.0.1).")]
+ObjectStoreOption = Annotated[int, typer.Option(
+    "--object-store-mb", min=80, help="Object store of a Ray instance started for the build "
+                                      "(MB).")]
+
+
+def _engine(name: str, address: str | None, object_store_mb: int) -> BuildEngine | None:
+    from retrieval.distributed import make_engine
+
+    try:
+        return make_engine(name.strip().lower(), address=address,
+                           object_store_mb=object_store_mb)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine") from None
+
+
+def _summary(path: Path) -> dict[str, object]:
+    """What ``encore build`` prints (``--json``) about the bundle it built."""
+    from retrieval.bundle import read_manifest
+    from retrieval.bundle_store import resolve
+
+    manifest = read_manifest(path)
+    return {"bundle": str(path), "generation": resolve(path).folder.name,
+            "dataset": manifest["dataset"], "encoder": manifest["encoder"],
+            "index": manifest["index"], "build_seconds": manifest["build_seconds"]}
+
+
+def _with_engine(engine: BuildEngine | None, say: Callable[[str], None],
+                 build: Callable[[BuildEngine | None], Path]) -> Path:
+    """Run ``build`` with the engine started (and closed afterwards, whatever happens)."""
+    if engine is None:
+        return build(None)
+    engine.start()
+    say(f"engine {engine.name}: {engine.describe()}")
+    try:
+        return build(engine)
+    finally:
+        engine.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -57,39 +106,17 @@ def register(app: typer.Typer) -> None:
             typer.Option("--json",
                          help="Print the manifest summary as JSON."),
         ] = False,
-        engine: Annotated[
-            str,
-            typer.Option("--engine",
-                         help="local: one process (default). ray: encoding, index shards "
-                              "and ranker lists on a Ray cluster. sharded: the same shards "
-                              "in this process. Both sharded engines resume an interrupted "
-                              "build from its finished shards."),
-        ] = "local",
-        address: Annotated[
-            str | None,
-            typer.Option("--address",
-                         help="Ray cluster address (host:port of its head; default: start "
-                              "Ray on this machine, on 127.0.0.1)."),
-        ] = None,
-        object_store_mb: Annotated[
-            int,
-            typer.Option("--object-store-mb", min=80,
-                         help="Object store of a Ray instance started for the build (MB)."),
-        ] = 512,
+        engine: EngineOption = "local",
+        address: AddressOption = None,
+        object_store_mb: ObjectStoreOption = 512,
     ) -> None:
         """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index
         (a new generation behind the folder's CURRENT pointer; a killed build changes nothing)."""
         from assistant.cli import emit_json, settings
-        from retrieval.bundle import build_bundle, read_manifest
-        from retrieval.bundle_store import resolve
+        from retrieval.bundle import build_bundle
         from retrieval.dataset import load_dataset
-        from retrieval.distributed import make_engine
 
-        try:
-            runner = make_engine(engine.strip().lower(), address=address,
-                                 object_store_mb=object_store_mb)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--engine") from None
+        runner = _engine(engine, address, object_store_mb)
         s = settings()
         ref = data or s.data.dataset
         target = out or s.bundle_dir
@@ -100,21 +127,10 @@ def register(app: typer.Typer) -> None:
         say(ds.describe())
         if ds.report.skipped:
             say(ds.report.summary())
-        if runner is not None:
-            runner.start()
-            say(f"engine {runner.name}: {runner.describe()}")
-        try:
-            path = build_bundle(ds, target, s, finetune=finetune, epochs=epochs,
-                                max_pairs=max_pairs, train_ranker=ranker,
-                                progress=progress and not as_json, on_step=say, engine=runner)
-        finally:
-            if runner is not None:
-                runner.close()
-        manifest = read_manifest(path)
-        summary = {"bundle": str(path), "generation": resolve(path).folder.name,
-                   "dataset": manifest["dataset"],
-                   "encoder": manifest["encoder"], "index": manifest["index"],
-                   "build_seconds": manifest["build_seconds"]}
+        path = _with_engine(runner, say, lambda e: build_bundle(
+            ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
+            train_ranker=ranker, progress=progress and not as_json, on_step=say, engine=e))
+        summary = _summary(path)
         if as_json:
             emit_json(summary)
         else:
