@@ -44,6 +44,7 @@ from pydantic import ValidationError
 from assistant.errors import BundleError, EncoreError
 from assistant.playlist import playlist_reply
 from assistant.reply import FeedbackKind, HistoryEntry, PlaylistReply, Recommendation, Reply
+from assistant.session import MAX_REJECTED
 from assistant.sessions_cache import SessionCache
 from assistant.settings import Settings
 from assistant.turn import TOOLS, Backends, Services, ToolArgs, ToolCall, ToolContext, Turn, answer
@@ -273,6 +274,29 @@ class Assistant:
         ctx = ToolContext(self.services, user_id, session_id)
         TOOLS["feedback"].run(ctx, ToolCall(request=Request(intent=Intent.feedback),
                                             feedback=((item_id, kind.value),)))
+        if session_id is not None:
+            self._feedback_in_session(user_id, session_id, item_id, kind.value)
+
+    def _feedback_in_session(self, user_id: str, session_id: str, item_id: str,
+                             kind: str) -> None:
+        """A card's Like or Dislike is part of the conversation: a like puts the item in
+        focus ("more like that" then means it), a dislike turns it down (never shown again,
+        never "that"), as if the person had said so in the chat."""
+        if kind not in ("like", "dislike"):
+            return
+        with self.sessions.lock(session_id, user_id):
+            session = self.sessions.load(session_id, user_id)
+            if session.turn == 0:
+                return  # no conversation yet: nothing to point at
+            if kind == "like":
+                session.focus_id = item_id
+                session.rejected_ids = [i for i in session.rejected_ids if i != item_id]
+            else:
+                if session.focus_id == item_id:
+                    session.focus_id = None
+                if item_id not in session.rejected_ids:
+                    session.rejected_ids = [*session.rejected_ids, item_id][-MAX_REJECTED:]
+            self.sessions.save(session)
 
     def forget(self, user_id: str, item_id: str) -> int:
         """Undo ``user_id``'s feedback on ``item_id`` (a like or dislike clicked again, an

@@ -333,6 +333,8 @@ def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
                         "what you have seen or turned down is not shown again")
     # 6. references (first: a similar request's references are its topic)
     ref_ids = _resolve(new.reference_positions, st.last_ids, "reference to", st.notes)
+    # An item turned down (also with its card's Dislike) is never "that" of "more like that".
+    ref_ids = [i for i in ref_ids if i not in session.rejected_ids]
     rejected = _resolve(new.exclude_positions, st.last_ids, "rejection of", st.notes)
     rejected = list(dict.fromkeys([*rejected, *new.exclude_ids]))
     if new.intent is Intent.similar and not ref_ids and not like_titles(new) and not reset:
@@ -346,8 +348,11 @@ def merge(session: Session, new: Request, catalog: Catalog) -> Merged:
                                     mood_shift)
     not_ids = rules.exclusions(st, mood_excl, rejected, titles)
     rules.constraints(st)
+    # "not the first one" alone swaps in place; "shorter, and not the first one" changes a
+    # constraint too, so the whole list is answered again (the rest may no longer fit).
     rejection_only = bool(new.exclude_positions or new.exclude_ids) and not (
-        new.reference_positions or new.titles or rules.names_topic(new))
+        new.reference_positions or new.titles or rules.names_topic(new)
+        or any(getattr(new, s) not in (None, []) for s in _CHANGES))
     refinement = rejection_only or mood_shift or (keeps_topic and new.intent is Intent.recommend)
     intent = rules.intent(st, refinement, titles)
     rules.relative(st)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from retrieval.build_steps import BuildClock
 from retrieval.bundle_store import WORK, crash_point, file_sha256, resolve, write_generation
 from retrieval.catalog import Catalog
 from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
@@ -69,7 +69,8 @@ def _file_table(root: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
-        if p.is_file() and rel != MANIFEST:  # only the bundle's own manifest is left out
+        # Only the bundle's own manifest is left out, and a sharded build's shards.
+        if p.is_file() and rel != MANIFEST and not rel.startswith(WORK + "/"):
             out[rel] = {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
     return out
 
@@ -414,7 +415,7 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
 
 def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build: BuildConfig,
                   tmp: Path, *, train: bool, step: Step, on_progress: Progress | None,
-                  map_blocks: MapBlocks | None = None) -> dict[str, Any]:
+                  engine: BuildEngine | None = None) -> dict[str, Any]:
     """Train the ranker into ``tmp`` when asked; the manifest's ``ranker`` entry."""
     if not train:
         return {"kind": "none", "reason": "not requested (train_ranker=False)"}
@@ -423,7 +424,7 @@ def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build
     if on_progress is not None:
         on_progress("ranker", 0, 1)
     entry = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline, tmp / RANKER_DIR,
-                                 map_blocks=map_blocks)
+                                 map_blocks=None if engine is None else engine.map_blocks)
     if on_progress is not None:
         on_progress("ranker", 1, 1)
     return entry
@@ -452,35 +453,36 @@ def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | No
     return vectors
 
 
-def _vectors_and_index(dataset: Dataset, encoder: Encoder, enc_meta: dict[str, Any],
-                       build: BuildConfig, tmp: Path, *, engine: BuildEngine | None,
-                       step: Step, on_progress: Progress | None
-                       ) -> tuple[np.ndarray, FaissIndex]:
-    """Encode the catalog and build the FAISS index (in shards on ``engine``, when given),
-    saving the vectors and ids into ``tmp``."""
+def _encode_and_index(dataset: Dataset, encoder: Encoder, enc_meta: dict[str, Any],
+                      build: BuildConfig, tmp: Path, step: Step, clock: BuildClock,
+                      report: Progress, engine: BuildEngine | None = None
+                      ) -> tuple[np.ndarray, FaissIndex]:
+    """Encode the catalog and build the FAISS index into ``tmp``, each a timed step: on
+    ``engine`` in resumable shards (:mod:`retrieval.distributed.build`); else the catalog in
+    one call when nobody listens to the clock, in chunks that report progress when one does.
+    """
+    from retrieval.distributed.build import engine_vectors, sharded_index, work_store
     from retrieval.index import FaissIndex
 
     step(f"encoding {len(dataset.catalog)} items"
          + ("" if engine is None else f" on {engine.describe()}"))
-    if engine is None:
-        vectors = _encode_items(dataset, encoder, on_progress)
-    else:
-        from retrieval.distributed.build import engine_vectors
-
-        vectors = engine_vectors(engine, dataset.catalog, encoder, enc_meta, tmp,
-                                 step=step, on_progress=on_progress)
-    np.save(tmp / "item_vectors.npy", vectors)
-    (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
-
+    with clock.step("encode"):
+        if engine is None:
+            vectors = _encode_items(dataset, encoder, report if clock.listening else None)
+        else:
+            vectors = engine_vectors(engine, dataset.catalog, encoder, enc_meta, tmp,
+                                     step=step, on_progress=report)
+        np.save(tmp / "item_vectors.npy", vectors)
+        (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
     step("building the FAISS index" + ("" if engine is None else " in shards"))
-    if engine is None:
-        index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
-        index.add(dataset.catalog.ids, vectors)
-    else:
-        from retrieval.distributed.build import sharded_index, work_store
-
-        index = sharded_index(engine, dataset.catalog.ids, vectors, build.index_factory,
-                              work_store(tmp), step=step, on_progress=on_progress)
+    with clock.step("index"):
+        if engine is None:
+            index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
+            index.add(dataset.catalog.ids, vectors)
+        else:
+            index = sharded_index(engine, dataset.catalog.ids, vectors, build.index_factory,
+                                  work_store(tmp), step=step, on_progress=report)
+        index.save(tmp / "index")
     return vectors, index
 
 
@@ -510,6 +512,12 @@ def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], di
     }
 
 
+def _check_not_empty(dataset: Dataset) -> None:
+    if len(dataset.catalog) == 0:
+        raise DataError("the catalog is empty", path=dataset.source or None,
+                        fix="load a catalog with at least one item")
+
+
 def build_bundle(
     dataset: Dataset,
     out: str | Path,
@@ -526,6 +534,7 @@ def build_bundle(
     stage: str | None = None,
     on_progress: Progress | None = None,
     max_seq_length: int = 128,
+    clock: BuildClock | None = None,
     engine: BuildEngine | None = None,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
@@ -552,40 +561,40 @@ def build_bundle(
         pipeline: The pipeline settings, over ``config.pipeline``.
         stage: The manifest's ``"stage"`` (``"quick"``/``"tuned"``: retrieval.demo.build).
         max_seq_length: The encoder's token limit (items and queries).
-        engine: Run encoding, the index and the ranker's lists in shards on this started
-            :class:`~retrieval.distributed.BuildEngine` (e.g. Ray), resumable from the
-            shards a killed build saved (``None``: one process).
+        clock: Times each step and estimates the time left (its listener shows progress;
+            ``encore build`` passes one that also timed loading the data); the manifest's
+            ``build_steps`` lists each step's seconds and peak memory.
+        engine: A started :class:`~retrieval.distributed.BuildEngine` (e.g. Ray) to run the
+            long steps on, in shards a killed build resumes from (``None``: one process).
     """
-
     build = config if isinstance(config, BuildConfig) else (
         BuildConfig() if config is None else config.build_config())
-    if pipeline is not None:
-        build = build.model_copy(update={"pipeline": pipeline})
+    build = build if pipeline is None else build.model_copy(update={"pipeline": pipeline})
     step = on_step or (lambda msg: log.info("%s", msg))
     out = Path(out)
     started = time.time()
-    if len(dataset.catalog) == 0:
-        raise DataError("the catalog is empty", path=dataset.source or None,
-                        fix="load a catalog with at least one item")
+    _check_not_empty(dataset)
+    clock = clock or BuildClock()
+    report = clock.forward(on_progress)  # records each step's progress, then passes it on
     with write_generation(out) as tmp:
         step(f"saving the catalog ({len(dataset.catalog)} items) and interactions")
-        _save_data(dataset, tmp)
-        encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
-                                             epochs=epochs, max_pairs=max_pairs,
-                                             progress=progress, step=step,
-                                             on_progress=on_progress,
-                                             max_seq_length=max_seq_length)
-        vectors, index = _vectors_and_index(dataset, encoder, enc_meta, build, tmp, engine=engine,
-                                            step=step, on_progress=on_progress)
-        index.save(tmp / "index")
-
-        ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
-                                    step=step, on_progress=on_progress,
-                                    map_blocks=None if engine is None else engine.map_blocks)
-        shutil.rmtree(tmp / WORK, ignore_errors=True)  # a sharded build's shards
-
-        manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
-                             ranker_meta, started, tmp, stage=stage)
+        with clock.step("save data"):
+            _save_data(dataset, tmp)
+        with clock.step("encoder"):
+            encoder, enc_meta = _prepare_encoder(
+                dataset, tmp, build, encoder, finetune=finetune, epochs=epochs,
+                max_pairs=max_pairs, progress=progress, step=step, on_progress=report,
+                max_seq_length=max_seq_length)
+        vectors, index = _encode_and_index(dataset, encoder, enc_meta, build, tmp, step, clock,
+                                           report, engine)
+        with clock.step("ranker"):
+            ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
+                                        step=step, on_progress=report, engine=engine)
+        with clock.step("manifest"):
+            manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
+                                 ranker_meta, started, tmp, stage=stage)
+        # Every step's wall time and peak memory, so that the next bottleneck is visible.
+        manifest["build_steps"] = clock.records()
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         crash_point("manifest-written")
     return out

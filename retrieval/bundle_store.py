@@ -463,5 +463,6 @@ def write_generation(path: str | Path) -> Iterator[Path]:
                 _keep_work(root, tmp / WORK)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        shutil.rmtree(tmp / WORK, ignore_errors=True)  # the shards are not part of the bundle
         live = _commit(root, tmp, number)
         _finish(root, live, previous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from retrieval.build_steps import ProgressEvent
     from retrieval.distributed import BuildEngine
 
 EngineOption = Annotated[str, typer.Option(
@@ -21,40 +23,6 @@ AddressOption = Annotated[str | None, typer.Option(
 ObjectStoreOption = Annotated[int, typer.Option(
     "--object-store-mb", min=80, help="Object store of a Ray instance started for the build "
                                       "(MB).")]
-
-
-def _engine(name: str, address: str | None, object_store_mb: int) -> BuildEngine | None:
-    from retrieval.distributed import make_engine
-
-    try:
-        return make_engine(name.strip().lower(), address=address,
-                           object_store_mb=object_store_mb)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--engine") from None
-
-
-def _summary(path: Path) -> dict[str, object]:
-    """What ``encore build`` prints (``--json``) about the bundle it built."""
-    from retrieval.bundle import read_manifest
-    from retrieval.bundle_store import resolve
-
-    manifest = read_manifest(path)
-    return {"bundle": str(path), "generation": resolve(path).folder.name,
-            "dataset": manifest["dataset"], "encoder": manifest["encoder"],
-            "index": manifest["index"], "build_seconds": manifest["build_seconds"]}
-
-
-def _with_engine(engine: BuildEngine | None, say: Callable[[str], None],
-                 build: Callable[[BuildEngine | None], Path]) -> Path:
-    """Run ``build`` with the engine started (and closed afterwards, whatever happens)."""
-    if engine is None:
-        return build(None)
-    engine.start()
-    say(f"engine {engine.name}: {engine.describe()}")
-    try:
-        return build(engine)
-    finally:
-        engine.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -99,12 +67,13 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[
             bool,
             typer.Option("--progress/--no-progress",
-                         help="Show progress bars."),
+                         help="Show each step's progress, time left, time and peak memory."),
         ] = True,
         as_json: Annotated[
             bool,
             typer.Option("--json",
-                         help="Print the manifest summary as JSON."),
+                         help="Print the manifest summary as JSON on stdout, and progress "
+                              "events as JSON lines on stderr."),
         ] = False,
         engine: EngineOption = "local",
         address: AddressOption = None,
@@ -112,26 +81,80 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index
         (a new generation behind the folder's CURRENT pointer; a killed build changes nothing)."""
-        from assistant.cli import emit_json, settings
-        from retrieval.bundle import build_bundle
-        from retrieval.dataset import load_dataset
-
         runner = _engine(engine, address, object_store_mb)
-        s = settings()
-        ref = data or s.data.dataset
-        target = out or s.bundle_dir
-        say = (lambda msg: None) if as_json else (lambda msg: typer.echo(f"- {msg}", err=True))
-        say(f"loading {ref}")
+        _run_build(data, out, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
+                   ranker=ranker, skip_bad_rows=skip_bad_rows, progress=progress,
+                   as_json=as_json, engine=runner)
+
+
+def _run_build(data: str | None, out: Path | None, *, finetune: bool, epochs: int,
+               max_pairs: int | None, ranker: bool, skip_bad_rows: bool, progress: bool,
+               as_json: bool, engine: BuildEngine | None = None) -> None:
+    from assistant.cli import emit_json, settings
+    from retrieval.build_steps import BuildClock
+    from retrieval.bundle import build_bundle, read_manifest
+    from retrieval.bundle_store import resolve
+    from retrieval.dataset import load_dataset
+
+    s = settings()
+    ref = data or s.data.dataset
+    target = out or s.bundle_dir
+    clock = BuildClock(_listener(as_json=as_json, lines=progress))
+    say = clock.message
+    say(f"loading {ref}")
+    with clock.step("load"):
         ds = load_dataset(ref, skip_bad_rows=skip_bad_rows or s.data.skip_bad_rows,
                           encoding=s.data.encoding, seed=s.data.seed)
-        say(ds.describe())
-        if ds.report.skipped:
-            say(ds.report.summary())
-        path = _with_engine(runner, say, lambda e: build_bundle(
-            ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
-            train_ranker=ranker, progress=progress and not as_json, on_step=say, engine=e))
-        summary = _summary(path)
+    say(ds.describe())
+    if ds.report.skipped:
+        say(ds.report.summary())
+    # The clock's lines replace the encoder's progress bars (one per chunk otherwise).
+    path = _with_engine(engine, say, lambda e: build_bundle(
+        ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
+        train_ranker=ranker, progress=False, on_step=say, clock=clock, engine=e))
+    manifest = read_manifest(path)
+    summary = {"bundle": str(path), "generation": resolve(path).folder.name,
+               "dataset": manifest["dataset"],
+               "encoder": manifest["encoder"], "index": manifest["index"],
+               "build_seconds": manifest["build_seconds"],
+               "build_steps": manifest.get("build_steps", [])}
+    if as_json:
+        emit_json(summary)
+    else:
+        typer.echo(str(path))
+
+
+def _engine(name: str, address: str | None, object_store_mb: int) -> BuildEngine | None:
+    from retrieval.distributed import make_engine
+
+    try:
+        return make_engine(name.strip().lower(), address=address,
+                           object_store_mb=object_store_mb)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine") from None
+
+
+def _with_engine(engine: BuildEngine | None, say: Callable[[str], None],
+                 build: Callable[[BuildEngine | None], Path]) -> Path:
+    """Run ``build`` with the engine started (and closed afterwards, whatever happens)."""
+    if engine is None:
+        return build(None)
+    engine.start()
+    say(f"engine {engine.name}: {engine.describe()}")
+    try:
+        return build(engine)
+    finally:
+        engine.close()
+
+
+def _listener(*, as_json: bool, lines: bool) -> Callable[[ProgressEvent], None] | None:
+    """Where the build's progress goes: under ``--json`` one JSON object per line on stderr
+    (stdout keeps the one final result), else ``- encode 1,200/9,000 items, 3 min left``
+    lines on stderr (step starts and progress only with ``--progress``)."""
+    def show(event: ProgressEvent) -> None:
         if as_json:
-            emit_json(summary)
-        else:
-            typer.echo(str(path))
+            typer.echo(json.dumps(event.as_json(), ensure_ascii=False), err=True)
+        elif lines or event.kind == "message":
+            typer.echo(f"- {event.text()}", err=True)
+
+    return show

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -74,3 +75,44 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"timestamps:  {'yes' if log.has_timestamps else 'missing on some rows'}")
         if ds.report.skipped:
             typer.echo(ds.report.summary())
+
+    _register_generate(data_app)
+
+
+def _register_generate(data_app: typer.Typer) -> None:
+    @data_app.command("generate")
+    def generate(
+        out: Annotated[Path, typer.Option("--out", help="Folder to write the data set into.")],
+        items: Annotated[int, typer.Option("--items", min=1, help="Catalog items.")] = 1_000_000,
+        events: Annotated[int, typer.Option("--events", min=0,
+                                            help="Interaction events.")] = 20_000_000,
+        users: Annotated[int, typer.Option("--users", min=0,
+                                           help="Users (0: one per 100 events).")] = 0,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+        clusters: Annotated[int, typer.Option("--clusters", min=0, help=(
+            "Planted taste clusters (0: about one per 2,000 items)."))] = 0,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Write a SYNTHETIC catalog (all media types) and interaction log with power-law
+        popularity and planted taste clusters (catalog.parquet, interactions.parquet, and
+        the planted truth in truth.npz / truth.json); `encore build --data DIR` reads it."""
+        from assistant.cli import emit_json
+        from retrieval.synthetic_large import LargeSpec, generate_large
+
+        spec = LargeSpec(items=items, events=events, users=users, seed=seed, clusters=clusters)
+        say = (lambda *a: None) if as_json else _progress_line
+        report = generate_large(spec, out, on_progress=say)
+        summary = {"out": str(out), "items": report.items, "events": report.events,
+                   "users": report.users, "clusters": report.clusters,
+                   "seconds": round(report.seconds, 1), "files": list(report.files),
+                   "synthetic": True}
+        if as_json:
+            emit_json(summary)
+        else:
+            typer.echo(f"{out}: {report.items:,} items, {report.events:,} events, "
+                       f"{report.users:,} users, {report.clusters} clusters "
+                       f"(SYNTHETIC) in {report.seconds:.1f} s")
+
+
+def _progress_line(what: str, done: int, total: int) -> None:
+    typer.echo(f"- {what} {done:,}/{total:,}", err=True)

@@ -123,6 +123,11 @@ def _answer(reply: Reply, n_cards: int, updated: str | None) -> Entry:
                  playlist=reply.playlist, intent=reply.intent)
 
 
+# The picker holds every demo user (1,500), so that typing "jazz" or "0042" narrows all of
+# them in the browser; a catalog with more users still accepts any id typed in full.
+PICKER_USERS = 2_000
+
+
 def _labelled(a: Any, users: list[str]) -> list[Any]:
     """The picker's choices: ``(id · persona, id)`` where the assistant has a persona for the
     user, else the id alone."""
@@ -191,7 +196,7 @@ class ChatPage(PageActions):
         except EncoreError as exc:
             return (banner + _problem(str(exc)), [], current_user, "", False)
         if viewer.may_pick:
-            users = a.users()
+            users = a.users(limit=PICKER_USERS)
             user = current_user or (users[0] if users else a.new_user_id())
         else:
             users, user = [], viewer.user_id or ""

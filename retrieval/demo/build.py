@@ -226,8 +226,15 @@ class DemoProgress:
                 if step.what in ("load", "finetune", "encode"):
                     left += ranker
                 elif step.what == "ranker":
-                    left += max(ranker - (self._clock() - step.started), ranker * 0.1)
+                    if self._overdue(step, ranker):
+                        return None  # no made-up figure: the words say it runs long
+                    left += ranker - (self._clock() - step.started)
             return left
+
+    def _overdue(self, step: _Step, estimate: float) -> bool:
+        """Whether ``step`` (one that counts no units, the ranker's) has run past its
+        estimate: the machine is busier than the estimate assumed."""
+        return self._clock() - step.started > estimate
 
     # -- words --------------------------------------------------------------------------
 
@@ -242,6 +249,9 @@ class DemoProgress:
         if step.what == "finetune":
             return f"step {step.done} of {step.total}"
         if step.what == "ranker":
+            estimate = self.interactions * _RANKER_S_PER_INTERACTION
+            if self.phase == TUNED and self._overdue(step, estimate):
+                return "training the ranker, which takes longer than estimated on this machine"
             return "training the ranker"
         return "loading the language model" if self.phase == QUICK else "preparing"
 

@@ -219,6 +219,17 @@ def test_progress_words_and_estimates() -> None:
     # 42 steps at 15 s, the encoding as measured (30 s), the ranker (90 s), loading: 12.6 min
     assert p.text() == ("Answers now come from the quick model; the tuned one is being "
                         "trained (step 20 of 62, about 13 min left).")
+    # the ranker (30,000 interactions: about 90 s) runs past its estimate on a busy machine:
+    # the words say so instead of a small made-up figure ("about 2 min" for 10 minutes)
+    now[0] = 1000.0
+    p.report("ranker", 0, 1)
+    now[0] = 1060.0
+    assert p.text() == ("Answers now come from the quick model; the tuned one is being "
+                        "trained (training the ranker, about 35 s left).")
+    now[0] = 1600.0
+    assert p.text() == ("Answers now come from the quick model; the tuned one is being "
+                        "trained (training the ranker, which takes longer than estimated on "
+                        "this machine).")
     p.fail("out of memory")
     assert not p.busy and "out of memory" in (p.text() or "")
 

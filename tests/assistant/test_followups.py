@@ -358,3 +358,19 @@ def test_the_last_playlist_lasts_while_it_is_the_last_list(talk):
     assert talk.session.last_playlist_ids == []
     restored = Session.from_state({"session_id": "s", "user_id": "u"})  # older states
     assert restored.last_playlist_ids == [] and restored.focus_id is None
+
+
+def test_a_cards_dislike_is_never_that_and_a_like_is(bot, user) -> None:
+    """The card buttons are part of the conversation: after disliking the first card,
+    "more like that" must not answer "Like <the disliked item>" (it did, on the page); after
+    liking a card, "more like that" means the liked one."""
+    first = bot.chat("fb", user, "a dark crime series").recommendations
+    assert len(first) >= 3
+    bot.feedback(user, first[0].item_id, "dislike", session_id="fb")
+    r = bot.chat("fb", user, "more like that")
+    assert first[0].title not in r.text
+    assert first[0].item_id not in [x.item_id for x in r.recommendations]
+    liked = r.recommendations[1]
+    bot.feedback(user, liked.item_id, "like", session_id="fb")
+    r = bot.chat("fb", user, "more like that")
+    assert r.text.startswith(f"Like {liked.title}")

@@ -436,3 +436,16 @@ def test_longer_lifts_the_inherited_upper_bound(talk, catalog):
     assert m.request.max_minutes is None and "max_minutes" not in m.carried
     median = statistics.median(_durations(catalog, SHORTER_FILMS))
     assert m.request.min_minutes == math.ceil(LONGER * median)
+
+
+def test_a_rejection_with_a_new_constraint_answers_the_whole_list_again(talk) -> None:
+    """"shorter, and not the first one" is not a swap in place: the rest of the last list
+    may no longer fit the new limit, so the whole list is answered again (found by hand on
+    the page: the swap kept four 49-58 minute series under an "at most 43 minutes" heading)."""
+    talk("sci-fi films", FILMS)
+    m = talk("shorter, and not the first one", SHORTER_FILMS)
+    assert m.rejected_ids == [FILMS[0]] and FILMS[0] in m.exclude_ids
+    assert m.request.max_minutes is not None
+    assert m.followup is FollowUp.refine and m.in_place == []
+    m = talk("not the second one")  # a rejection alone still swaps in place
+    assert m.followup is FollowUp.swap and m.in_place == SHORTER_FILMS

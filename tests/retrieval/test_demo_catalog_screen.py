@@ -7,14 +7,19 @@ series all 20 genres exist (western series, musical series, war films ...).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
 
 import pytest
 
+from assistant.parsers.rules import RulesParser
+from assistant.parsers.vocabulary import MOODS
 from retrieval.demo import load_demo_catalog
+from retrieval.filter import wanted_groups
 from retrieval.models import Item
+from retrieval.request import Mood
 
 SCREEN_GENRES = frozenset(
     "action adventure animation biography comedy crime documentary drama family fantasy history "
@@ -94,3 +99,44 @@ def test_films_and_series_span_languages_and_decades(screen: dict[str, list[Item
                                            if lang != "en") >= 25, (media, languages)
         decades = {item.year // 10 * 10 for item in items if item.year}
         assert len(decades) >= (10 if media == "movie" else 8), (media, sorted(decades))
+
+
+# "A dark crime series" then "lighter", "a funny murder mystery film", "a cozy mystery series":
+# among the commonest requests. "Light" is read as the request parser reads the mood: any of
+# its tags (light, feel-good, funny) and none of the tags it rules out (dark, bleak, scary).
+LIGHT_TAGS, NOT_LIGHT_TAGS = (frozenset(tags) for tags in MOODS[Mood.light])
+MIN_LIGHT_CRIME = 8
+
+
+@functools.cache
+def _parser() -> RulesParser:
+    return RulesParser(load_demo_catalog())
+
+
+def _light_crime(items: list[Item]) -> list[str]:
+    return [item.title for item in items
+            if {"crime", "mystery"} & set(item.genres) and LIGHT_TAGS & set(item.tags)
+            and not NOT_LIGHT_TAGS & set(item.tags)]
+
+
+@pytest.mark.parametrize("media", ["movie", "series"])
+def test_light_or_funny_crime_and_mystery_hold_at_least_eight_titles(
+        screen: dict[str, list[Item]], media: str) -> None:
+    found = _light_crime(screen[media])
+    assert len(found) >= MIN_LIGHT_CRIME, (media, found)
+
+
+@pytest.mark.parametrize(("message", "media"), [
+    ("a light crime series", "series"), ("a funny detective show", "series"),
+    ("a cozy mystery series", "series"), ("a light crime film", "movie"),
+    ("a funny murder mystery film", "movie")])
+def test_parsed_light_crime_requests_have_eight_exact_matches(
+        screen: dict[str, list[Item]], message: str, media: str) -> None:
+    """Every stated wish of the parsed request is met by at least 8 titles (no relaxing)."""
+    request = _parser().parse(message)
+    assert [m.value for m in request.media_types] == [media] and request.moods, request
+    groups = wanted_groups(request, {m.value: MOODS[m][0] for m in request.moods})
+    exact = [item.title for item in screen[media]
+             if all(set(g.genres) & set(item.genres) or set(g.tags) & set(item.tags)
+                    for g in groups) and not set(request.exclude_tags) & set(item.tags)]
+    assert len(exact) >= MIN_LIGHT_CRIME, (message, [g.words for g in groups], exact)

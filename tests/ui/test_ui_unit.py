@@ -350,3 +350,21 @@ def test_serve_refuses_a_missing_bundle(tmp_path: Path) -> None:
     result = CliRunner().invoke(_serve_app(), ["serve", "--bundle", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "no bundle here" in result.stderr and "encore build" in result.stderr
+
+
+def test_the_picker_holds_every_user_so_typing_narrows_all_of_them(assistant) -> None:
+    """The picker filters in the browser, over its choices only: it must hold every demo
+    user (1,500), not the first 50 (typing "jazz" then found only the jazz fans among 50)."""
+    many = [f"demo-{i:04d}" for i in range(1, 1501)]
+
+    class ManyUsers:
+        def __getattr__(self, name):
+            return getattr(assistant, name)
+
+        def users(self, limit: int = 50) -> list[str]:
+            return many[:limit]
+
+    page = ChatPage(AssistantLoader(ManyUsers()))  # type: ignore[arg-type]
+    _, choices, _, _, _ = page.status(None)
+    ids = [c[1] if isinstance(c, tuple) else c for c in choices]
+    assert ids == many
