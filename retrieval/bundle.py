@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from retrieval.build_steps import BuildClock
-from retrieval.bundle_store import crash_point, file_sha256, resolve, write_generation
+from retrieval.bundle_store import WORK, crash_point, file_sha256, resolve, write_generation
 from retrieval.catalog import Catalog
 from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
 from retrieval.errors import DataError
@@ -39,8 +39,10 @@ from retrieval.interactions import Interactions
 
 if TYPE_CHECKING:
     from retrieval.dataset import Dataset
+    from retrieval.distributed import BuildEngine
     from retrieval.encoder import Encoder
     from retrieval.index import FaissIndex
+    from retrieval.parallel import MapBlocks
     from retrieval.ranker import Ranker
     from retrieval.retriever import Retriever
     from retrieval.stats import InteractionStats
@@ -67,7 +69,8 @@ def _file_table(root: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
-        if p.is_file() and rel != MANIFEST:  # only the bundle's own manifest is left out
+        # Only the bundle's own manifest is left out, and a sharded build's shards.
+        if p.is_file() and rel != MANIFEST and not rel.startswith(WORK + "/"):
             out[rel] = {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
     return out
 
@@ -330,7 +333,8 @@ def _ranker_skip_reason(dataset: Dataset, config: PipelineConfig) -> str | None:
 
 
 def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder,
-                         config: PipelineConfig, folder: Path) -> dict[str, Any]:
+                         config: PipelineConfig, folder: Path,
+                         map_blocks: MapBlocks | None = None) -> dict[str, Any]:
     """Train and save the ranker into ``folder``; the manifest's ``ranker`` entry."""
     from retrieval.features import FeatureMismatch
     from retrieval.train_ranker import train_ranker as fit
@@ -339,7 +343,7 @@ def _train_bundle_ranker(dataset: Dataset, vectors: np.ndarray, encoder: Encoder
     if reason is None:
         try:
             trained = fit(dataset.interactions, dataset.catalog, vectors, encoder=encoder,
-                          config=config)
+                          config=config, map_blocks=map_blocks)
         except FeatureMismatch:
             raise
         except ValueError as exc:  # too few usable queries, nothing to learn from
@@ -417,8 +421,8 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
 
 
 def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build: BuildConfig,
-                  tmp: Path, *, train: bool, step: Step, on_progress: Progress | None
-                  ) -> dict[str, Any]:
+                  tmp: Path, *, train: bool, step: Step, on_progress: Progress | None,
+                  engine: BuildEngine | None = None) -> dict[str, Any]:
     """Train the ranker into ``tmp`` when asked; the manifest's ``ranker`` entry."""
     if not train:
         return {"kind": "none", "reason": "not requested (train_ranker=False)"}
@@ -426,7 +430,8 @@ def _ranker_entry(dataset: Dataset, vectors: np.ndarray, encoder: Encoder, build
          f"{len(dataset.interactions)} interactions")
     if on_progress is not None:
         on_progress("ranker", 0, 1)
-    entry = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline, tmp / RANKER_DIR)
+    entry = _train_bundle_ranker(dataset, vectors, encoder, build.pipeline, tmp / RANKER_DIR,
+                                 map_blocks=None if engine is None else engine.map_blocks)
     if on_progress is not None:
         on_progress("ranker", 1, 1)
     return entry
@@ -455,25 +460,35 @@ def _encode_items(dataset: Dataset, encoder: Encoder, on_progress: Progress | No
     return vectors
 
 
-def _encode_and_index(dataset: Dataset, encoder: Encoder, build: BuildConfig, tmp: Path,
-                      step: Step, clock: BuildClock, report: Progress
+def _encode_and_index(dataset: Dataset, encoder: Encoder, enc_meta: dict[str, Any],
+                      build: BuildConfig, tmp: Path, step: Step, clock: BuildClock,
+                      report: Progress, engine: BuildEngine | None = None
                       ) -> tuple[np.ndarray, FaissIndex]:
-    """Encode the catalog and build the FAISS index into ``tmp``, each a timed step.
-
-    Nobody listening to the clock: the catalog is encoded in one call (the encoder's own
-    progress bar included); else in chunks that report their progress.
+    """Encode the catalog and build the FAISS index into ``tmp``, each a timed step: on
+    ``engine`` in resumable shards (:mod:`retrieval.distributed.build`); else the catalog in
+    one call when nobody listens to the clock, in chunks that report progress when one does.
     """
+    from retrieval.distributed.build import engine_vectors, sharded_index, work_store
     from retrieval.index import FaissIndex
 
-    step(f"encoding {len(dataset.catalog)} items")
+    step(f"encoding {len(dataset.catalog)} items"
+         + ("" if engine is None else f" on {engine.describe()}"))
     with clock.step("encode"):
-        vectors = _encode_items(dataset, encoder, report if clock.listening else None)
+        if engine is None:
+            vectors = _encode_items(dataset, encoder, report if clock.listening else None)
+        else:
+            vectors = engine_vectors(engine, dataset.catalog, encoder, enc_meta, tmp,
+                                     step=step, on_progress=report)
         np.save(tmp / "item_vectors.npy", vectors)
         (tmp / "item_ids.json").write_text(json.dumps(dataset.catalog.ids), encoding="utf-8")
-    step("building the FAISS index")
+    step("building the FAISS index" + ("" if engine is None else " in shards"))
     with clock.step("index"):
-        index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
-        index.add(dataset.catalog.ids, vectors)
+        if engine is None:
+            index = FaissIndex(dim=int(vectors.shape[1]), factory=build.index_factory)
+            index.add(dataset.catalog.ids, vectors)
+        else:
+            index = sharded_index(engine, dataset.catalog.ids, vectors, build.index_factory,
+                                  work_store(tmp), step=step, on_progress=report)
         index.save(tmp / "index")
     return vectors, index
 
@@ -504,6 +519,12 @@ def _manifest(dataset: Dataset, build: BuildConfig, enc_meta: dict[str, Any], di
     }
 
 
+def _check_not_empty(dataset: Dataset) -> None:
+    if len(dataset.catalog) == 0:
+        raise DataError("the catalog is empty", path=dataset.source or None,
+                        fix="load a catalog with at least one item")
+
+
 def build_bundle(
     dataset: Dataset,
     out: str | Path,
@@ -521,6 +542,7 @@ def build_bundle(
     on_progress: Progress | None = None,
     max_seq_length: int = 128,
     clock: BuildClock | None = None,
+    engine: BuildEngine | None = None,
 ) -> Path:
     """Build a bundle from a data set: fine-tune the encoder on its interactions (unless
     ``finetune`` is False), encode the catalog, build the FAISS index, train the ranker on
@@ -549,17 +571,16 @@ def build_bundle(
         clock: Times each step and estimates the time left (its listener shows progress;
             ``encore build`` passes one that also timed loading the data); the manifest's
             ``build_steps`` lists each step's seconds and peak memory.
+        engine: A started :class:`~retrieval.distributed.BuildEngine` (e.g. Ray) to run the
+            long steps on, in shards a killed build resumes from (``None``: one process).
     """
     build = config if isinstance(config, BuildConfig) else (
         BuildConfig() if config is None else config.build_config())
-    if pipeline is not None:
-        build = build.model_copy(update={"pipeline": pipeline})
+    build = build if pipeline is None else build.model_copy(update={"pipeline": pipeline})
     step = on_step or (lambda msg: log.info("%s", msg))
     out = Path(out)
     started = time.time()
-    if len(dataset.catalog) == 0:
-        raise DataError("the catalog is empty", path=dataset.source or None,
-                        fix="load a catalog with at least one item")
+    _check_not_empty(dataset)
     clock = clock or BuildClock()
     report = clock.forward(on_progress)  # records each step's progress, then passes it on
     with write_generation(out) as tmp:
@@ -567,15 +588,15 @@ def build_bundle(
         with clock.step("save data"):
             _save_data(dataset, tmp)
         with clock.step("encoder"):
-            encoder, enc_meta = _prepare_encoder(dataset, tmp, build, encoder, finetune=finetune,
-                                                 epochs=epochs, max_pairs=max_pairs,
-                                                 progress=progress, step=step,
-                                                 on_progress=report,
-                                                 max_seq_length=max_seq_length)
-        vectors, index = _encode_and_index(dataset, encoder, build, tmp, step, clock, report)
+            encoder, enc_meta = _prepare_encoder(
+                dataset, tmp, build, encoder, finetune=finetune, epochs=epochs,
+                max_pairs=max_pairs, progress=progress, step=step, on_progress=report,
+                max_seq_length=max_seq_length)
+        vectors, index = _encode_and_index(dataset, encoder, enc_meta, build, tmp, step, clock,
+                                           report, engine)
         with clock.step("ranker"):
-            ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp,
-                                        train=train_ranker, step=step, on_progress=report)
+            ranker_meta = _ranker_entry(dataset, vectors, encoder, build, tmp, train=train_ranker,
+                                        step=step, on_progress=report, engine=engine)
         with clock.step("manifest"):
             manifest = _manifest(dataset, build, enc_meta, int(vectors.shape[1]), index,
                                  ranker_meta, started, tmp, stage=stage)

@@ -8,6 +8,7 @@ one (LevelDB's ``CURRENT`` file, git's ``HEAD``)::
     OUT/gen-000042/          the live one: manifest.json (sizes, sha256) and its files
     OUT/.gen-000043.PID.tmp/ a build in progress (or the leftover of a killed one)
     OUT/.build.lock          held (flock) by the one build writing here
+    OUT/.work.keep/          finished shards of an interrupted sharded build (see below)
 
 A generation is named only once every file and its manifest are written and fsynced, and
 is never changed afterwards, so swapping bundles is one atomic rename of the pointer.
@@ -22,6 +23,12 @@ generation, swaps the pointer and prunes every generation but the new one and th
 replaced. A bundle of the older flat layout (``manifest.json`` directly in ``OUT``) loads
 as it is, and the next build adopts it as ``gen-000000`` (hard links, no copying) before
 writing the new generation.
+
+A sharded build (``encore build --engine ray``) saves each finished shard in its temporary
+generation's ``work/`` folder. Those shards outlive the build that made them: cleaning up
+after a killed build, or failing, moves them to ``OUT/.work.keep`` and the next build takes
+them over into its own ``work/`` (it reuses only shards of the same inputs: their names say
+what they depend on); a build that succeeds removes them.
 
 For tests, ``ENCORE_TEST_CRASH_AT=<step>`` kills the process with SIGKILL when the build
 reaches that step (:data:`CRASH_STEPS`), so every moment of the swap can be tried.
@@ -45,7 +52,8 @@ from typing import Any
 from retrieval.errors import DataError
 from retrieval.io import fsync_dir, fsync_tree
 
-__all__ = ["CRASH_ENV", "CRASH_STEPS", "CURRENT", "MIGRATION_STEPS", "Resolved", "check_folder",
+__all__ = ["CRASH_ENV", "CRASH_STEPS", "CURRENT", "MIGRATION_STEPS", "WORK", "Resolved",
+           "check_folder",
            "crash_point", "current_generation", "file_sha256", "has_bundle", "leftovers", "resolve",
            "write_generation"]
 
@@ -74,6 +82,8 @@ MIGRATION_STEPS = ("adopt-linked", "adopt-renamed", "adopt-pointer-written",
 repairing a pointer that was never written."""
 
 _FIX = "rebuild it with `encore build`"
+WORK = "work"
+_KEEP = ".work.keep"
 _GEN = re.compile(r"^gen-(\d{6,})$")
 _TMP = re.compile(r"^\.gen-\d{6,}\.\d+\.tmp$")
 _TRASH = re.compile(r"^\.trash-gen-\d{6,}\.\d+$")
@@ -334,10 +344,26 @@ def _commit(root: Path, tmp: Path, number: int, prefix: str = "") -> str:
     return name
 
 
+def _keep_work(root: Path, work: Path) -> None:
+    """Move the finished shards in ``work`` into ``OUT/.work.keep`` (merged with any kept
+    before), for the next build to resume from."""
+    keep = root / _KEEP
+    files = [p for p in work.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    for p in files:
+        dest = keep / p.relative_to(work)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(p, dest)
+    if files:
+        log.info("kept %d finished shard(s) of an unfinished build in %s", len(files), keep)
+
+
 def _clean_start(root: Path) -> None:
-    """Remove what killed builds left: temporary folders, trash, pointer temporaries."""
+    """Remove what killed builds left: temporary folders (keeping their finished shards),
+    trash, pointer temporaries."""
     for p in sorted(root.iterdir()):
         if _TMP.match(p.name) or _TRASH.match(p.name) or _POINTER_TMP.match(p.name):
+            if _TMP.match(p.name) and (p / WORK).is_dir():
+                _keep_work(root, p / WORK)
             log.info("removing %s, left by a build that did not finish", p)
             _remove(p, "clean-partial")
 
@@ -425,13 +451,18 @@ def write_generation(path: str | Path) -> Iterator[Path]:
         number = max(numbers, default=0) + 1
         tmp = root / f".gen-{number:06d}.{os.getpid()}.tmp"
         tmp.mkdir()
+        if (root / _KEEP).is_dir():  # an interrupted build's shards: resume from them
+            os.replace(root / _KEEP, tmp / WORK)
         crash_point("tmp-created")
         try:
             yield tmp
             if not (tmp / MANIFEST).is_file():
                 raise RuntimeError(f"{tmp}: the build wrote no {MANIFEST}")
         except BaseException:
+            if (tmp / WORK).is_dir():
+                _keep_work(root, tmp / WORK)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        shutil.rmtree(tmp / WORK, ignore_errors=True)  # the shards are not part of the bundle
         live = _commit(root, tmp, number)
         _finish(root, live, previous)

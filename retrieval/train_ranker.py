@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ from retrieval.candidates import COLLABORATIVE, DENSE, POPULAR
 from retrieval.config import PipelineConfig, RankerConfig, StatsConfig, TrainingListsConfig
 from retrieval.features import FEATURE_SCHEMA, FeatureSchema, ItemTable, QueryContext
 from retrieval.io import atomic_dir
+from retrieval.parallel import MapBlocks, blocks
 from retrieval.ranker import Ranker, RankingSet, make_ranker
 from retrieval.retriever import History
 from retrieval.stats import NEGATIVE_EVENTS, InteractionStats, sequence_order, unordered_rows
@@ -70,6 +72,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+LIST_BLOCK = 256
+"""Queries per block when the training lists are made in blocks (``map_blocks``)."""
 
 
 def _say(progress: Progress | None) -> Progress:
@@ -225,6 +229,7 @@ def make_training_lists(
     encoder: Encoder | None = None,
     config: PipelineConfig | None = None,
     progress: Progress | None = None,
+    map_blocks: MapBlocks | None = None,
 ) -> tuple[TrainingLists, ItemTable]:
     """Training and validation lists from ``log`` (see the module docstring).
 
@@ -237,6 +242,8 @@ def make_training_lists(
             one their ``request_cosine`` is missing).
         config: Settings (default :class:`~retrieval.config.PipelineConfig`).
         progress: Called with a line of progress now and then (default: logging at INFO).
+        map_blocks: Make the candidates and features of blocks of queries with this mapper
+            (:mod:`retrieval.parallel`; e.g. Ray tasks); the lists are the same.
 
     Raises:
         ValueError: the log gives no usable query.
@@ -264,17 +271,17 @@ def make_training_lists(
         f"({len(valid_users)} held out for validation, {len(texts)} with a synthetic request), "
         f"{config.retrieval.n_candidates} candidates each")
     pipe = Pipeline(catalog, item_vectors, None, stats, config=config)
-    plain = [k for k in range(len(queries)) if k not in texts]
-    lists: list[Any] = [None] * len(queries)
-    for k, cl in zip(plain, pipe.generator.batch([queries[k].history for k in plain]),
-                     strict=True):
-        lists[k] = cl
-    for k, (req, text) in texts.items():  # as served: the request's filter and lookup
-        lists[k] = pipe.generator.generate_list(queries[k].history, vectors.get(text),
-                                                filter=pipe.filter(req))
-    say(f"training lists: candidates ready ({time.perf_counter() - started:.0f} s); "
-        "computing features")
-    sets, recall = _assemble(pipe, queries, lists, texts, vectors, valid_users, counts)
+    work = _ListsBlock(catalog, item_vectors, stats, config, queries, texts, vectors,
+                       valid_users, token=uuid.uuid4().hex)
+    _PIPES.clear()
+    _PIPES[work.token] = pipe
+    if map_blocks is None:
+        results = [work(0, len(queries))]
+    else:  # blocks of queries: each query's list and features depend on it alone
+        say(f"training lists: {len(queries)} queries in blocks of {LIST_BLOCK}")
+        results = map_blocks(work, blocks(len(queries), LIST_BLOCK))
+    _PIPES.pop(work.token, None)
+    sets, recall = _merge_blocks(results, counts)
     counts.update({"queries": len(queries), "train queries": sets["train"].n_queries,
                    "valid queries": sets["valid"].n_queries, "users": len(users)})
     seconds = time.perf_counter() - started
@@ -314,24 +321,75 @@ def _split_users(queries: list[_Query], config: TrainingListsConfig, rng: np.ran
     return users, valid_users, queries
 
 
-def _assemble(pipe: Any, queries: list[_Query], lists: list[Any],
-              texts: dict[int, tuple[Any, str]], vectors: dict[str, np.ndarray],
-              valid_users: set[str], counts: dict[str, int]
-              ) -> tuple[dict[str, RankingSet], dict[str, float]]:
+# The pipeline of the lists being made, by token: made once per process (the driver's,
+# or once in each worker of a mapper that ships _ListsBlock to other processes; a pipeline
+# holds locks and caches, so it is rebuilt there from its parts rather than pickled).
+_PIPES: dict[str, Any] = {}
+
+
+@dataclass
+class _ListsBlock:
+    """The candidates, labels and features of queries ``start..stop`` (one block)."""
+
+    catalog: Catalog
+    item_vectors: np.ndarray | None
+    stats: InteractionStats
+    config: PipelineConfig
+    queries: list[_Query]
+    texts: dict[int, tuple[Any, str]]
+    vectors: dict[str, np.ndarray]
+    valid_users: set[str]
+    token: str = ""
+
+    @property
+    def pipe(self) -> Any:
+        if self.token not in _PIPES:
+            from retrieval.pipeline import Pipeline
+
+            _PIPES.clear()
+            _PIPES[self.token] = Pipeline(self.catalog, self.item_vectors, None, self.stats,
+                                          config=self.config)
+        return _PIPES[self.token]
+
+    def __call__(self, start: int, stop: int) -> _BlockResult:
+        pipe, queries, texts = self.pipe, self.queries, self.texts
+        plain = [k for k in range(start, stop) if k not in texts]
+        lists: dict[int, Any] = dict(zip(
+            plain, pipe.generator.batch([queries[k].history for k in plain]), strict=True))
+        for k in range(start, stop):
+            if k in texts:  # as served: the request's filter and lookup
+                req, text = texts[k]
+                lists[k] = pipe.generator.generate_list(queries[k].history,
+                                                        self.vectors.get(text),
+                                                        filter=pipe.filter(req))
+        return _assemble(self, range(start, stop), lists)
+
+
+@dataclass
+class _BlockResult:
+    parts: dict[str, tuple[list, list, list, list]]
+    found: dict[str, int]
+    n_plain: int
+    counts: dict[str, int]
+
+
+def _assemble(block: _ListsBlock, ks: range, lists: dict[int, Any]) -> _BlockResult:
     """Label each query's candidates, compute their features, and group them into the
-    training and validation sets; the candidate recall of the history-only queries."""
-    table, builder = pipe.items, pipe.builder
+    training and validation parts; what the candidate recall counts."""
+    table, builder = block.pipe.items, block.pipe.builder
     parts: dict[str, tuple[list, list, list, list]] = {"train": ([], [], [], []),
                                                       "valid": ([], [], [], [])}
     found = {"any": 0, "dense": 0, "collaborative": 0, "popular": 0}
+    counts: dict[str, int] = {}
     n_plain = 0
-    for k, (q, cl) in enumerate(zip(queries, lists, strict=True)):
+    for k in ks:
+        q, cl = block.queries[k], lists[k]
         rows, dense, src = cl.rows, cl.dense_scores, cl.sources
         if q.later:
             keep_rows = ~np.isin(rows, table.rows(list(q.later), strict=False))
             rows, dense, src = rows[keep_rows], dense[keep_rows], src[keep_rows]
         label = np.isin(rows, table.rows(q.positives, strict=False)).astype(np.float32)
-        if not q.cold and k not in texts:
+        if not q.cold and k not in block.texts:
             n_plain += 1
             if label.any():
                 found["any"] += 1
@@ -343,18 +401,37 @@ def _assemble(pipe: Any, queries: list[_Query], lists: list[Any],
             key = "queries whose positives are not among the candidates (dropped)"
             counts[key] = counts.get(key, 0) + 1
             continue
-        request, text = texts.get(k, (None, None))
+        request, text = block.texts.get(k, (None, None))
         ctx = QueryContext(history=q.history, request=request, now=q.now,
-                           request_vector=vectors.get(text) if text else None)
+                           request_vector=block.vectors.get(text) if text else None)
         x = builder.build_rows(builder.prepare(ctx), rows, dense, (src & DENSE) > 0)
-        bucket = parts["valid" if q.user in valid_users else "train"]
+        bucket = parts["valid" if q.user in block.valid_users else "train"]
         bucket[0].append(x)
         bucket[1].append(label)
         bucket[2].append(len(label))
         bucket[3].append(q.user + ("#cold" if q.cold else "") + ("#request" if text else ""))
+    return _BlockResult(parts, found, n_plain, counts)
+
+
+def _merge_blocks(results: list[_BlockResult], counts: dict[str, int]
+                  ) -> tuple[dict[str, RankingSet], dict[str, float]]:
+    """The training and validation sets from the blocks (in block order: the same lists
+    as one block), and the candidate recall of the history-only queries."""
+    found = {"any": 0, "dense": 0, "collaborative": 0, "popular": 0}
+    n_plain = 0
+    for r in results:
+        n_plain += r.n_plain
+        for k, v in r.found.items():
+            found[k] += v
+        for k, v in r.counts.items():
+            counts[k] = counts.get(k, 0) + v
     sets = {}
     width = len(FEATURE_SCHEMA.names)
-    for name, (xs, ys, gs, qs) in parts.items():
+    for name in ("train", "valid"):
+        xs = [x for r in results for x in r.parts[name][0]]
+        ys = [y for r in results for y in r.parts[name][1]]
+        gs = [g for r in results for g in r.parts[name][2]]
+        qs = [q for r in results for q in r.parts[name][3]]
         sets[name] = RankingSet(
             np.concatenate(xs) if xs else np.zeros((0, width), np.float32),
             np.concatenate(ys) if ys else np.zeros(0, np.float32),
@@ -409,6 +486,7 @@ def train_ranker(
     lists: TrainingLists | None = None,
     stats: InteractionStats | None = None,
     progress: Progress | None = None,
+    map_blocks: MapBlocks | None = None,
 ) -> TrainedRanker:
     """Train a ranker on ``log`` and compute the statistics it serves with.
 
@@ -424,6 +502,7 @@ def train_ranker(
         stats: Statistics of the whole ``log`` already computed with the same settings.
         progress: Called with a line of progress now and then (lists, boosting rounds);
             default: logging at INFO.
+        map_blocks: Make the training lists in blocks of queries with this mapper.
 
     Example:
         >>> trained = train_ranker(log, catalog, vectors)               # doctest: +SKIP
@@ -434,7 +513,7 @@ def train_ranker(
     started = time.perf_counter()
     if lists is None:
         lists, _ = make_training_lists(log, catalog, item_vectors, encoder=encoder, config=config,
-                                       progress=progress)
+                                       progress=progress, map_blocks=map_blocks)
     ranker = make_ranker_from_config(config.ranker, seed=config.training.seed)
     if hasattr(ranker, "progress"):
         ranker.progress = say

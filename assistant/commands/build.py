@@ -11,6 +11,18 @@ import typer
 
 if TYPE_CHECKING:
     from retrieval.build_steps import ProgressEvent
+    from retrieval.distributed import BuildEngine
+
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="local: one process (default). ray: encoding, index shards and ranker "
+                     "lists on a Ray cluster. sharded: the same shards in this process. Both "
+                     "sharded engines resume an interrupted build from its finished shards.")]
+AddressOption = Annotated[str | None, typer.Option(
+    "--address", help="Ray cluster address (host:port of its head; default: start Ray on "
+                      "this machine, on 127.0.0.1).")]
+ObjectStoreOption = Annotated[int, typer.Option(
+    "--object-store-mb", min=80, help="Object store of a Ray instance started for the build "
+                                      "(MB).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -63,17 +75,21 @@ def register(app: typer.Typer) -> None:
                          help="Print the manifest summary as JSON on stdout, and progress "
                               "events as JSON lines on stderr."),
         ] = False,
+        engine: EngineOption = "local",
+        address: AddressOption = None,
+        object_store_mb: ObjectStoreOption = 512,
     ) -> None:
         """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index
         (a new generation behind the folder's CURRENT pointer; a killed build changes nothing)."""
+        runner = _engine(engine, address, object_store_mb)
         _run_build(data, out, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
                    ranker=ranker, skip_bad_rows=skip_bad_rows, progress=progress,
-                   as_json=as_json)
+                   as_json=as_json, engine=runner)
 
 
 def _run_build(data: str | None, out: Path | None, *, finetune: bool, epochs: int,
                max_pairs: int | None, ranker: bool, skip_bad_rows: bool, progress: bool,
-               as_json: bool) -> None:
+               as_json: bool, engine: BuildEngine | None = None) -> None:
     from assistant.cli import emit_json, settings
     from retrieval.build_steps import BuildClock
     from retrieval.bundle import build_bundle, read_manifest
@@ -93,8 +109,9 @@ def _run_build(data: str | None, out: Path | None, *, finetune: bool, epochs: in
     if ds.report.skipped:
         say(ds.report.summary())
     # The clock's lines replace the encoder's progress bars (one per chunk otherwise).
-    path = build_bundle(ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
-                        train_ranker=ranker, progress=False, on_step=say, clock=clock)
+    path = _with_engine(engine, say, lambda e: build_bundle(
+        ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
+        train_ranker=ranker, progress=False, on_step=say, clock=clock, engine=e))
     manifest = read_manifest(path)
     summary = {"bundle": str(path), "generation": resolve(path).folder.name,
                "dataset": manifest["dataset"],
@@ -105,6 +122,29 @@ def _run_build(data: str | None, out: Path | None, *, finetune: bool, epochs: in
         emit_json(summary)
     else:
         typer.echo(str(path))
+
+
+def _engine(name: str, address: str | None, object_store_mb: int) -> BuildEngine | None:
+    from retrieval.distributed import make_engine
+
+    try:
+        return make_engine(name.strip().lower(), address=address,
+                           object_store_mb=object_store_mb)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine") from None
+
+
+def _with_engine(engine: BuildEngine | None, say: Callable[[str], None],
+                 build: Callable[[BuildEngine | None], Path]) -> Path:
+    """Run ``build`` with the engine started (and closed afterwards, whatever happens)."""
+    if engine is None:
+        return build(None)
+    engine.start()
+    say(f"engine {engine.name}: {engine.describe()}")
+    try:
+        return build(engine)
+    finally:
+        engine.close()
 
 
 def _listener(*, as_json: bool, lines: bool) -> Callable[[ProgressEvent], None] | None:
