@@ -243,7 +243,7 @@ def test_an_admin_and_the_open_demo_may_pick_any_user(page) -> None:
 
 
 def test_the_page_hides_other_users_from_a_signed_in_person(page) -> None:
-    page.loader.get().users = lambda: ["demo-0001", "demo-0002"]
+    page.loader.get().users = lambda limit=50: ["demo-0001", "demo-0002"]
     page.loader.get().backend_note = lambda: "rules"
     page.loader.get().user_summary = lambda u: f"summary of {u}"
     html_, choices, user, summary, _ = page.status("demo-0002", ANN)
@@ -258,7 +258,7 @@ def test_demo_mode_says_so_on_the_page() -> None:
     from assistant.ui.page import AssistantLoader, ChatPage
 
     bot = FakeAssistant()
-    bot.users, bot.backend_note = (lambda: ["demo-0001"]), (lambda: "rules")
+    bot.users, bot.backend_note = (lambda limit=50: ["demo-0001"]), (lambda: "rules")
     bot.user_summary = lambda u: ""
     html_, choices, *_ = ChatPage(AssistantLoader(bot), access=Access.open(demo=True)).status(
         None, Viewer())
