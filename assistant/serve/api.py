@@ -26,7 +26,7 @@ import logging
 import os
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel, Field
 
@@ -109,7 +109,8 @@ def build_api(assistant: "Assistant | Callable[[], Assistant] | AssistantLoader"
 
     ``GET /healthz`` answers 200 once the assistant is loaded (503 before), with the
     process id and the bundle generation served, so a supervisor or a load balancer can
-    tell when a worker is ready.
+    tell when a worker is ready. Every response names the process that answered it in an
+    ``X-Encore-Worker`` header.
     """
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
@@ -118,6 +119,12 @@ def build_api(assistant: "Assistant | Callable[[], Assistant] | AssistantLoader"
     loader = assistant if isinstance(assistant, AssistantLoader) else AssistantLoader(assistant)
     handlers = ApiHandlers(loader, access=access or Access.open())
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def _worker_header(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers["X-Encore-Worker"] = str(os.getpid())  # which process answered
+        return response
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -152,7 +159,9 @@ def build_api(assistant: "Assistant | Callable[[], Assistant] | AssistantLoader"
 
     @app.get("/history")
     async def history(request: Request, user_id: str = "", limit: str = "50") -> Any:
-        return await call(request, lambda v: handlers.api_history(user_id, limit, viewer=v))
+        # the text as sent: the page's check turns "abc" into a message naming the field
+        n = cast(Any, limit)
+        return await call(request, lambda v: handlers.api_history(user_id, n, viewer=v))
 
     app.state.loader = loader
     return app

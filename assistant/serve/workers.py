@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assistant.errors import EncoreError
 
@@ -171,11 +171,11 @@ class _Pool:
                     "raise --startup-timeout, or check the bundle loads (`encore chat`)")
             sentinels = {p.sentinel: conn for conn, p in self.pending.items()}
             for obj in wait([*self.pending, *sentinels], timeout=min(left, 1.0)):
-                conn = sentinels.get(obj, obj)  # type: ignore[call-overload]
+                conn = cast(Connection, sentinels[obj] if isinstance(obj, int) else obj)
                 proc = self.pending.pop(conn, None)
                 if proc is None:
                     continue
-                msg = conn.recv() if conn.poll() else None
+                msg: dict[str, Any] | None = conn.recv() if conn.poll() else None
                 conn.close()
                 if msg is None or msg.get("error"):
                     why = msg["error"] if msg else f"exited with code {proc.exitcode}"

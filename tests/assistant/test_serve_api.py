@@ -159,3 +159,24 @@ def test_serve_refuses_workers_for_the_page_and_an_unshared_store(
     memory = runner.invoke(app, ["serve", "--bundle", str(demo_bundle_path), "--port", "18679",
                                  "--api", "--workers", "2"])
     assert memory.exit_code == 2 and "postgresql://" in memory.output
+
+
+def test_the_config_file_is_a_valid_serve_config_with_autoscaling() -> None:
+    import yaml
+
+    schema = pytest.importorskip("ray.serve.schema", reason="pip install 'encore-rec[ray]'")
+
+    from assistant.serve.ray_app import CONFIG, DEPLOYMENT
+
+    doc = schema.ServeDeploySchema.model_validate(yaml.safe_load(CONFIG.read_text()))
+    apps = {a.name: a for a in doc.applications}
+    assert set(apps) == {"encore", "llm"}
+    encore = {d.name: d for d in apps["encore"].deployments}[DEPLOYMENT]
+    scaling = encore.autoscaling_config
+    assert scaling["min_replicas"] >= 1 and scaling["max_replicas"] > scaling["min_replicas"]
+    assert scaling["target_ongoing_requests"] > 0
+    llm = apps["llm"].args["llm_configs"][0]
+    assert llm["model_loading_config"]["model_id"] == \
+        apps["encore"].args["settings"]["llm"]["model"]
+    assert apps["encore"].args["settings"]["llm"]["base_url"].endswith(
+        apps["llm"].route_prefix + "/v1")
