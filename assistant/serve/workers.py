@@ -2,9 +2,12 @@
 (:mod:`assistant.serve.api`) on one port.
 
 The parent process loads nothing heavy. It checks the bundle's checksums once (the workers
-then skip them), opens the listening socket, and starts the workers (``spawn``: fresh
-interpreters, no threads forked mid-flight), each handed the same socket: the kernel gives
-each new connection to whichever worker accepts first. Every worker loads the bundle
+then skip them), opens one listening socket per worker on the same port (``SO_REUSEPORT``:
+the kernel spreads new connections over them by a hash of the client's address and port,
+where one shared socket would hand most of them to whichever worker woke last), and starts
+the workers (``spawn``: fresh interpreters, no threads forked mid-flight), each with its
+socket. The parent keeps the sockets open, so connections that reach a worker being
+replaced wait in its socket's backlog for the replacement. Every worker loads the bundle
 memory-mapped (the item vectors and the FAISS index are shared pages, not N copies) and
 keeps no conversation in memory: every turn reads its session from the shared history
 store and writes it back (:func:`stateless`), so any worker can answer any turn.
@@ -130,10 +133,12 @@ def _worker_main(spec: WorkerSpec, sock: socket.socket, ready: Connection) -> No
 
 
 def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """A listening TCP socket on ``host:port``, to be shared by the workers."""
+    """A listening TCP socket on ``host:port`` in the port's ``SO_REUSEPORT`` group (one
+    per worker; the kernel balances new connections over the group)."""
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host.strip("[]"), port))
     sock.listen(backlog)
     sock.set_inheritable(True)
@@ -143,20 +148,24 @@ def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
 class _Pool:
     """The worker processes, their readiness pipes, starting and stopping them."""
 
-    def __init__(self, spec: WorkerSpec, sock: socket.socket) -> None:
-        self.spec, self.sock = spec, sock
+    def __init__(self, spec: WorkerSpec, sockets: list[socket.socket]) -> None:
+        self.spec, self.sockets = spec, sockets
+        self.slot: dict[BaseProcess, int] = {}  # the worker -> the index of its socket
         self.ctx = mp.get_context("spawn")
         self.procs: list[BaseProcess] = []
         self.pending: dict[Connection, BaseProcess] = {}
         self.stopping: list[int] = []  # signals received (set by run_workers' handler)
 
-    def start_one(self) -> BaseProcess:
+    def start_one(self, slot: int) -> BaseProcess:
+        """Start the worker that serves socket number ``slot``."""
         parent, child = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(target=_worker_main, args=(self.spec, self.sock, child),
+        sock = self.sockets[slot]
+        proc = self.ctx.Process(target=_worker_main, args=(self.spec, sock, child),
                                 name="encore-worker", daemon=False)
         proc.start()
         child.close()
         self.procs.append(proc)
+        self.slot[proc] = slot
         self.pending[parent] = proc
         return proc
 
@@ -212,16 +221,24 @@ def run_workers(spec: WorkerSpec, workers: int, host: str, port: int, *,
     Raises:
         EncoreError: a worker failed to start, or not all were ready in time.
     """
-    sock = listen(host, port)
-    pool = _Pool(spec, sock)
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(workers):
+            sockets.append(listen(host, port))
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise EncoreError(f"cannot listen on {host}:{port} ({exc.strerror}). Fix: stop the "
+                          "other server or pass --port with a free port") from None
+    pool = _Pool(spec, sockets)
 
     def on_signal(signum: int, _frame: Any) -> None:
         pool.stopping.append(signum)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for _ in range(workers):
-            pool.start_one()
+        for slot in range(workers):
+            pool.start_one(slot)
         pool.wait_ready(time.monotonic() + startup_timeout_s)
         if pool.stopping:
             return
@@ -232,7 +249,8 @@ def run_workers(spec: WorkerSpec, workers: int, host: str, port: int, *,
         for s, handler in previous.items():
             signal.signal(s, handler)
         pool.stop(grace_s)
-        sock.close()
+        for sock in sockets:
+            sock.close()
 
 
 def _supervise(pool: _Pool, startup_timeout_s: float, say: Callable[[str], None]) -> None:
@@ -243,5 +261,5 @@ def _supervise(pool: _Pool, startup_timeout_s: float, say: Callable[[str], None]
             if pool.stopping:
                 return
             say(f"worker {gone.pid} exited with code {gone.exitcode}; starting another")
-            pool.start_one()
+            pool.start_one(pool.slot.pop(gone))
             pool.wait_ready(time.monotonic() + startup_timeout_s)
