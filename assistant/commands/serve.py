@@ -136,15 +136,15 @@ def register(app: typer.Typer) -> None:
             "--api", help="Serve the JSON API (/chat, /recommend, /feedback, /history) "
             "instead of the page.")] = False,
         workers: Annotated[int, typer.Option(
-            "--workers", min=1, max=64, help="Worker processes for --api, sharing the port, "
-            "the memory-mapped bundle and the history store (store.url: Postgres, or a "
-            "SQLite file on one machine).")] = 1,
+            "--workers", min=1, max=64, help="--api worker processes sharing the port, the "
+            "mapped bundle and the store (store.url: Postgres, or SQLite on one machine).")] = 1,
         startup_timeout: Annotated[float, typer.Option(
             "--startup-timeout", min=1.0, help="Seconds the --api workers have to load the "
             "bundle.")] = 300.0,
     ) -> None:
-        """Serve the chat page (Gradio) over a bundle; each person signs in as themselves
-        (`encore users add`), or --demo-mode serves it open."""
+        """Serve the chat page (Gradio) over a bundle, or with --api the JSON API from
+        --workers N processes; each person signs in as themselves (`encore users add`), or
+        --demo-mode serves it open."""
         from assistant.cli import fail, settings
 
         s = settings()
@@ -161,9 +161,8 @@ def register(app: typer.Typer) -> None:
         if (problem := port_problem(host, port)) is not None:
             fail(problem)
         if workers > 1 and not api:
-            fail(f"--workers {workers} serves the JSON API, not the page: the page keeps each "
-                 "browser tab's events in the one process that opened it. Fix: add --api, or "
-                 "serve the page from one process (leave --workers out)")
+            fail(f"--workers {workers} serves the JSON API, not the page (a page's events stay "
+                 "in the process that opened it). Fix: add --api, or leave --workers out")
 
         # Before the server starts: a malformed --auth, a broken accounts file or an open
         # page on a public address is one line and exit code 2.

@@ -46,7 +46,18 @@ _REQUIRE_POSTGRES = os.environ.get("ENCORE_REQUIRE_POSTGRES", "") not in ("", "0
 def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path):
     """A history store several processes can share: a SQLite file, and (when
     ENCORE_TEST_POSTGRES_URL is set, as CI sets it) a Postgres schema of the test's own."""
-    if request.param == "sqlite":
+    yield from _store_url(request.param, tmp_path)
+
+
+@pytest.fixture()
+def one_shared_store_url(tmp_path: Path):
+    """One shared store for the tests that start servers (each run costs a minute): the
+    Postgres schema when ENCORE_TEST_POSTGRES_URL is set, else a SQLite file."""
+    yield from _store_url("postgres" if _POSTGRES_URL else "sqlite", tmp_path)
+
+
+def _store_url(kind: str, tmp_path: Path):
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'history.sqlite3'}"
         return
     if not _POSTGRES_URL:

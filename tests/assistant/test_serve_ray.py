@@ -43,11 +43,11 @@ def local_ray(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_the_config_serves_the_assistant_from_two_replicas(
-        local_ray: None, demo_bundle_path: Path, shared_store_url: str) -> None:
+        local_ray: None, demo_bundle_path: Path, one_shared_store_url: str) -> None:
     from assistant.serve.ray_app import CONFIG, application_from_config
 
     port = _free_port()
-    args = {"bundle": str(demo_bundle_path), "store_url": shared_store_url,
+    args = {"bundle": str(demo_bundle_path), "store_url": one_shared_store_url,
             "settings": {}}  # the rules parser: no LLM in the test
     app, prefix, http = application_from_config(
         CONFIG, "encore", args=args, options={"num_replicas": 2,

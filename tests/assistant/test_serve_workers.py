@@ -72,10 +72,10 @@ def follow_ups_across(port: int, sessions: int) -> list[tuple[int, int]]:
 
 
 def test_two_workers_share_sessions_and_stop_on_sigterm(demo_bundle_path: Path,
-                                                        shared_store_url: str) -> None:
+                                                        one_shared_store_url: str) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
-           "ENCORE_STORE__URL": shared_store_url}
+           "ENCORE_STORE__URL": one_shared_store_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "serve", "--bundle", str(demo_bundle_path),
          "--api", "--workers", "2", "--port", str(port), "--startup-timeout", "200"],
