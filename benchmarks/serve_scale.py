@@ -84,14 +84,18 @@ def warm(port: int, workers: int, each: int = 4, timeout_s: float = 300.0) -> No
                                        "session_id": f"warm-{k}"})["_worker"]
             served[pid] = served.get(pid, 0) + 1
         k += 1
-    raise SystemExit(f"workers not all warm after {timeout_s} s: {served}")
+    raise NotReady(f"workers not all warm after {timeout_s} s: {served}")
+
+
+class NotReady(RuntimeError):
+    """The server did not get ready (or exited) in time."""
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
+            raise NotReady(f"the server exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
                 if json.loads(r.read())["ready"]:
@@ -99,7 +103,7 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout_s: float) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"not ready after {timeout_s} s")
+    raise NotReady(f"not ready after {timeout_s} s")
 
 
 def free_port() -> int:
@@ -151,7 +155,7 @@ def run_workers(args: argparse.Namespace, n: int, store_url: str) -> dict:
                              "--startup-timeout", "900"],
                             cwd=REPO, env=env, stderr=subprocess.DEVNULL)
     try:
-        wait_ready(port, proc, 900)
+        wait_ready(port, proc, args.ready_timeout)
         ready_s = time.monotonic() - t0
         warm(port, n)
         t1 = time.monotonic()
@@ -246,7 +250,7 @@ def _table(title: str, rows: list[dict]) -> None:
     print("|---|---|---|---|---|")
     for m in rows:
         print(f"| {m['load']} | {m['procs']} | {m['uss_mib']:.0f} | {m['pss_mib']:.0f} | "
-              f"{m['total_pss_mib']:.0f} |")
+              f"{m['total_pss_mib']:.0f} |", flush=True)
 
 
 def main() -> None:
@@ -256,6 +260,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="Concurrent client threads.")
     parser.add_argument("--seconds", type=float, default=30.0, help="Load per worker count.")
     parser.add_argument("--procs", type=int, default=4, help="Processes for the memory run.")
+    parser.add_argument("--ready-timeout", type=float, default=900.0,
+                        help="Seconds each server has to load and warm up.")
     parser.add_argument("--index-items", type=int, default=100_000,
                         help="Items of the synthetic Flat index of the memory run (0: none).")
     parser.add_argument("--store-url", default=None,
@@ -271,14 +277,21 @@ def main() -> None:
     items = read_manifest(args.bundle).get("dataset", {}).get("items", "?")
     print(f"bundle {args.bundle} ({items} items), store {kind}, {args.clients} clients, "
           f"{args.seconds:.0f} s per run, {os.cpu_count()} CPUs")
-    rows = [run_workers(args, int(n), store) for n in args.workers.split(",")]
     print("| workers | requests | req/s | p50 ms | p99 ms | lost follow-ups | USS MiB/worker "
-          "| PSS MiB/worker | PSS MiB total | ready s | stop s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
+          "| PSS MiB/worker | PSS MiB total | ready s | stop s | load avg |", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    rows = []
+    for n in args.workers.split(","):
+        try:
+            r = run_workers(args, int(n), store)
+        except NotReady as exc:  # a row that says so; the other worker counts still run
+            print(f"| {n} | {exc} |", flush=True)
+            continue
+        rows.append(r)
         print(f"| {r['workers']} | {r['requests']} | {r['rps']:.2f} | {r['p50_ms']:.0f} | "
               f"{r['p99_ms']:.0f} | {r['lost']} | {r['uss_mib']:.0f} | {r['pss_mib']:.0f} | "
-              f"{r['total_pss_mib']:.0f} | {r['ready_s']:.1f} | {r['stop_s']:.1f} |")
+              f"{r['total_pss_mib']:.0f} | {r['ready_s']:.1f} | {r['stop_s']:.1f} | "
+              f"{os.getloadavg()[0]:.1f} |", flush=True)
     mem = mapped_vs_copied(args)
     _table(f"bundle load ({items} items)", mem)
     index_mem = mapped_index(args, Path(tmp)) if args.index_items else []
