@@ -110,12 +110,18 @@ class Assistant:
         """The bundle generation served (``"gen-000002"``), when the bundle has generations."""
         self._reload_lock = threading.Lock()
         self._skipped_generation: str | None = None
+        self._mmap = False  # later generations load as the first did (from_bundle)
 
     @classmethod
     def from_bundle(cls, path: str | Path | None = None, settings: Settings | None = None, *,
-                    store: HistoryStore | None = None) -> Assistant:
+                    store: HistoryStore | None = None, mmap: bool = False,
+                    verify: bool = True) -> Assistant:
         """Load the bundle at ``path`` (default: ``settings.bundle_dir``) and open the history
         store (default: ``settings.store``: its URL and session age).
+
+        ``mmap`` maps the bundle's vectors and index read-only so that worker processes
+        share them (``encore serve --workers``); ``verify=False`` skips the checksums (for a
+        worker whose parent checked them), as :meth:`Bundle.load <retrieval.bundle.Bundle.load>`.
 
         Raises:
             BundleError: the bundle is missing, incomplete or corrupt (the message names the
@@ -129,16 +135,18 @@ class Assistant:
         settings = settings or Settings()
         path = Path(path) if path is not None else Path(settings.bundle_dir)
         try:
-            bundle = Bundle.load(path)
+            bundle = Bundle.load(path, verify=verify, mmap=mmap)
         except DataError as exc:
             raise BundleError(str(exc)) from None
         except (OSError, ValueError) as exc:
             raise BundleError(f"{path}: the bundle could not be read ({exc}). Fix: rebuild it "
                               "with `encore build` (or `encore demo`)") from None
         engine = Engine.from_bundle(bundle, settings)
-        return cls(engine, settings, store or open_store(settings.store), bundle_path=path,
-                   manifest=bundle.manifest, personas=bundle.personas,
-                   generation=_generation_of(bundle))
+        bot = cls(engine, settings, store or open_store(settings.store), bundle_path=path,
+                  manifest=bundle.manifest, personas=bundle.personas,
+                  generation=_generation_of(bundle))
+        bot._mmap = mmap
+        return bot
 
     # -- the bundle's generations ---------------------------------------------------------
 
@@ -176,7 +184,7 @@ class Assistant:
 
         assert self.bundle_path is not None  # noqa: S101 (checked by refresh)
         try:
-            bundle = Bundle.load(self.bundle_path)
+            bundle = Bundle.load(self.bundle_path, mmap=self._mmap)
             engine = Engine.from_bundle(bundle, self.settings)
             bundle.encoder  # noqa: B018 (load the model now, not in the next turn)
         except (DataError, OSError, ValueError) as exc:

@@ -134,8 +134,12 @@ class Bundle:
     _personas: dict[str, str] | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, path: str | Path, *, verify: bool = True) -> Bundle:
+    def load(cls, path: str | Path, *, verify: bool = True, mmap: bool = False) -> Bundle:
         """Load a bundle, checking the manifest and (``verify``) every file's checksum.
+
+        ``mmap`` maps the item vectors and the FAISS index read-only instead of copying them
+        into memory, so worker processes serving one bundle share their pages
+        (:mod:`retrieval.index.persistence`).
 
         Reads only: follows the bundle's ``CURRENT`` pointer (or, when a killed build left
         none, the newest generation whose checksums match) and never moves anything.
@@ -160,10 +164,11 @@ class Bundle:
         frame = pd.read_parquet(path / "interactions.parquet")
         interactions = Interactions(frame)
         item_ids = json.loads((path / "item_ids.json").read_text(encoding="utf-8"))
-        vectors = np.load(path / "item_vectors.npy")
+        vectors = np.load(path / "item_vectors.npy", mmap_mode="r" if mmap else None)
         if len(item_ids) != len(vectors) or len(item_ids) != len(catalog):
             raise DataError("item vectors do not match the catalog", path=path, fix=_FIX)
-        index = FaissIndex.load(path / "index")
+        # the index's files are in the table checked above: not read a second time here
+        index = FaissIndex.load(path / "index", mmap=mmap, verify=False)
         return cls(path=path, manifest=manifest, catalog=catalog, interactions=interactions,
                    item_ids=item_ids, item_vectors=vectors, index=index, root=root)
 

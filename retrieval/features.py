@@ -103,7 +103,10 @@ class ItemTable:
             if not np.isfinite(v).all():
                 raise ValueError("item vectors contain NaN or infinite values; re-encode them")
             norms = np.linalg.norm(v, axis=1, keepdims=True)
-            v = v / np.where(norms > 0, norms, 1.0)
+            # A bundle's vectors are unit already: kept as they are, a memory-mapped file
+            # stays shared by the processes serving it instead of being copied into each.
+            if not np.allclose(norms[norms > 0], 1.0, rtol=0.0, atol=1e-6):
+                v = v / np.where(norms > 0, norms, 1.0)
             self.vectors: np.ndarray | None = np.ascontiguousarray(v, dtype=np.float32)
         else:
             self.vectors = None

@@ -279,7 +279,9 @@ class Retriever:
         self.item_ids = ids
         self._row = {i: k for k, i in enumerate(ids)}
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        self.item_vectors = vecs / np.where(norms > 0, norms, 1.0)
+        # unit rows (a bundle's) are kept as they are: a memory-mapped file is not copied
+        unit = np.allclose(norms[norms > 0], 1.0, rtol=0.0, atol=1e-6)
+        self.item_vectors = vecs if unit else vecs / np.where(norms > 0, norms, 1.0)
         self.catalog = catalog
         self.n_candidates = int(n_candidates)
         self.request_weight = float(request_weight)

@@ -13,6 +13,12 @@ Who may use the page (:func:`choose_access`, first match wins):
    themselves and sees only their own history; admins may pick any user.
 5. nothing of the above: open, but only on a loopback address; on any other address
    ``encore serve`` refuses to start (nobody should serve everyone's history by accident).
+
+``--api`` serves the JSON API (:mod:`assistant.serve.api`) instead of the page, and
+``--workers N`` from N stateless processes on the one port (:mod:`assistant.serve.workers`),
+over the shared history store. The page itself is one process: Gradio keeps each browser
+tab's event queue (server-sent events) in the process that opened it, so its requests cannot
+be spread over workers.
 """
 
 from __future__ import annotations
@@ -126,9 +132,19 @@ def register(app: typer.Typer) -> None:
         demo_mode: Annotated[bool, typer.Option(
             "--demo-mode", help="Serve it open: anyone may pick any user (the page says "
             "so).")] = False,
+        api: Annotated[bool, typer.Option(
+            "--api", help="Serve the JSON API (/chat, /recommend, /feedback, /history) "
+            "instead of the page.")] = False,
+        workers: Annotated[int, typer.Option(
+            "--workers", min=1, max=64, help="--api worker processes sharing the port, the "
+            "mapped bundle and the store (store.url: Postgres, or SQLite on one machine).")] = 1,
+        startup_timeout: Annotated[float, typer.Option(
+            "--startup-timeout", min=1.0, help="Seconds the --api workers have to load the "
+            "bundle.")] = 300.0,
     ) -> None:
-        """Serve the chat page (Gradio) over a bundle; each person signs in as themselves
-        (`encore users add`), or --demo-mode serves it open."""
+        """Serve the chat page (Gradio) over a bundle, or with --api the JSON API from
+        --workers N processes; each person signs in as themselves (`encore users add`), or
+        --demo-mode serves it open."""
         from assistant.cli import fail, settings
 
         s = settings()
@@ -144,6 +160,9 @@ def register(app: typer.Typer) -> None:
                  "`encore build` (or `encore demo`), or pass --bundle PATH")
         if (problem := port_problem(host, port)) is not None:
             fail(problem)
+        if workers > 1 and not api:
+            fail(f"--workers {workers} serves the JSON API, not the page (a page's events stay "
+                 "in the process that opened it). Fix: add --api, or leave --workers out")
 
         # Before the server starts: a malformed --auth, a broken accounts file or an open
         # page on a public address is one line and exit code 2.
@@ -153,6 +172,12 @@ def register(app: typer.Typer) -> None:
                                    accounts_file=accounts, say=say)
         except ValueError as exc:
             fail(str(exc))
+
+        if api:
+            options = {"host": host, "auth": auth, "trusted_header": trusted_header,
+                       "demo_mode": demo_mode or s.ui.demo_mode, "accounts_file": accounts}
+            _serve_api(s, path, workers, host, port, options, startup_timeout, say)
+            return
 
         from assistant.ui import launch
 
@@ -164,3 +189,27 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"Encore chat page: http://{host}:{port} (loading {path} in the background;"
                    " Ctrl+C stops it)", err=True)
         launch(load, host=host, port=port, access=access)
+
+
+def _serve_api(s: Any, path: Path, workers: int, host: str, port: int,
+               access: dict[str, Any], startup_timeout: float, say: Any) -> None:
+    """``encore serve --api``: check the store and the bundle once, then run the workers."""
+    from assistant.cli import fail
+    from assistant.errors import EncoreError
+    from assistant.serve.workers import WorkerSpec, check_shared_store, run_workers
+    from retrieval.bundle_store import check_folder, resolve
+
+    try:
+        check_shared_store(s.store.url.get_secret_value(), workers)
+    except EncoreError as exc:
+        fail(str(exc))
+    # Checked once here; the workers skip the checksums and map the files.
+    if (problem := check_folder(resolve(path).folder, hashes=True)) is not None:
+        fail(f"{problem}. Fix: rebuild the bundle with `encore build` (or `encore demo`)")
+    typer.echo(f"Encore JSON API: http://{host}:{port} ({workers} worker(s) loading {path})",
+               err=True)
+    try:
+        run_workers(WorkerSpec(bundle=path, settings=s, access=access), workers, host, port,
+                    startup_timeout_s=startup_timeout, say=say)
+    except EncoreError as exc:
+        fail(str(exc), code=1)

@@ -94,6 +94,8 @@ class FaissIndex(FilteredSearch):
         self.filter_strategy: FilterStrategy = filter_strategy
         self.use_gpu = use_gpu
         self._factory = factory
+        self.read_only = False
+        """True for an index loaded memory-mapped (``load(mmap=True)``): search only."""
         self._index: Any = None  # the CPU master copy; built on first add when factory is None
         self._gpu: Any = None  # a search replica on the GPU, rebuilt lazily after a remove
         self._gpu_failed = False
@@ -171,6 +173,9 @@ class FaissIndex(FilteredSearch):
             if self._index.ntotal == 0:
                 hnsw.hnsw.efConstruction = self.ef_construction
         self._ivf = faiss.try_extract_index_ivf(self._index) is not None
+        if self.read_only:  # a mapped file is never written, not even by an empty remove
+            self._removes_natively = False
+            return
         try:
             self._index.remove_ids(self._id_selector(np.empty(0, dtype="int64")))
             self._removes_natively = True
@@ -213,6 +218,7 @@ class FaissIndex(FilteredSearch):
         Raises:
             DataError: a bad id, a duplicate, a NaN/infinite/zero row or a wrong dimension.
         """
+        self._check_writable("add")
         ids = _check_ids(ids, "add")
         if not ids:
             return
@@ -246,6 +252,11 @@ class FaissIndex(FilteredSearch):
             except RuntimeError:
                 self._gpu = None  # re-cloned from the CPU copy at the next search
 
+    def _check_writable(self, what: str) -> None:
+        if self.read_only:
+            raise ValueError(f"cannot {what}: this index was loaded memory-mapped (read-only). "
+                             "Fix: load it with FaissIndex.load(path) (mmap=False) to change it")
+
     def _train(self, x: np.ndarray) -> None:
         try:
             self._index.train(x)
@@ -263,6 +274,7 @@ class FaissIndex(FilteredSearch):
         Raises:
             DataError: an id that is not in the index, or one listed twice.
         """
+        self._check_writable("remove")
         ids = _check_ids(ids, "remove")
         if not ids:
             return
@@ -294,6 +306,7 @@ class FaissIndex(FilteredSearch):
         Ids keep their FAISS ids, so saved maps stay valid; nothing to do for factories that
         remove natively.
         """
+        self._check_writable("compact")
         factory = self._factory
         if not self._tombstones or factory is None:  # tombstones exist only once built
             return
@@ -406,12 +419,19 @@ class FaissIndex(FilteredSearch):
         ef_search: int | None = None,
         filter_strategy: FilterStrategy = "auto",
         use_gpu: bool | None = None,
+        mmap: bool = False,
+        verify: bool = True,
     ) -> FaissIndex:
         """Load a folder written by :meth:`save`, checking its manifest and checksums.
+
+        ``mmap=True`` maps the FAISS file read-only, so processes serving the same index
+        share its pages (the index is then search-only); ``verify=False`` checks the files'
+        sizes but not their checksums, for a caller that has checked them already.
 
         Raises:
             DataError: a missing folder or file, a manifest of another format or version,
                 a checksum mismatch (corrupt or truncated file) or inconsistent contents.
         """
         return persistence.load_index(cls, path, ef_search=ef_search,
-                                      filter_strategy=filter_strategy, use_gpu=use_gpu)
+                                      filter_strategy=filter_strategy, use_gpu=use_gpu,
+                                      mmap=mmap, verify=verify)
