@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from retrieval.build_steps import BuildClock
+from retrieval.bundle_personas import read_personas, save_personas
 from retrieval.bundle_store import WORK, crash_point, file_sha256, resolve, write_generation
 from retrieval.catalog import Catalog
 from retrieval.config import BuildConfig, PipelineConfig, RetrieverConfig
@@ -177,7 +178,7 @@ class Bundle:
         """User id -> persona ("crime and mystery fan") from ``users.jsonl`` (the demo's
         generated users); empty when the bundle has none."""
         if self._personas is None:
-            self._personas = _read_personas(self.path / USERS_FILE)
+            self._personas = read_personas(self.path / USERS_FILE, fix=_FIX)
         return self._personas
 
     @property
@@ -265,35 +266,6 @@ class Bundle:
         pop = popularity_counts(self.interactions, self.item_ids) if c.popularity_weight else None
         return Retriever.from_config(self.encoder, self.item_ids, self.item_vectors, c,
                                      index=self.index, catalog=self.catalog, item_popularity=pop)
-
-
-def _read_personas(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        return {}
-    out = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            out[str(row["user_id"])] = str(row["persona"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"bad persona row ({exc})", path=path, line=n, fix=_FIX) from None
-    return out
-
-
-def _save_personas(dataset: Dataset, tmp: Path) -> bool:
-    """Write ``users.jsonl`` (user, persona, profiles, synthetic) when the data set has
-    personas; whether it did."""
-    if not dataset.personas:
-        return False
-    with (tmp / USERS_FILE).open("w", encoding="utf-8") as fh:
-        for uid, persona in dataset.personas.items():
-            row = {"user_id": uid, "persona": persona,
-                   "profiles": list(dataset.users.get(uid, ())),
-                   "synthetic": dataset.synthetic}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return True
 
 
 def _legacy_pipeline(old: dict[str, Any]) -> PipelineConfig:
@@ -421,7 +393,7 @@ def _save_data(dataset: Dataset, tmp: Path) -> None:
     for col in ("user_id", "item_id", "event"):
         frame[col] = frame[col].astype(str)
     frame.to_parquet(tmp / "interactions.parquet", index=False)
-    _save_personas(dataset, tmp)
+    save_personas(dataset, tmp / USERS_FILE)
     crash_point("data-written")
 
 
