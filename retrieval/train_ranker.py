@@ -79,9 +79,15 @@ def _say(progress: Progress | None) -> Progress:
 def stats_from_config(log_: Interactions, catalog: Catalog, config: StatsConfig
                       ) -> InteractionStats:
     """:meth:`InteractionStats.build` with a :class:`~retrieval.config.StatsConfig`."""
+    from retrieval.collaborative.factors import FactorSettings
+
+    mf = FactorSettings(factors=config.mf_factors, iterations=config.mf_iterations,
+                        regularization=config.mf_regularization, alpha=config.mf_alpha,
+                        threads=config.mf_threads)
     return InteractionStats.build(log_, catalog, min_rating=config.min_rating,
                                   recent_days=config.recent_days, ease_l2=config.ease_l2,
-                                  knn_neighbours=config.knn_neighbours)
+                                  knn_neighbours=config.knn_neighbours,
+                                  dense_limit=config.dense_limit, mf=mf)
 
 
 def lists_key(config: PipelineConfig) -> str:
