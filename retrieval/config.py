@@ -124,9 +124,10 @@ class StatsConfig(_Config):
     """ALS latent factors (the 'factors' features; 0: no ALS)."""
     mf_iterations: int = Field(default=15, ge=1)
     """ALS sweeps."""
-    mf_regularization: float = Field(default=0.05, ge=0)
-    """ALS's ridge weight."""
-    mf_alpha: float = Field(default=10.0, gt=0)
+    mf_regularization: float = Field(default=10.0, ge=0)
+    """ALS's ridge weight (with 64 factors and alpha 5, the best NDCG@10 on ml-100k's
+    validation split of a grid 0.05-100 x alpha 2-20 x 32-128 factors)."""
+    mf_alpha: float = Field(default=5.0, gt=0)
     """ALS's confidence of a positive."""
     mf_threads: int = Field(default=1, ge=1)
     """OpenMP threads of the ALS fit (1: the same factors on every machine)."""

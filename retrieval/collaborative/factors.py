@@ -46,8 +46,8 @@ class FactorSettings(BaseModel):
 
     factors: int = Field(default=64, ge=0)
     iterations: int = Field(default=15, ge=1)
-    regularization: float = Field(default=0.05, ge=0)
-    alpha: float = Field(default=10.0, gt=0)
+    regularization: float = Field(default=10.0, ge=0)
+    alpha: float = Field(default=5.0, gt=0)
     seed: int = 0
     threads: int = Field(default=1, ge=1)
 
@@ -121,7 +121,7 @@ class ItemFactors:
 
 
 def fit_als(x: sparse.csr_matrix, *, factors: int = 64, iterations: int = 15,
-            regularization: float = 0.05, alpha: float = 10.0, seed: int = 0,
+            regularization: float = 10.0, alpha: float = 5.0, seed: int = 0,
             threads: int = 1) -> ItemFactors:
     """Fit implicit-feedback ALS on the binary users x items matrix ``x``.
 
@@ -146,11 +146,11 @@ def fit_als(x: sparse.csr_matrix, *, factors: int = 64, iterations: int = 15,
     from threadpoolctl import threadpool_limits
 
     m = sparse.csr_matrix(x, dtype=np.float32)
-    model: Any = AlternatingLeastSquares(
-        factors=int(factors), regularization=float(regularization), alpha=float(alpha),
-        iterations=int(iterations), num_threads=int(threads), random_state=int(seed))
     # implicit warns when BLAS runs several threads beside its own OpenMP ones.
     with threadpool_limits(1, "blas"):
+        model: Any = AlternatingLeastSquares(
+            factors=int(factors), regularization=float(regularization), alpha=float(alpha),
+            iterations=int(iterations), num_threads=int(threads), random_state=int(seed))
         model.fit(m, show_progress=False)
     items = np.asarray(model.item_factors, dtype=np.float32).copy()
     items[np.diff(sparse.csc_matrix(m).indptr) == 0] = 0.0  # never consumed: no signal
