@@ -50,7 +50,8 @@ ML100K_SYSTEMS: dict[str, dict[str, Any]] = {
 }
 
 LARGE_SYSTEMS: dict[str, dict[str, Any]] = {
-    "no collaborative (popular only)": {"quota": 0},
+    "no collaborative (popular only)": {"quota": 0, "dense_limit": 0, "knn_neighbours": 0,
+                                        "mf_factors": 0},
     "sparse: item-kNN + ALS": {"dense_limit": 0},
     "sparse: item-kNN alone": {"dense_limit": 0, "mf_factors": 0},
     "EASE over the consumed items (+ kNN, ALS)": {},
@@ -75,7 +76,7 @@ def _ml100k(data: str, seed: int) -> list[dict[str, Any]]:
     for name, sr in result.systems.items():
         row: dict[str, Any] = {"system": name}
         for m in METRICS:
-            row[m] = [round(sr.metrics[m].mean, 4), round(sr.metrics[m].se, 4)]
+            row[m] = [round(float(sr.metrics[m].mean), 4), round(float(sr.metrics[m].se or 0), 4)]
         row["seconds"] = round(sr.fit_seconds + sr.score_seconds, 1)
         rows.append(row)
     return rows
@@ -113,9 +114,10 @@ def _large_one(folder: str, params: dict[str, Any], seed: int) -> dict[str, Any]
     users = [u for u in held.index if u in hist.index]
     t = time.perf_counter()
     hits = []
+    all_ids = ds.catalog.ids
     for u in users:
         cl = gen.generate_list(History(hist[u]))
-        ids = {ds.catalog.ids[r] for r in cl.rows.tolist()}
+        ids = {all_ids[r] for r in cl.rows.tolist()}
         hits.append(len(ids & held[u]) / len(held[u]))
     cand_ms = (time.perf_counter() - t) / max(len(users), 1) * 1000
     return {"items": len(ds.catalog), "ratings": len(ds.interactions),

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FEATURE_GROUPS", "FEATURE_SCHEMA", "READABLE_VERSIONS", "SCHEMA_VERSION", "FeatureMatrix",
-           "FeatureMismatch", "FeatureSchema"]
+__all__ = ["FEATURE_GROUPS", "FEATURE_SCHEMA", "READABLE_VERSIONS", "SCHEMA_VERSION",
+           "FeatureMatrix", "FeatureMismatch", "FeatureSchema"]
 
 SCHEMA_VERSION = 2
 # Versions whose rankers this one still reads: each version only added features and

@@ -237,13 +237,17 @@ class NeighbourTable:
         ci = np.flatnonzero(c >= 0)
         if not known_h.any() or not len(ci):
             return out
+        # Position of each history item by row: one gather answers every neighbour entry
+        # (a scratch array of n int32 costs less than a search per entry).
         uniq = np.unique(h[known_h])
+        position = np.full(len(self), -1, dtype=np.int32)
+        position[uniq] = np.arange(len(uniq), dtype=np.int32)
         owner, nb, w = self._gather(c[ci])
-        pos = np.minimum(np.searchsorted(uniq, nb), len(uniq) - 1)
-        hit = uniq[pos] == nb
+        at = position[nb]
+        hit = at >= 0
         small = np.zeros((len(uniq), len(c)), dtype=np.float32)
-        small[pos[hit], ci[owner[hit]]] = w[hit]
-        out[known_h] = small[np.searchsorted(uniq, h[known_h])]
+        small[at[hit], ci[owner[hit]]] = w[hit]
+        out[known_h] = small[position[h[known_h]]]
         return out
 
     def scores(self, history_rows: Sequence[np.ndarray]) -> np.ndarray:

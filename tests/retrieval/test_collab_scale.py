@@ -42,7 +42,8 @@ def _data(n_users: int = 80, n_items: int = 40, seed: int = 0) -> tuple[Catalog,
         group = u % 2
         p = np.where(np.arange(n_items) % 2 == group, 3.0, 1.0) / (1 + np.arange(n_items)) ** 0.5
         for k in rng.choice(n_items, size=int(rng.integers(2, 9)), replace=False, p=p / p.sum()):
-            recs.append(Interaction(user_id=f"u{u}", item_id=f"i{k}", timestamp=int(rng.integers(1, 10**6))))
+            recs.append(Interaction(user_id=f"u{u}", item_id=f"i{k}",
+                                    timestamp=int(rng.integers(1, 10**6))))
     return cat, Interactions.from_records(recs)
 
 
@@ -122,11 +123,19 @@ def test_als_is_seeded_and_solves_a_new_user_as_implicit_does(data) -> None:
                                ref.recalculate_user(0, history), rtol=1e-4, atol=1e-5)
 
 
-def test_collaborative_features_and_candidates_above_the_dense_limit(data) -> None:
+@pytest.mark.parametrize("dense_knn_rows", [0, 4096], ids=["table", "dense-copy"])
+def test_collaborative_features_and_candidates_above_the_dense_limit(
+        data, monkeypatch, dense_knn_rows: int) -> None:
+    import retrieval.stats
+
+    monkeypatch.setattr(retrieval.stats, "DENSE_KNN_ROWS", dense_knn_rows)
     cat, log, _ = data
     stats = InteractionStats.build(log, cat, dense_limit=1, knn_neighbours=10,
                                    ease_l2=1.0)
     assert stats.ease is None and stats.knn is not None and stats.mf is not None
+    rows = stats.rows([f"i{k}" for k in range(12)])
+    np.testing.assert_array_equal(stats.pair_weights("knn", rows, rows),
+                                  stats.knn.pair_weights(rows, rows))
     fb = FeatureBuilder(ItemTable(cat, None), stats)
     hist = History(["i0", "i2", "i4"])
     m = fb.build(QueryContext(hist), [Candidate(item_id=f"i{k}", score=0.0) for k in (6, 8, 1)])

@@ -161,7 +161,8 @@ def test_save_load_round_trip_and_schema_checks(trained, data, tmp_path) -> None
     manifest = json.loads((tmp_path / "out" / "ranker" / "manifest.json").read_text())
     assert manifest["schema"]["version"] == 2 and manifest["importance_gain"]
     loaded = load_ranker(tmp_path / "out" / "ranker")
-    x = FeatureMatrix(np.random.default_rng(0).normal(size=(7, len(FEATURE_SCHEMA.names))).astype(np.float32),
+    width = len(FEATURE_SCHEMA.names)
+    x = FeatureMatrix(np.random.default_rng(0).normal(size=(7, width)).astype(np.float32),
                       FEATURE_SCHEMA.names)
     np.testing.assert_array_equal(loaded.score(x), trained.ranker.score(x))
     # A model of another schema version refuses to load, naming the fix.
