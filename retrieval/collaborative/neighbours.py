@@ -41,6 +41,11 @@ __all__ = ["DEFAULT_MAX_PAIRS", "NeighbourTable", "build_neighbours", "neighbour
 # while the block is sorted): about 160 MB per block at most.
 DEFAULT_MAX_PAIRS = 4_000_000
 DEFAULT_MAX_ITEMS = 4_096
+# A block whose co-occurrences fill more than this share of its [b, n] matrix, and whose
+# matrix has at most _DENSE_CELLS cells (about 200 MB while it is cut), is made dense and
+# cut at each row's k-th weight before sorting: far cheaper than sorting every pair.
+_DENSE_SHARE = 0.05
+_DENSE_CELLS = 8_000_000
 _FILES = ("indptr", "indices", "weights")
 
 
@@ -72,11 +77,13 @@ def neighbour_block(x: sparse.csr_matrix, start: int, stop: int, k: int, *,
     # |U_i| of every item, from the whole matrix: the same float64 arithmetic as ItemKNN's
     # diagonal, so the weights come out bit for bit the same.
     norms = np.sqrt(np.bincount(x.indices, minlength=n).astype(np.float64))
-    co = sparse.csr_matrix(x[:, start:stop].T) @ x  # [b, n] co-occurrence counts
-    co = sparse.csr_matrix(co)
-    rows = np.repeat(np.arange(b, dtype=np.int64), np.diff(co.indptr))
-    cols = co.indices.astype(np.int64)
-    sim = co.data.astype(np.float64) / (norms[start + rows] * norms[cols] + shrink + 1e-12)
+    co = sparse.csr_matrix(sparse.csr_matrix(x[:, start:stop].T) @ x)  # [b, n] counts
+    if k < n - 1 and b * n <= _DENSE_CELLS and co.nnz > _DENSE_SHARE * b * n:
+        rows, cols, sim = _dense_candidates(co, norms, start, k, shrink)
+    else:
+        rows = np.repeat(np.arange(b, dtype=np.int64), np.diff(co.indptr))
+        cols = co.indices.astype(np.int64)
+        sim = co.data.astype(np.float64) / (norms[start + rows] * norms[cols] + shrink + 1e-12)
     keep = (cols != start + rows) & (sim > 0)
     rows, cols, sim = rows[keep], cols[keep], sim[keep]
     order = np.lexsort((cols, -sim, rows))
@@ -87,6 +94,22 @@ def neighbour_block(x: sparse.csr_matrix, start: int, stop: int, k: int, *,
     ids[rows[top], rank[top]] = cols[top]
     weights[rows[top], rank[top]] = sim[top].astype(np.float32)
     return ids, weights
+
+
+def _dense_candidates(co: sparse.csr_matrix, norms: np.ndarray, start: int, k: int,
+                      shrink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A dense-ish block's entries that can be among each row's top ``k``: those at or
+    above the row's k-th largest weight (ties included, so the final pick by weight and
+    column is the one the sparse path makes). Sorting only these is far cheaper than
+    sorting every co-occurrence of a block of popular items."""
+    b = co.shape[0]
+    # The same float64 expression as the sparse path, element by element.
+    sim = co.toarray().astype(np.float64) / (np.outer(norms[start:start + b], norms)
+                                             + shrink + 1e-12)
+    sim[np.arange(b), start + np.arange(b)] = 0.0  # an item is not its own neighbour
+    kth = -np.partition(-sim, k - 1, axis=1)[:, k - 1]
+    rows, cols = np.nonzero((sim >= kth[:, None]) & (sim > 0))
+    return rows.astype(np.int64), cols.astype(np.int64), sim[rows, cols]
 
 
 def plan_blocks(x: sparse.csr_matrix, *, max_pairs: int = DEFAULT_MAX_PAIRS,

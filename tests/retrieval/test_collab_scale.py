@@ -94,6 +94,18 @@ def test_blocks_of_any_size_and_any_mapper_give_the_same_table(data) -> None:
     np.testing.assert_array_equal(ids[0][ids[0] >= 0], whole.neighbours(5)[0])
 
 
+def test_dense_and_sparse_blocks_pick_the_same_neighbours(data, monkeypatch) -> None:
+    import retrieval.collaborative.neighbours as nb
+
+    _, _, x = data
+    tables = []
+    for share in (0.0, 2.0):  # every block made dense; none
+        monkeypatch.setattr(nb, "_DENSE_SHARE", share)
+        tables.append(build_neighbours(x, 4, max_items=3))
+    np.testing.assert_array_equal(tables[0].indices, tables[1].indices)
+    np.testing.assert_array_equal(tables[0].weights, tables[1].weights)
+
+
 def test_pair_weights_read_the_table_as_the_dense_matrix(data) -> None:
     _, _, x = data
     table = build_neighbours(x, 5)
