@@ -46,7 +46,7 @@ ML100K_SYSTEMS: dict[str, tuple[str, dict[str, Any]]] = {  # key: (name, setting
     "sparse": ("sparse: item-kNN + ALS", {"dense_limit": 0}),
     "knn": ("sparse: item-kNN alone", {"dense_limit": 0, "mf_factors": 0}),
     "als": ("sparse: ALS alone", {"dense_limit": 0, "knn_neighbours": 0}),
-    "all": ("all: EASE + item-kNN + ALS (default)", {}),
+    "all": ("all: EASE + item-kNN + ALS", {"mf_with_ease": True}),
 }
 
 LARGE_SYSTEMS: dict[str, dict[str, Any]] = {
@@ -54,7 +54,7 @@ LARGE_SYSTEMS: dict[str, dict[str, Any]] = {
                                         "mf_factors": 0},
     "sparse: item-kNN + ALS": {"dense_limit": 0},
     "sparse: item-kNN alone": {"dense_limit": 0, "mf_factors": 0},
-    "EASE over the consumed items (+ kNN, ALS)": {},
+    "EASE over the consumed items (+ kNN, ALS)": {"mf_with_ease": True},
 }
 
 
@@ -151,7 +151,8 @@ def _large(ratings: str, movies: str, seed: int) -> list[dict[str, Any]]:
         shutil.copy(Path(movies), tmp / "large" / "movies.csv")
         shutil.copy(Path(ratings) / "ratings.csv", tmp / "large" / "ratings.csv")
         runs = [(name, str(tmp / "large"), p) for name, p in LARGE_SYSTEMS.items()]
-        runs.append(("small catalog: EASE + kNN + ALS (reference)", ratings, {}))
+        runs.append(("small catalog: EASE + kNN + ALS (reference)", ratings,
+                     {"mf_with_ease": True}))
         rows = []
         for name, folder, params in runs:
             out = subprocess.run(

@@ -131,6 +131,9 @@ class StatsConfig(_Config):
     """ALS's confidence of a positive."""
     mf_threads: int = Field(default=1, ge=1)
     """OpenMP threads of the ALS fit (1: the same factors on every machine)."""
+    mf_with_ease: bool = False
+    """Fit ALS also where EASE is fitted (by default only above the dense limit: on
+    ml-100k, EASE + item-kNN scored NDCG@10 0.0822 and all three 0.0783)."""
 
 
 class FeatureConfig(_Config):

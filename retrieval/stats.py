@@ -1,9 +1,9 @@
 """Statistics of an interaction log that the ranker's features read, computed once at
 build time and saved with the bundle: popularity overall and in a recent window, and the
 collaborative signals: item-kNN neighbours (a sparse top-k table built in blocks,
-:mod:`retrieval.collaborative.neighbours`, at every catalog size), ALS item factors
-(:mod:`retrieval.collaborative.factors`, at every size) and EASE's dense item x item
-weights (up to ``dense_limit`` items, where they fit in memory).
+:mod:`retrieval.collaborative.neighbours`, at every catalog size), EASE's dense item x
+item weights (up to ``dense_limit`` items, where they fit in memory and win) and, where
+EASE does not fit, ALS item factors (:mod:`retrieval.collaborative.factors`).
 
 Only positive feedback counts: dislikes and skips are left out, and so are ratings below
 ``min_rating`` when it is set (by default every rating counts, the convention of the
@@ -161,9 +161,10 @@ def _collaborative_catalog(pos_log: Interactions, catalog: Catalog, dense_limit:
 
 def _fit_collaborative(pos_log: Interactions, catalog: Catalog, x: Any, *, ease_l2: float,
                        knn_neighbours: int, dense_limit: int, mf: FactorSettings,
-                       map_blocks: MapBlocks[Any] | None
+                       mf_with_ease: bool, map_blocks: MapBlocks[Any] | None
                        ) -> tuple[np.ndarray | None, NeighbourTable | None, ItemFactors | None]:
-    """EASE (where it fits), the item-kNN table and the ALS factors of the positives ``x``."""
+    """EASE (where it fits), the item-kNN table and the ALS factors (where EASE does not
+    fit, or with ``mf_with_ease``) of the positives ``x``."""
     if not len(pos_log):
         return None, None, None
     ease = knn = factors = None
@@ -177,7 +178,7 @@ def _fit_collaborative(pos_log: Interactions, catalog: Catalog, x: Any, *, ease_
         from retrieval.collaborative.neighbours import build_neighbours
 
         knn = build_neighbours(x, knn_neighbours, map_blocks=map_blocks)
-    if mf.factors:
+    if mf.factors and (ease is None or mf_with_ease):
         from retrieval.collaborative.factors import fit_als
 
         factors = fit_als(x, factors=mf.factors, iterations=mf.iterations,
@@ -263,6 +264,7 @@ class InteractionStats:
         knn_neighbours: int = 200,
         dense_limit: int = DEFAULT_DENSE_LIMIT,
         mf: FactorSettings | None = None,
+        mf_with_ease: bool = False,
         map_blocks: MapBlocks[Any] | None = None,
     ) -> InteractionStats:
         """Count and fit everything from ``log`` (for an evaluation: its training part).
@@ -278,6 +280,8 @@ class InteractionStats:
                 catalog keeps only its consumed items as rows (the others read as never
                 consumed, row ``-1``).
             mf: ALS settings (default :class:`FactorSettings`; ``factors=0``: no ALS).
+            mf_with_ease: Fit ALS also where EASE is fitted (by default ALS stands in for
+                EASE above the dense limit only: where EASE fits it wins).
             map_blocks: Maps the neighbour blocks (``None``: serially, here).
 
         Raises:
@@ -305,6 +309,7 @@ class InteractionStats:
         ease, knn, factors = _fit_collaborative(pos_log, catalog, x, ease_l2=ease_l2,
                                                 knn_neighbours=knn_neighbours,
                                                 dense_limit=dense_limit, mf=mf,
+                                                mf_with_ease=mf_with_ease,
                                                 map_blocks=map_blocks)
         params = {
             "min_rating": min_rating,
@@ -313,6 +318,7 @@ class InteractionStats:
             "knn_neighbours": int(knn_neighbours),
             "dense_limit": int(dense_limit),
             "mf": mf.model_dump(),
+            "mf_with_ease": bool(mf_with_ease),
             "interactions": len(pos_log),
             "users": pos_log.n_users,
             "collaborative": ease is not None or knn is not None or factors is not None,

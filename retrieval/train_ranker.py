@@ -90,7 +90,7 @@ def stats_from_config(log_: Interactions, catalog: Catalog, config: StatsConfig,
                                   recent_days=config.recent_days, ease_l2=config.ease_l2,
                                   knn_neighbours=config.knn_neighbours,
                                   dense_limit=config.dense_limit, mf=mf,
-                                  map_blocks=map_blocks)
+                                  mf_with_ease=config.mf_with_ease, map_blocks=map_blocks)
 
 
 def lists_key(config: PipelineConfig) -> str:

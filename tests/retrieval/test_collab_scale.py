@@ -165,7 +165,7 @@ def test_collaborative_features_and_candidates_above_the_dense_limit(
 
 def test_stats_round_trip_memory_mapped(data, tmp_path) -> None:
     cat, log, _ = data
-    stats = InteractionStats.build(log, cat, knn_neighbours=5, ease_l2=1.0)
+    stats = InteractionStats.build(log, cat, knn_neighbours=5, ease_l2=1.0, mf_with_ease=True)
     stats.save(tmp_path / "s")
     back = InteractionStats.load(tmp_path / "s")
     assert back.knn is not None and back.mf is not None and stats.mf is not None
@@ -195,6 +195,7 @@ def test_a_stats_folder_of_the_previous_format_still_loads(data, tmp_path) -> No
     (folder / "stats.json").write_text(json.dumps({
         "format": "encore-stats/1", "item_ids": new.item_ids, "last_timestamp": 5,
         "params": new.params, "arrays_sha256": hashlib.sha256(buf.getvalue()).hexdigest()}))
+    assert new.mf is None  # where EASE fits, no ALS unless asked for
     old = InteractionStats.load(folder)
     assert old.mf is None and old.knn is not None
     rows = old.rows(["i0", "i1", "i2", "i5"])

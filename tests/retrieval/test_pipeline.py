@@ -266,13 +266,14 @@ def _lists_signature(taste, config: PipelineConfig) -> tuple:
 
 FACTORS = [  # (field, a, b): the ALS features of the training lists differ
     ("mf_factors", 0, 8), ("mf_iterations", 1, 4), ("mf_regularization", 0.01, 10.0),
-    ("mf_alpha", 1.0, 40.0),
+    ("mf_alpha", 1.0, 40.0), ("mf_with_ease", False, True),
 ]
 
 
 @pytest.mark.parametrize(("field", "a", "b"), FACTORS, ids=[f for f, *_ in FACTORS])
 def test_factor_setting_changes_the_lists(taste, field, a, b) -> None:
-    base = PipelineConfig(retrieval={"n_candidates": 30, "collaborative": 20})
+    base = PipelineConfig(retrieval={"n_candidates": 30, "collaborative": 20},
+                          stats={"mf_with_ease": True})  # the taste data fits EASE
     assert _lists_signature(taste, base.merged({"stats": {field: a}})) != \
         _lists_signature(taste, base.merged({"stats": {field: b}}))
 
