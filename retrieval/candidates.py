@@ -7,7 +7,9 @@ far below EASE's). So the list the ranker sees is the union of
 
 1. the dense retriever's best ``n - quota`` items,
 2. the ``quota`` best items by EASE score against the history (statistics built at build
-   time, :class:`~retrieval.stats.InteractionStats`) that are not there yet; the quota is
+   time, :class:`~retrieval.stats.InteractionStats`; above EASE's dense limit, by ALS
+   score, else by item-kNN: :meth:`~retrieval.stats.InteractionStats.collaborative_scores`)
+   that are not there yet; the quota is
    ``collaborative`` for history-only queries and ``collaborative_with_request`` (smaller:
    the dense list then carries what was asked for) when there is a request,
 3. the rest of the dense list, then the most popular items, until ``n``.

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FEATURE_GROUPS", "FEATURE_SCHEMA", "SCHEMA_VERSION", "FeatureMatrix",
-           "FeatureMismatch", "FeatureSchema"]
+__all__ = ["FEATURE_GROUPS", "FEATURE_SCHEMA", "READABLE_VERSIONS", "SCHEMA_VERSION",
+           "FeatureMatrix", "FeatureMismatch", "FeatureSchema"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions whose rankers this one still reads: each version only added features and
+# computes the old ones as before (version 2 added the ``factors`` group; item-kNN moved
+# to a sparse table with the same weights).
+READABLE_VERSIONS = (1, 2)
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "retrieval": ("retrieval_score", "retrieval_rank", "from_dense"),
@@ -29,6 +33,7 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "popularity": ("popularity", "recent_popularity"),
     "collaborative": ("ease_score", "ease_relative", "knn_score", "knn_recent_max",
                       "knn_recent_mean"),
+    "factors": ("mf_score", "mf_relative"),
     "genre_tag": ("genre_request", "tag_request", "genre_profile", "tag_profile"),
     "fit": ("year_fit", "duration_fit"),
     "media": ("media_match", "media_history_share"),
@@ -45,7 +50,7 @@ class FeatureSchema(BaseModel):
     Example:
         >>> s = FeatureSchema.default().without("fit", "media")
         >>> "year_fit" in s.names, s.version
-        (False, 1)
+        (False, 2)
     """
 
     model_config = ConfigDict(frozen=True)
@@ -86,11 +91,14 @@ class FeatureSchema(BaseModel):
 
     def check_readable_by(self, available: FeatureSchema, *, what: str = "the ranker") -> None:
         """Raise :class:`FeatureMismatch` unless every feature of this schema can be read
-        from matrices of ``available`` (same version, names present).
+        from matrices of ``available`` (the same version, or an older one it still reads
+        (:data:`READABLE_VERSIONS`), and every name present).
         """
-        fix = ("retrain the ranker with this version of Encore (encore train-ranker) or "
-               "install the version it was trained with")
-        if self.version != available.version:
+        fix = ("rebuild the bundle (encore build) or retrain the ranker with this version of "
+               "Encore (encore train-ranker), or install the version it was trained with")
+        readable = self.version == available.version or (
+            available.version == SCHEMA_VERSION and self.version in READABLE_VERSIONS)
+        if not readable:
             raise FeatureMismatch(
                 f"{what} was trained on feature schema version {self.version}, but this Encore "
                 f"computes version {available.version}. Fix: {fix}")

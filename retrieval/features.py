@@ -21,7 +21,10 @@ Groups (see :data:`FEATURE_GROUPS`):
 - ``popularity``: distinct users overall and interactions in the recent window (log);
 - ``collaborative``: EASE and item-kNN scores against the whole history, the EASE score
   relative to the best in the list, the max and mean item-kNN similarity to the last
-  ``last_k`` items (missing when the history is unordered);
+  ``last_k`` items (missing when the history is unordered; EASE's missing above the dense
+  limit);
+- ``factors``: the ALS score of the candidate for the history's user factors (solved at
+  query time) and that score relative to the best in the list;
 - ``genre_tag``: share of the request's genres and tags the candidate has; cosine between
   its genres (tags) and the history's genre (tag) profile;
 - ``fit``: year and duration fit to the request's ranges (1 inside, decaying outside);
@@ -206,6 +209,7 @@ class PreparedQuery:
     request: Any = None
     n_history: int = 0
     ordered: bool = True           # False: no "last" items (recent features missing)
+    mf_user: np.ndarray | None = None  # ALS factors of the history, solved per query
 
 
 class FeatureBuilder:
@@ -318,6 +322,7 @@ class FeatureBuilder:
             n_request_genres=n_rg, request_tags=rt, n_request_tags=n_rt,
             history_year=history_year, media_share=media_share, now=context.now,
             request=request, n_history=len(hist_rows), ordered=h.ordered,
+            mf_user=self.stats.user_factors(self.stats_row[hist_rows]),
         )
 
     def _request_vector(self, context: QueryContext) -> np.ndarray | None:
@@ -433,18 +438,27 @@ class FeatureBuilder:
         return out
 
     def _collaborative(self, prep: PreparedQuery, srows: np.ndarray, out: np.ndarray) -> None:
-        """EASE and item-kNN scores against the history, into ``out``'s columns."""
+        """EASE, item-kNN and ALS scores against the history, into ``out``'s columns (each
+        left missing when the statistics lack it: EASE above the dense limit)."""
         col = _COLUMNS
-        ease = self.stats.pair_weights("ease", prep.hist_stats, srows).sum(axis=0)
-        out[:, col["ease_score"]] = ease
-        top = float(np.max(np.abs(ease)))
-        out[:, col["ease_relative"]] = ease / top if top > 0 else 0.0
-        knn = self.stats.pair_weights("knn", prep.hist_stats, srows)
-        out[:, col["knn_score"]] = knn.sum(axis=0)
-        if prep.ordered:  # an unordered history has no "recent" items: leave them missing
-            last = knn[-min(self.last_k, len(prep.hist_stats)):]
-            out[:, col["knn_recent_max"]] = last.max(axis=0)
-            out[:, col["knn_recent_mean"]] = last.mean(axis=0)
+        stats = self.stats
+        if stats.ease is not None:
+            ease = stats.pair_weights("ease", prep.hist_stats, srows).sum(axis=0)
+            out[:, col["ease_score"]] = ease
+            top = float(np.max(np.abs(ease)))
+            out[:, col["ease_relative"]] = ease / top if top > 0 else 0.0
+        if stats.knn is not None:
+            knn = stats.pair_weights("knn", prep.hist_stats, srows)
+            out[:, col["knn_score"]] = knn.sum(axis=0)
+            if prep.ordered:  # an unordered history has no "recent" items: leave them missing
+                last = knn[-min(self.last_k, len(prep.hist_stats)):]
+                out[:, col["knn_recent_max"]] = last.max(axis=0)
+                out[:, col["knn_recent_mean"]] = last.mean(axis=0)
+        if prep.mf_user is not None:
+            mf = stats.mf_scores(prep.mf_user, srows)
+            out[:, col["mf_score"]] = mf
+            top = float(np.nanmax(np.abs(mf))) if np.isfinite(mf).any() else 0.0
+            out[:, col["mf_relative"]] = mf / top if top > 0 else 0.0
 
     # -- evidence ----------------------------------------------------------------------------
 
@@ -457,7 +471,7 @@ class FeatureBuilder:
             return []
         links: dict[int, tuple[float, str]] = {}
         srow = self.stats_row[row]
-        if srow >= 0 and self.stats.has_collaborative:
+        if srow >= 0 and self.stats.knn is not None:
             sims = self.stats.pair_weights("knn", prep.hist_stats, np.array([srow]))[:, 0]
             for k in np.argsort(-sims, kind="stable")[:n]:
                 if sims[k] > 0:

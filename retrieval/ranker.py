@@ -168,7 +168,7 @@ class LightGBMRanker:
     Example:
         >>> r = LightGBMRanker(seed=7)          # fit(train_lists, valid_lists) to train
         >>> r.schema.version
-        1
+        2
     """
 
     name = "lightgbm"

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from retrieval.catalog import Catalog
     from retrieval.encoder import Encoder
     from retrieval.interactions import Interactions
+    from retrieval.parallel import MapBlocks
 
 __all__ = [
     "TrainedRanker",
@@ -80,12 +81,20 @@ def _say(progress: Progress | None) -> Progress:
     return progress if progress is not None else (lambda msg: log.info("%s", msg))
 
 
-def stats_from_config(log_: Interactions, catalog: Catalog, config: StatsConfig
-                      ) -> InteractionStats:
-    """:meth:`InteractionStats.build` with a :class:`~retrieval.config.StatsConfig`."""
+def stats_from_config(log_: Interactions, catalog: Catalog, config: StatsConfig, *,
+                      map_blocks: MapBlocks[Any] | None = None) -> InteractionStats:
+    """:meth:`InteractionStats.build` with a :class:`~retrieval.config.StatsConfig`
+    (``map_blocks``: how the item-kNN blocks are mapped, ``None`` serially here)."""
+    from retrieval.collaborative.factors import FactorSettings
+
+    mf = FactorSettings(factors=config.mf_factors, iterations=config.mf_iterations,
+                        regularization=config.mf_regularization, alpha=config.mf_alpha,
+                        threads=config.mf_threads)
     return InteractionStats.build(log_, catalog, min_rating=config.min_rating,
                                   recent_days=config.recent_days, ease_l2=config.ease_l2,
-                                  knn_neighbours=config.knn_neighbours)
+                                  knn_neighbours=config.knn_neighbours,
+                                  dense_limit=config.dense_limit, mf=mf,
+                                  mf_with_ease=config.mf_with_ease, map_blocks=map_blocks)
 
 
 def lists_key(config: PipelineConfig) -> str:

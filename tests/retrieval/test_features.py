@@ -79,7 +79,7 @@ def test_schema_names_groups_and_checks() -> None:
     with pytest.raises(ValueError, match="unknown feature group.*valid: retrieval"):
         FEATURE_SCHEMA.without("nope")
     smaller.check_readable_by(FEATURE_SCHEMA)
-    with pytest.raises(FeatureMismatch, match="version 0.*computes version 1"):
+    with pytest.raises(FeatureMismatch, match="version 0.*computes version 2.*encore build"):
         FeatureSchema(version=0, groups=dict(FEATURE_GROUPS)).check_readable_by(FEATURE_SCHEMA)
     with pytest.raises(FeatureMismatch, match="not computed here: popularity"):
         FEATURE_SCHEMA.check_readable_by(smaller)
@@ -202,7 +202,7 @@ def test_vectorised_equals_one_at_a_time(builder: FeatureBuilder) -> None:
     ctx = QueryContext(History(["a", "c"]), request=Request(genres=["drama"], year_min=1994),
                        request_vector=_vectors(1, seed=3)[0], now=10)
     whole = builder.build(ctx, _cands("bdef"))
-    list_relative = {"retrieval_rank", "ease_relative"}
+    list_relative = {"retrieval_rank", "ease_relative", "mf_relative"}
     keep = [j for j, n in enumerate(whole.names) if n not in list_relative]
     for k, c in enumerate(_cands("bdef")):
         one = builder.build(ctx, [c])
@@ -267,5 +267,9 @@ def test_stats_of_a_large_catalog_keep_collaborative_weights_over_consumed_items
     assert small.popularity(rows).tolist() == full.popularity(full.rows(list("abcdef"))).tolist()
     assert small.pair_weights("knn", small.rows(["a"]), small.rows(["b", "c"]))[0].tolist() == \
         pytest.approx(full.pair_weights("knn", full.rows(["a"]), full.rows(["b", "c"]))[0].tolist())
-    # More consumed items than the limit: no collaborative weights, as before.
-    assert not InteractionStats.build(log, cat, dense_limit=2).has_collaborative
+    # More consumed items than the limit: no EASE (its weights read as missing), but the
+    # sparse item-kNN table and the ALS factors are there at any size.
+    big = InteractionStats.build(log, cat, dense_limit=2)
+    assert big.ease is None and big.knn is not None and big.mf is not None
+    assert np.isnan(big.pair_weights("ease", big.rows(["a"]), big.rows(["b"]))).all()
+    assert big.pair_weights("knn", big.rows(["a"]), big.rows(["b"]))[0, 0] == pytest.approx(1.0)

@@ -246,6 +246,7 @@ LISTS = [  # (section, field, a, b): the ranked lists of a blend pipeline differ
     ("stats", "recent_days", 0.5, 30.0),
     ("stats", "ease_l2", 0.1, 1000.0),
     ("stats", "knn_neighbours", 1, 200),
+    ("stats", "dense_limit", 0, 16_000),
 ]
 
 
@@ -264,6 +265,20 @@ def _lists_signature(taste, config: PipelineConfig) -> tuple:
     return (tuple(lists.train.query_ids), tuple(lists.valid.query_ids),
             tuple(lists.train.groups.tolist()), float(lists.train.labels.sum()),
             float(np.nansum(lists.train.features)))
+
+
+FACTORS = [  # (field, a, b): the ALS features of the training lists differ
+    ("mf_factors", 0, 8), ("mf_iterations", 1, 4), ("mf_regularization", 0.01, 10.0),
+    ("mf_alpha", 1.0, 40.0), ("mf_with_ease", False, True),
+]
+
+
+@pytest.mark.parametrize(("field", "a", "b"), FACTORS, ids=[f for f, *_ in FACTORS])
+def test_factor_setting_changes_the_lists(taste, field, a, b) -> None:
+    base = PipelineConfig(retrieval={"n_candidates": 30, "collaborative": 20},
+                          stats={"mf_with_ease": True})  # the taste data fits EASE
+    assert _lists_signature(taste, base.merged({"stats": {field: a}})) != \
+        _lists_signature(taste, base.merged({"stats": {field: b}}))
 
 
 TRAINING = [  # (field, a, b): the training lists differ
@@ -321,6 +336,7 @@ def test_every_setting_has_an_effect_test() -> None:
     tested = ({(s, f) for s, f, *_ in SERVING + LISTS} | {("retrieval", "dislike_rating")}
               | {("training", f) for f, *_ in TRAINING} | {("ranker", f) for f, *_ in MODEL}
               | {("ranker", "num_threads")}
+              | {("stats", f) for f, *_ in FACTORS} | {("stats", "mf_threads")}  # speed only
               | {("ranker", "request_first")})  # tests/retrieval/test_request_first.py
     every = {(s, f) for s, field in PipelineConfig.model_fields.items()
              for f in field.annotation.model_fields}  # type: ignore[union-attr]

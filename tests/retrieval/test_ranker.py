@@ -114,8 +114,8 @@ def test_registry_names_and_errors() -> None:
     with pytest.raises(ValueError, match="bad parameter for ranker 'lightgbm'"):
         make_ranker("lightgbm", depth=3)
     with pytest.raises(RuntimeError, match="not trained"):
-        make_ranker("lightgbm").score(FeatureMatrix(np.zeros((1, 25), np.float32),
-                                                    FEATURE_SCHEMA.names))
+        make_ranker("lightgbm").score(FeatureMatrix(
+            np.zeros((1, len(FEATURE_SCHEMA.names)), np.float32), FEATURE_SCHEMA.names))
 
 
 def test_training_learns_and_reports(trained) -> None:
@@ -159,16 +159,23 @@ def test_save_load_round_trip_and_schema_checks(trained, data, tmp_path) -> None
     trained.save(tmp_path / "out")
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"ranker", "stats", "training.json"}
     manifest = json.loads((tmp_path / "out" / "ranker" / "manifest.json").read_text())
-    assert manifest["schema"]["version"] == 1 and manifest["importance_gain"]
+    assert manifest["schema"]["version"] == 2 and manifest["importance_gain"]
     loaded = load_ranker(tmp_path / "out" / "ranker")
-    x = FeatureMatrix(np.random.default_rng(0).normal(size=(7, 25)).astype(np.float32),
+    width = len(FEATURE_SCHEMA.names)
+    x = FeatureMatrix(np.random.default_rng(0).normal(size=(7, width)).astype(np.float32),
                       FEATURE_SCHEMA.names)
     np.testing.assert_array_equal(loaded.score(x), trained.ranker.score(x))
     # A model of another schema version refuses to load, naming the fix.
     manifest["schema"]["version"] = 0
     (tmp_path / "out" / "ranker" / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(FeatureMismatch, match="version 0.*encore train-ranker"):
+    with pytest.raises(FeatureMismatch, match="version 0.*encore build"):
         load_ranker(tmp_path / "out" / "ranker")
+    # A model of schema version 1 (before the ALS features) still loads: its features are
+    # computed as they were, and it reads them by name.
+    manifest["schema"]["version"] = 1
+    (tmp_path / "out" / "ranker" / "manifest.json").write_text(json.dumps(manifest))
+    np.testing.assert_array_equal(load_ranker(tmp_path / "out" / "ranker").score(x),
+                                  trained.ranker.score(x))
     # ... and so does one whose features this Encore does not compute.
     manifest["schema"]["version"] = 1
     manifest["schema"]["groups"]["extra"] = ["time_of_day"]
@@ -188,11 +195,12 @@ def test_damaged_model_file_is_refused(trained, tmp_path) -> None:
 
 def test_missing_features_are_named(trained) -> None:
     partial = FeatureMatrix(np.zeros((3, 2), np.float32), ("popularity", "ease_score"))
-    with pytest.raises(FeatureMismatch, match="lacks 23 feature"):
+    with pytest.raises(FeatureMismatch, match=f"lacks {len(FEATURE_SCHEMA.names) - 2} feature"):
         trained.ranker.score(partial)
     # Extra columns are fine: a model of fewer groups reads its own by name.
     r = make_ranker("blend", schema=FEATURE_SCHEMA.without("popularity"))
-    assert r.score(FeatureMatrix(np.zeros((2, 25), np.float32), FEATURE_SCHEMA.names)).shape == (2,)
+    assert r.score(FeatureMatrix(np.zeros((2, len(FEATURE_SCHEMA.names)), np.float32),
+                                  FEATURE_SCHEMA.names)).shape == (2,)
 
 
 def test_ablation_trains_on_fewer_groups(data, trained) -> None:
