@@ -268,7 +268,7 @@ def make_training_lists(
     rng = np.random.default_rng(tc.seed)
     users, valid_users, queries = _split_users(queries, tc, rng, counts)
     stats = stats_from_config(Interactions(log.df[keep].reset_index(drop=True)), catalog,
-                              config.stats)
+                              config.stats, map_blocks=map_blocks)
     texts = _synthetic_requests(queries, catalog, tc.request_fraction, rng)
     if texts:
         counts["queries with a synthetic request"] = len(texts)
@@ -532,7 +532,7 @@ def train_ranker(
     say(f"{config.ranker.kind}: fitted in {fit_seconds:.0f} s, {fit_report.get('rounds', 0)} "
         f"rounds, validation NDCG@10 {fit_report.get('valid_ndcg@10') or 0:.4f}")
     if stats is None:
-        stats = stats_from_config(log, catalog, config.stats)
+        stats = stats_from_config(log, catalog, config.stats, map_blocks=map_blocks)
     report = {
         "counts": lists.counts,
         "candidate_recall": lists.candidate_recall,
