@@ -127,7 +127,7 @@ def test_ranker_lists_in_blocks_equal_one_block(demo_bundle_path: Path,
         return serial_map(fn, bl)
 
     parts, _ = train.make_training_lists(*args, **kw, map_blocks=mapper)
-    assert calls and calls[0] > 2
+    assert calls and max(calls) > 2  # the lists in several blocks (the kNN blocks map too)
     for name in ("train", "valid"):
         a, b = getattr(whole, name), getattr(parts, name)
         np.testing.assert_array_equal(a.features, b.features)
