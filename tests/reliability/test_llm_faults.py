@@ -123,7 +123,10 @@ def test_a_stalled_server_costs_one_deadline_then_the_breaker_skips_it(demo_bund
 def test_the_breaker_probes_after_the_cool_down(demo_bundle_path, fake) -> None:
     now = [1000.0]
     fake.mode = "http500"
-    with _bot(demo_bundle_path, fake, breaker_failures=2, breaker_cooldown_s=30) as bot:
+    # A long turn deadline: this test is about the breaker, and a cold first turn on a busy
+    # machine once spent the short one before the explainer's call (CI: "deadline spent").
+    with _bot(demo_bundle_path, fake, breaker_failures=2, breaker_cooldown_s=30,
+              timeout_s=30.0) as bot:
         bot.services.backends.breaker.clock = lambda: now[0]  # the injectable clock
         assert _reasons(_turn(bot, "a")[0]) == ("error: HTTP 500", "error: HTTP 500")
         assert _reasons(_turn(bot, "b")[0]) == ("circuit open", "circuit open")
