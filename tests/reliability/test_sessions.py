@@ -8,8 +8,6 @@ real turns of the Assistant over the demo test bundle.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +17,9 @@ from assistant.core import Assistant
 from assistant.sessions_cache import SessionCache
 from assistant.settings import Settings
 from assistant.store import HistoryStore, open_store
+from tests.assistant.conftest import _store_url
 
 # Read at import: the autouse fixture in conftest.py hides ENCORE_* variables from tests.
-_POSTGRES_URL = os.environ.get("ENCORE_TEST_POSTGRES_URL", "")
-_REQUIRE_POSTGRES = os.environ.get("ENCORE_REQUIRE_POSTGRES", "") not in ("", "0")
 
 
 class FakeClock:
@@ -37,22 +34,7 @@ class FakeClock:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'history.sqlite3'}"
-        return
-    if not _POSTGRES_URL:
-        if _REQUIRE_POSTGRES:
-            pytest.fail("ENCORE_REQUIRE_POSTGRES is set but ENCORE_TEST_POSTGRES_URL is not")
-        pytest.skip("set ENCORE_TEST_POSTGRES_URL (tests/setup/postgres.sh starts a server)")
-    import psycopg
-
-    schema = f"encore_test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in _POSTGRES_URL else "?"
-    yield f"{_POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(_POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    yield from _store_url(request.param, tmp_path)
 
 
 def _assistant(bundle: Path, store: HistoryStore, clock: FakeClock | None = None) -> Assistant:
