@@ -43,6 +43,7 @@ from retrieval.request import (
 )
 
 __all__ = ["TOPIC_INTENTS", "TOPIC_SLOTS", "MergeState", "constraints", "exclusions", "intent",
+           "length_bound",
            "is_mood_shift", "like_titles", "names_topic", "relative", "tail", "topic",
            "type_words"]
 
@@ -163,8 +164,8 @@ def topic(st: MergeState, keeps_topic: bool, similar_ids: list[str],
     like-titles in force and the tags a replaced mood ruled out (they go with it)."""
     new, prev, upd = st.new, st.prev, st.upd
     if prev is not None and keeps_topic:
-        upd.update(query=prev.query, genres=list(prev.genres), tags=list(prev.tags),
-                   moods=list(prev.moods), topic=prev.topic)
+        upd.update(query=prev.query, genres=list(prev.genres), all_genres=prev.all_genres,
+                   tags=list(prev.tags), moods=list(prev.moods), topic=prev.topic)
         st.carried.extend(s for s in TOPIC_SLOTS if getattr(prev, s))
         if new.media_types and set(new.media_types) != set(prev.media_types):
             upd["query"] = _retype_query(prev.query, new.media_types)
@@ -187,8 +188,8 @@ def topic(st: MergeState, keeps_topic: bool, similar_ids: list[str],
     query, topic_ = new.query, new.topic
     if similar_ids and new.topic is not Topic.new:  # "more like the first one": no words of its own
         query, topic_ = "like " + " and ".join(t.text for t in titles), Topic.new
-    upd.update(query=query[:500], genres=list(new.genres), tags=list(new.tags),
-               moods=list(new.moods), topic=topic_)
+    upd.update(query=query[:500], genres=list(new.genres), all_genres=new.all_genres,
+               tags=list(new.tags), moods=list(new.moods), topic=topic_)
     if prev is None:
         return titles, set()
     if names_topic(prev) and not similar_ids:  # "more like the first one" says so itself
@@ -311,6 +312,26 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def length_bound(mid: float, shorter: bool) -> int:
+    """The whole-minute bound of "shorter" (``shorter``) or "longer" after a list whose
+    median length is ``mid``: a tenth below or above it, rounded towards keeping more items
+    while still past ``mid`` (else rounded the other way), so that rounding drops no item
+    the rule allows: "longer" after tracks whose median is 5.8 minutes means at least 6
+    minutes (6.4 rounded down), not 7.
+
+    Example:
+        >>> length_bound(22.0, shorter=True), length_bound(5.785, shorter=False)
+        (20, 6)
+        >>> length_bound(5.785, shorter=True)   # 6 would not be shorter
+        5
+    """
+    value = (SHORTER if shorter else LONGER) * mid
+    lenient = math.ceil(value - 1e-9) if shorter else math.floor(value + 1e-9)
+    if (shorter and lenient < mid) or (not shorter and lenient > mid):
+        return lenient
+    return math.floor(value) if shorter else math.ceil(value)
+
+
 def _playlist_length(st: MergeState, word: RelativeDuration) -> None:
     """ "make it shorter" on a playlist: a quarter shorter (or longer), to 5 minutes."""
     current = st.upd.get("playlist_minutes")
@@ -331,7 +352,7 @@ def _relative_duration(st: MergeState, word: RelativeDuration, mid: float | None
     elif mid is None:
         st.notes.append(f"'{word.value}' ignored: the last list has no {kinds} with a length")
     elif word is RelativeDuration.shorter:
-        bound = max(1, math.floor(SHORTER * mid))
+        bound = max(1, length_bound(mid, shorter=True))
         if upd.get("max_minutes") is not None:
             bound = min(bound, upd["max_minutes"])
         st.drop("min_minutes")
@@ -340,7 +361,7 @@ def _relative_duration(st: MergeState, word: RelativeDuration, mid: float | None
         st.notes.append(f"shorter: at most {bound} minutes (the last list's median is "
                         f"{mid:g})")
     else:
-        bound = min(100_000, math.ceil(LONGER * mid))
+        bound = min(100_000, length_bound(mid, shorter=False))
         if upd.get("min_minutes") is not None:
             bound = max(bound, upd["min_minutes"])
         st.drop("min_minutes")

@@ -87,7 +87,9 @@ def wanted_groups(request: Request | None,
     if request is None:
         return []
     out: list[Wanted] = []
-    if request.genres:
+    if request.genres and request.all_genres:  # a romantic comedy: each genre is wanted
+        out += [Wanted(g, "genre", genres=(g,)) for g in request.genres]
+    elif request.genres:
         out.append(Wanted(" or ".join(request.genres), "genre", genres=tuple(request.genres)))
     tags = list(request.tags)
     claimed: set[str] = set()

@@ -207,6 +207,9 @@ class Request(BaseModel):
     """Never these kinds of item."""
     genres: list[Label] = Field(default_factory=list, max_length=10)
     """Wanted genres, from the catalog's vocabulary."""
+    all_genres: bool = False
+    """Every wanted genre at once (a romantic comedy, a sci-fi horror film, indie rock), not
+    any one of them ("comedy or drama")."""
     exclude_genres: list[Label] = Field(default_factory=list, max_length=10)
     """Genres to leave out ("no horror")."""
     tags: list[Label] = Field(default_factory=list, max_length=20)

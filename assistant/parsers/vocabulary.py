@@ -45,7 +45,7 @@ MOODS: dict[Mood, tuple[tuple[str, ...], tuple[str, ...]]] = {
     Mood.sad: (("melancholic", "emotional"), ()),
     Mood.uplifting: (("uplifting", "feel-good", "heartwarming"), ("bleak",)),
     Mood.romantic: (("romantic",), ()),
-    Mood.cozy: (("cozy", "heartwarming"), ()),
+    Mood.cozy: (("cozy", "heartwarming", "feel-good"), ()),
     Mood.thought_provoking: (("thought-provoking", "mind-bending"), ()),
     Mood.tense: (("tense", "intense"), ()),
     Mood.epic: (("epic",), ()),
@@ -53,7 +53,7 @@ MOODS: dict[Mood, tuple[tuple[str, ...], tuple[str, ...]]] = {
     Mood.quirky: (("quirky",), ()),
     Mood.emotional: (("emotional",), ()),
     Mood.atmospheric: (("atmospheric",), ()),
-    Mood.focus: (("study", "focus"), ()),
+    Mood.focus: (("study", "focus", "instrumental"), ()),
     Mood.sleep: (("sleep", "relaxing"), ("energetic",)),
 }
 
@@ -123,6 +123,9 @@ MEDIA_WORDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["watch", "to watch", "watching"], ("weakmedia:movie", "weakmedia:series")),
     # "A musical" as a noun is a film unless a media word says otherwise ("a musical series").
     **dict.fromkeys(["a musical", "musicals"], ("weakmedia:movie", "genre:musical")),
+    # So is "a western" ("western audiobooks" names its own kind).
+    **dict.fromkeys(["a western", "westerns"],
+                    ("weakmedia:movie", "weakmedia:series", "genre:western")),
     **dict.fromkeys(["listen to", "to listen to", "listening"],
                     ("weakmedia:music_track", "weakmedia:album", "weakmedia:podcast",
                      "weakmedia:audiobook")),
@@ -131,11 +134,14 @@ MEDIA_WORDS: dict[str, tuple[str, ...]] = {
 # Genre and tag synonyms (the catalog's own labels match themselves without an entry).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["sci-fi", "scifi", "sci fi", "science-fiction"], ("genre:science fiction",)),
-    **dict.fromkeys(["rom-com", "romcom", "romantic comedy"], ("genre:romance", "genre:comedy")),
+    **dict.fromkeys(["rom-com", "romcom", "romantic comedy"], ("genre:romance", "genre:comedy",
+                                                               "mode:allgenres")),
     **dict.fromkeys(["hip-hop", "hiphop", "rap"], ("genre:hip hop",)),
     **dict.fromkeys(["rnb", "r'n'b", "r and b", "rhythm and blues"], ("genre:r&b",)),
     **dict.fromkeys(["edm", "dance music", "techno", "house music"], ("genre:electronic",)),
-    **dict.fromkeys(["doc", "documentary", "docu", "nature documentary"], ("genre:documentary",)),
+    **dict.fromkeys(["doc", "documentary", "docu"], ("genre:documentary",)),
+    **dict.fromkeys(["nature documentary", "wildlife documentary"],
+                    ("genre:documentary", "tag:nature")),
     **dict.fromkeys(["animated", "cartoon", "animation"], ("genre:animation",)),
     "anime": ("genre:animation", "lang:ja"),
     # films and series say "sport", podcasts "sports": a person means both

@@ -78,6 +78,10 @@ def _list_lead(req: Request, items: Sequence[RankedItem], n_shown: int) -> str:
     return f"Only {n_exact} {described(req, n_exact)} here; {follow}:"
 
 
+# A genre that names a kind of another genre in a compound ("a romantic comedy").
+_ADJECTIVE = {"romance": "romantic", "science fiction": "sci-fi"}
+
+
 def described(req: Request, n: int = 2) -> str:
     """What the request asks for as a noun phrase, for ``n`` items.
 
@@ -87,6 +91,9 @@ def described(req: Request, n: int = 2) -> str:
         'jazz albums from the 1960s'
         >>> described(Request(tags=["funny", "space"], moods=["funny"], max_minutes=40), 1)
         'funny pick about space (at most 40 minutes)'
+        >>> described(Request(media_types=["movie"], genres=["romance", "comedy"],
+        ...                   all_genres=True), 5)
+        'romantic comedy films'
     """
     from assistant.parsers.vocabulary import MOODS
 
@@ -98,7 +105,10 @@ def described(req: Request, n: int = 2) -> str:
     what = " and ".join(types) or "picks"
     if n == 1:
         what = " and ".join(_ONE.get(w, w) for w in types) or "pick"
-    phrase = " ".join([*moods[:2], " or ".join(req.genres[:3]), what]).strip()
+    genres = (" ".join(_ADJECTIVE.get(g, g) if i < len(req.genres[:3]) - 1 else g
+                       for i, g in enumerate(req.genres[:3])) if req.all_genres
+              else " or ".join(req.genres[:3]))
+    phrase = " ".join([*moods[:2], genres, what]).strip()
     phrase = " ".join(phrase.split())
     if themes:
         phrase += " about " + " and ".join(themes[:3])

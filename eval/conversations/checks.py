@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from statistics import mean, median
 from typing import TYPE_CHECKING
 
@@ -81,6 +81,9 @@ class TurnView:
         relations: What this follow-up means (from the suite).
         unreadable: The suite says the parser cannot read this message.
         intent: The reply's intent (recommend, playlist...).
+        carried: Bounds that earlier relative follow-ups implied and that still hold
+            ("shorter", then "not the first one": the list is still the shorter one), as
+            :func:`implied` fields (``max_minutes``...).
     """
 
     expect: Expect
@@ -97,6 +100,7 @@ class TurnView:
     relations: Sequence[Relation] = ()
     unreadable: bool = False
     intent: str = "recommend"
+    carried: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -140,19 +144,30 @@ def implied(view: TurnView) -> Expect:
 
     Only the count of available items uses them (the ``meaning`` check judges the moves
     themselves), so that "shorter" after sci-fi films is answered by shorter sci-fi films.
+    Bounds an earlier follow-up implied (``view.carried``) hold too, unless this turn moves
+    the same bound again.
     """
     from assistant.merge_rules import LONGER, SHORTER
 
-    update: dict[str, float | int] = {}
-    prev = view.previous or ()
     names = {rel.simple for rel in view.relations}
+    moved = _MOVES_MINUTES if names & {"shorter", "longer"} else set()
+    moved |= _MOVES_YEARS if names & {"older", "newer"} else set()
+    update: dict[str, float | int] = {}
+    for key, bound in view.carried.items():
+        if key in moved:
+            continue
+        have = getattr(view.expect, key)
+        update[key] = bound if have is None else (
+            min(bound, have) if key in ("max_minutes", "year_max") else max(bound, have))
+    exp = view.expect.model_copy(update=update)
+    update = {}
+    prev = view.previous or ()
     years = [it.year for it in prev if it.year]
     year = median(years) if years else None
     # Lengths follow Encore's documented rule (a tenth below / above the last list's median
     # length); the meaning check still asks that the list really got shorter or longer.
     lengths = [it.duration_min for it in prev if it.duration_min]
     mid = median(lengths) if lengths else None
-    exp = view.expect
     if mid is not None and "shorter" in names:
         bound = SHORTER * mid
         update["max_minutes"] = min(bound, exp.max_minutes or bound)
@@ -166,6 +181,12 @@ def implied(view: TurnView) -> Expect:
         bound = math.floor(year) + 1
         update["year_min"] = max(bound, exp.year_min or 0)
     return exp.model_copy(update=update)
+
+
+_MOVES_MINUTES = {"max_minutes", "min_minutes"}
+_MOVES_YEARS = {"year_min", "year_max"}
+IMPLIED_BOUNDS = ("max_minutes", "min_minutes", "year_min", "year_max")
+"""The :class:`Expect` fields :func:`implied` may set."""
 
 
 def match_score(view: TurnView, want: list[list[str]] | None) -> tuple[float, int, int] | None:

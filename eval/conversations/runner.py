@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eval.conversations.checks import CHECKS, TurnView
+from eval.conversations.checks import CHECKS, IMPLIED_BOUNDS, TurnView, implied
 from eval.conversations.facts import labels
 from eval.conversations.report import SuiteReport, TurnResult
 from eval.conversations.suite import Conversation, Expect, SuiteTurn, effective_expects
@@ -97,7 +97,7 @@ def run_conversation(base: Assistant, conv: Conversation, store_file: Path,
                 conversation=conv.id, turn=index + 1, user=user, say=turn.say, kinds=kinds,
                 reply=reply.text, shown=[_card_words(it) for it in view.shown],
                 outcomes=outcomes))
-            state.advance(turn.likes, view.shown, expect)
+            state.advance(turn.likes, view.shown, expect, view)
     finally:
         bot.close()
     return results
@@ -111,13 +111,21 @@ class _State:
     previous: list[Item] | None = None
     previous_expect: Expect | None = None
     liked: Item | None = None
+    carried: dict[str, float] = field(default_factory=dict)
+    """Bounds implied by relative follow-ups that still hold (see ``TurnView.carried``)."""
 
-    def advance(self, likes: int | None, shown: Sequence[Item], expect: Expect) -> None:
+    def advance(self, likes: int | None, shown: Sequence[Item], expect: Expect,
+                view: TurnView | None = None) -> None:
         if likes is not None and self.previous and len(self.previous) >= likes:
             self.liked = self.previous[likes - 1]
         if shown:
             self.previous, self.previous_expect = list(shown), expect
             self.shown_before |= {it.id for it in shown}
+        if view is not None:
+            bounds = implied(view)
+            self.carried = {key: value for key in IMPLIED_BOUNDS
+                            if (value := getattr(bounds, key)) is not None
+                            and value != getattr(expect, key)}
 
 
 def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: SuiteTurn,
@@ -149,7 +157,7 @@ def _view(bot: Assistant, user: str, reply: Reply, expect: Expect, turn: SuiteTu
         unavailable=frozenset({it.id for it in history} | shown_before),
         previous=state.previous, previous_expect=state.previous_expect, liked=state.liked,
         relations=turn.follow, unreadable=turn.unreadable,
-        intent=reply.intent)
+        intent=reply.intent, carried={} if turn.fresh else dict(state.carried))
 
 
 def cited_history(text: str, pick: Item, history: Sequence[Item],

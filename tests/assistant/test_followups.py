@@ -16,7 +16,7 @@ import statistics
 import pytest
 
 from assistant.core import Assistant
-from assistant.merge_rules import LONGER, SHORTER
+from assistant.merge_rules import length_bound
 from assistant.parsers import make_parser
 from assistant.session import FollowUp, Merged, Session, merge, record, relaxed_words
 from assistant.settings import Settings
@@ -77,14 +77,16 @@ def test_shorter_keeps_the_topic(talk, catalog, message):
     m = talk(message)
     assert m.request.genres == ["science fiction"] and m.request.media_types == ["movie"]
     assert m.request.exclude_genres == ["horror"] and m.followup is FollowUp.refine
-    assert m.request.max_minutes == math.floor(SHORTER * _median(catalog, FILMS, "duration_min"))
+    assert m.request.max_minutes == length_bound(_median(catalog, FILMS, "duration_min"),
+                                                 shorter=True)
     assert m.exclude_ids == []  # a refinement may show what fits again
 
 
 def test_longer_newer_older(talk, catalog):
     talk("sci-fi films", FILMS)
     m = talk("longer")
-    assert m.request.min_minutes == math.ceil(LONGER * _median(catalog, FILMS, "duration_min"))
+    assert m.request.min_minutes == length_bound(_median(catalog, FILMS, "duration_min"),
+                                                 shorter=False)
     m = talk("anything older?", FILMS_2)
     assert m.request.year_max == math.ceil(_median(catalog, FILMS, "year")) - 1
     assert m.request.genres == ["science fiction"] and m.followup is FollowUp.refine
@@ -270,7 +272,8 @@ def test_chat_shorter_keeps_films_and_the_genre(bot, user):
     first = bot.chat("a", user, "sci-fi films")
     second = bot.chat("a", user, "somthing shorter pls")
     assert second.request.genres == ["science fiction"]
-    bound = math.floor(SHORTER * statistics.median(r.duration_min for r in first.recommendations))
+    bound = length_bound(statistics.median(r.duration_min for r in first.recommendations),
+                         shorter=True)
     assert second.request.max_minutes == bound and second.recommendations
     for card in second.recommendations:
         assert card.media_type == "movie" and card.duration_min <= bound
@@ -374,3 +377,13 @@ def test_a_cards_dislike_is_never_that_and_a_like_is(bot, user) -> None:
     bot.feedback(user, liked.item_id, "like", session_id="fb")
     r = bot.chat("fb", user, "more like that")
     assert r.text.startswith(f"Like {liked.title}")
+
+
+def test_length_bounds_round_towards_keeping_items() -> None:
+    """"longer" after tracks whose median is 5.8 minutes keeps a 6.7-minute track: the
+    bound is a tenth past the median (6.4) rounded down to 6, not up to 7, yet still past the
+    median; "shorter" after 22-minute episodes allows 20 minutes (19.8 rounded up)."""
+    assert length_bound(5.785, shorter=False) == 6
+    assert length_bound(22.0, shorter=True) == 20
+    assert length_bound(5.785, shorter=True) == 5  # 6 would not be shorter than 5.8
+    assert length_bound(100.0, shorter=False) == 110

@@ -691,3 +691,35 @@ def test_a_musical_is_a_film_unless_a_media_word_says_otherwise(parser: RulesPar
     assert (film.media_types, film.genres) == (["movie"], ["musical"])
     series = parser.parse("a musical series")
     assert (series.media_types, series.genres) == (["series"], ["musical"])
+
+
+# --- compound genres and kinds named by a genre ----------------------------------------------
+
+
+@pytest.mark.parametrize(("message", "genres", "all_genres"), [
+    ("a romantic comedy film", ["romance", "comedy"], True),
+    ("rom-coms from the 90s", ["romance", "comedy"], True),
+    ("a sci-fi horror film", ["science fiction", "horror"], True),
+    ("indie rock", ["indie", "rock"], True),
+    ("dark crime dramas", ["crime", "drama"], True),
+    ("comedy or drama", ["comedy", "drama"], False),
+    ("comedy, drama", ["comedy", "drama"], False),
+    ("westerns and comedies", ["western", "comedy"], False),
+    ("something for the kids", ["family", "animation"], False),  # one word, either genre
+])
+def test_compound_genres_want_every_genre(parser: RulesParser, message: str,
+                                          genres: list[str], all_genres: bool) -> None:
+    """Genre words side by side name one kind ("a romantic comedy" is romance and comedy);
+    joined by "or", "and" or a comma they are alternatives."""
+    req = parser.parse(message)
+    assert (req.genres, req.all_genres) == (genres, all_genres)
+
+
+def test_a_western_is_a_film_or_series_unless_a_kind_is_named(parser: RulesParser) -> None:
+    assert [m.value for m in parser.parse("a western").media_types] == ["movie", "series"]
+    assert [m.value for m in parser.parse("western audiobooks").media_types] == ["audiobook"]
+
+
+def test_a_nature_documentary_wants_nature(parser: RulesParser) -> None:
+    req = parser.parse("a nature documentary series")
+    assert (req.genres, req.tags) == (["documentary"], ["nature"])

@@ -14,7 +14,7 @@ import statistics
 import pytest
 
 import assistant.session as session_module
-from assistant.merge_rules import LONGER, SHORTER
+from assistant.merge_rules import length_bound
 from assistant.parsers import make_parser
 from assistant.parsers.rules import is_reset, topical_words
 from assistant.session import (
@@ -78,7 +78,7 @@ def test_arrival_conversation(talk, catalog):
     assert m.carried == [] and m.exclude_ids == []
 
     m = talk("shorter", SHORTER_FILMS)
-    expected = math.floor(SHORTER * statistics.median(_durations(catalog, FILMS)))
+    expected = length_bound(statistics.median(_durations(catalog, FILMS)), shorter=True)
     assert m.request.max_minutes == expected
     assert expected < min(_durations(catalog, FILMS))  # all four were longer than that
     assert m.request.intent is Intent.similar  # a refinement keeps the intent
@@ -196,7 +196,7 @@ def test_relative_slots_use_the_last_list(talk, catalog):
     talk("sci-fi films", FILMS)
     m = talk("longer")
     median = statistics.median(_durations(catalog, FILMS))
-    assert m.request.min_minutes == math.ceil(LONGER * median)
+    assert m.request.min_minutes == length_bound(median, shorter=False)
     m = talk("newer", FILMS)
     years = [catalog[i].year for i in FILMS]
     assert m.request.year_min == math.floor(statistics.median(years)) + 1
@@ -208,8 +208,8 @@ def test_relative_slots_use_the_last_list(talk, catalog):
 def test_relative_duration_only_counts_items_of_the_media_types_in_force(talk, catalog):
     talk("sci-fi", [*FILMS, *PODCASTS])
     m = talk("show me shorter podcasts")
-    assert m.request.max_minutes == math.floor(
-        SHORTER * statistics.median(_durations(catalog, PODCASTS)))
+    assert m.request.max_minutes == length_bound(
+        statistics.median(_durations(catalog, PODCASTS)), shorter=True)
     talk2_session = Session(session_id="s2", user_id="u1", last_ids=FILMS,
                             last_request=Request(genres=["science fiction"]))
     m = merge(talk2_session, Request(media_types=["podcast"], relative_duration="shorter"),
@@ -435,7 +435,7 @@ def test_longer_lifts_the_inherited_upper_bound(talk, catalog):
     m = talk("longer")
     assert m.request.max_minutes is None and "max_minutes" not in m.carried
     median = statistics.median(_durations(catalog, SHORTER_FILMS))
-    assert m.request.min_minutes == math.ceil(LONGER * median)
+    assert m.request.min_minutes == length_bound(median, shorter=False)
 
 
 def test_a_rejection_with_a_new_constraint_answers_the_whole_list_again(talk) -> None:

@@ -317,3 +317,20 @@ def test_command_needs_a_bundle(tmp_path: Path) -> None:
     app.command("other")(lambda: None)
     result = CliRunner().invoke(app, ["eval", "--conversations", str(SUITE)])
     assert result.exit_code == 2 and "--bundle" in result.output
+
+
+def test_bounds_of_an_earlier_follow_up_still_hold() -> None:
+    """"shorter", then "not the first one": the items still available are the shorter ones,
+    unless the turn moves the same bound again."""
+    from eval.conversations.checks import implied
+
+    carried = {"max_minutes": 41.0}
+    assert implied(view([], carried=carried)).max_minutes == 41.0
+    assert implied(view([], carried=carried, expect=Expect(max_minutes=30))).max_minutes == 30
+    longer = implied(view([], carried=carried, previous=JAZZ,
+                          relations=[Relation(simple="longer")]))
+    assert longer.max_minutes is None and longer.min_minutes is not None
+    # of the jazz (40-43 min), only jazz-0 fits a carried bound of 40.5, and it is shown
+    shown = [JAZZ[0], ROCK[0]]
+    assert check_match(view(shown, carried={"max_minutes": 40.5})).passed
+    assert not check_match(view(shown)).passed

@@ -111,6 +111,28 @@ def test_moods_are_met_by_any_of_their_tags() -> None:
     assert [(g.kind, g.tags) for g in groups] == [("mood", ("chill",)), ("theme", ("space",))]
 
 
+def test_a_compound_genre_wants_every_genre_and_alternatives_any() -> None:
+    """"Jazz rock" (all_genres) is met only by albums with both genres; "jazz or rock" by
+    either. The items with both come first in both cases."""
+    both = wanted_groups(Request(genres=["jazz", "rock"], all_genres=True))
+    either = wanted_groups(Request(genres=["jazz", "rock"]))
+    assert [g.genres for g in both] == [("jazz",), ("rock",)]
+    assert [g.genres for g in either] == [("jazz", "rock")]
+    cat, log, vecs = _world()
+    fusion = [Item(id=f"fusion{k}", title=f"Fusion {k}", media_type="album", year=1970 + k,
+                   genres=["jazz", "rock"], duration_min=40.0) for k in range(3)]
+    cat = Catalog([*cat, *fusion])
+    vecs = np.vstack([vecs, np.random.default_rng(2).normal(size=(3, RandomEncoder.dim))
+                      .astype("float32")])
+    pipe = Pipeline(cat, vecs, RandomEncoder(), InteractionStats.build(log, cat),
+                    config=PipelineConfig(retrieval={"n_candidates": 20, "collaborative": 15}))
+    req = Request(query="jazz rock albums", media_types=["album"], genres=["jazz", "rock"],
+                  all_genres=True)
+    picks = pipe.recommend(CRIME_FAN, req, k=6)
+    assert [p.match for p in picks] == ["exact"] * 3 + ["close"] * 3
+    assert {p.item_id for p in picks[:3]} == {"fusion0", "fusion1", "fusion2"}
+
+
 def test_a_constraint_the_catalog_cannot_judge_is_skipped_and_reported() -> None:
     pipe = _pipe(durations=False)
     req = JAZZ.model_copy(update={"max_minutes": 60})

@@ -37,6 +37,7 @@ class _Slots:
     weak_media: list[str] = field(default_factory=list)
     excl_media: list[str] = field(default_factory=list)
     genres: list[str] = field(default_factory=list)
+    all_genres: bool = False  # "a romantic comedy", "sci-fi horror": every genre at once
     excl_genres: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     excl_tags_explicit: list[str] = field(default_factory=list)
@@ -101,6 +102,7 @@ def assemble(st: State, hits: list[Hit], context: ParseContext | None, vocab: Vo
         media_types=[MediaType(m) for m in slots.media][:7],
         exclude_media_types=[MediaType(m) for m in dict.fromkeys(slots.excl_media)][:7],
         genres=slots.genres[:10],
+        all_genres=slots.all_genres and len(slots.genres) > 1,
         exclude_genres=vocab.keep_genres(slots.excl_genres)[:10],
         tags=slots.tags[:20],
         exclude_tags=slots.excl_tags[:20],
@@ -130,6 +132,7 @@ def _slots(hits: list[Hit], vocab: Vocabulary) -> _Slots:
     for h in hits:
         for sense in h.senses:
             _add_sense(s, sense, h.negated, vocab)
+    s.all_genres = _compound_genres(hits)
     if not s.media:
         s.media = s.weak_media
     s.genres = [g for g in vocab.keep_genres(s.genres) if g not in s.excl_genres]
@@ -142,6 +145,21 @@ def _slots(hits: list[Hit], vocab: Vocabulary) -> _Slots:
     if "episode" in s.media and {"series", "podcast"} & set(s.media):
         s.media.remove("episode")  # "a series with short episodes": the episode is the unit
     return s
+
+
+def _compound_genres(hits: list[Hit]) -> bool:
+    """Whether the wanted genres form one compound: a phrase that names several at once
+    ("rom-com") or genre words side by side with nothing between them ("sci-fi horror",
+    "indie rock", "crime drama"). Genres joined by "or", "and" or a comma ("comedy or
+    drama") are alternatives."""
+    genre_hits = [h for h in hits if not h.negated
+                  and any(x.startswith("genre:") for x in h.senses)]
+    if any("mode:allgenres" in h.senses for h in genre_hits):
+        return True
+    if len(genre_hits) < 2 or any(len([x for x in h.senses if x.startswith("genre:")]) > 1
+                                  for h in genre_hits):
+        return False  # a word with several senses ("kids", "sport") asks for any of them
+    return all(b.start == a.end for a, b in zip(genre_hits, genre_hits[1:], strict=False))
 
 
 def _add_sense(s: _Slots, sense: str, negated: bool, vocab: Vocabulary) -> None:
