@@ -390,7 +390,8 @@ class FilterBuilder:
         """The cached :meth:`ConstraintMasks.stated` of a request's genres, tags and moods."""
         if request is None or not (request.genres or request.tags):
             return None
-        key = json.dumps([request.genres, request.tags, [m.value for m in request.moods]])
+        key = json.dumps([request.genres, request.all_genres, request.tags,
+                          [m.value for m in request.moods]])
         with self._lock:
             if key in self._stated:
                 self._stated.move_to_end(key)

@@ -128,6 +128,8 @@ def test_a_compound_genre_wants_every_genre_and_alternatives_any() -> None:
                     config=PipelineConfig(retrieval={"n_candidates": 20, "collaborative": 15}))
     req = Request(query="jazz rock albums", media_types=["album"], genres=["jazz", "rock"],
                   all_genres=True)
+    # asked "or" first: the cached match of those genres must not answer the compound
+    assert pipe.recommend(CRIME_FAN, req.model_copy(update={"all_genres": False}), k=6)
     picks = pipe.recommend(CRIME_FAN, req, k=6)
     assert [p.match for p in picks] == ["exact"] * 3 + ["close"] * 3
     assert {p.item_id for p in picks[:3]} == {"fusion0", "fusion1", "fusion2"}
