@@ -25,6 +25,7 @@ Example (over a built bundle; :class:`Engine` shows one built from parts):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Collection, Sequence
@@ -363,7 +364,27 @@ class Engine:
         pool = self._playlist_pool(history, req, target_minutes * (1 + tolerance),
                                    exclude=exclude, keep_ids=keep_ids,
                                    close_matches=close_matches)
-        return assemble(pool, target=target_minutes, tolerance=tolerance, catalog=self.catalog)
+        result = assemble(pool, target=target_minutes, tolerance=tolerance,
+                          catalog=self.catalog)
+        return self._with_evidence(result, history, req)
+
+    def _with_evidence(self, result: Playlist, history: History, req: Request) -> Playlist:
+        """The playlist with each chosen item's evidence. The pool is ranked without it (a
+        pool holds many more items than play, and evidence is most of ranking's cost)."""
+        if not result.items:
+            return result
+        rows = self.items.rows([p.item_id for p in result.items])
+        vec = self.pipeline.encode_request(req)
+        ctx = QueryContext(history=self.pipeline.steered_history(history, req), request=req,
+                           request_vector=vec)
+        dense = (self.items.vectors[rows] @ vec if vec is not None and self.items.vectors
+                 is not None else np.full(len(rows), np.nan)).astype(np.float32)
+        ranked = self.pipeline.rank(ctx, CandidateList(rows, dense, np.full(
+            len(rows), DENSE, dtype=np.int16)), len(rows), evidence=True)
+        evidence = {p.item_id: p.evidence for p in ranked}
+        items = [p.model_copy(update={"evidence": evidence[p.item_id]})
+                 if p.item_id in evidence else p for p in result.items]
+        return dataclasses.replace(result, items=items)
 
     def _playlist_levels(self, want: Wanted) -> tuple[np.ndarray, np.ndarray]:
         """``bool[n_items]`` masks: rows that match ``want`` and rows that come close."""
@@ -414,7 +435,7 @@ class Engine:
         dense = (self.items.vectors[rows] @ vec if vec is not None and self.items.vectors
                  is not None else np.full(len(rows), np.nan)).astype(np.float32)
         ranked = self.pipeline.rank(ctx, CandidateList(rows, dense, np.full(
-            len(rows), DENSE, dtype=np.int16)), len(rows)) if len(rows) else []
+            len(rows), DENSE, dtype=np.int16)), len(rows), evidence=False) if len(rows) else []
         by_id = {p.item_id: p for p in ranked}
         kept_ids = [self.items.ids[r] for r in keep_rows.tolist()]
         kept_set = set(kept_ids)
