@@ -125,6 +125,18 @@ class StatedMatch:
         return sum(((bits >> j) & 1 for j in range(len(self.wanted))),
                    np.zeros(bits.shape, dtype=np.int64)).astype(np.int16)
 
+    def tier(self, bits: np.ndarray) -> np.ndarray:
+        """``int16``: each bit set's rank among matches: twice the groups it meets, plus one
+        when it meets a genre group. Of two items that each lack one thing asked for, the
+        one of the kind asked for comes first ("interview podcasts about business": a
+        business podcast without interviews before an interview podcast on health)."""
+        bits = np.asarray(bits, dtype=np.int64)
+        genre = np.zeros(bits.shape, dtype=bool)
+        for j, g in enumerate(self.wanted):
+            if g.kind == "genre":
+                genre |= ((bits >> j) & 1).astype(bool)
+        return (2 * self.count(bits) + genre).astype(np.int16)
+
     @property
     def exact(self) -> np.ndarray:
         """``bool[n_items]``: rows that meet every group."""

@@ -136,7 +136,7 @@ class Reranker:
         order = mmr_rerank(scores, vecs[cands.rows] if vecs is not None else None, self.mmr_k,
                            self.mmr_lambda)
         if self.request_first and cands.stated is not None and cands.met is not None:
-            tier = cands.stated.count(cands.met)
+            tier = cands.stated.tier(cands.met)
             order = _close_by_request(order, tier, x[:, self._cosine_col])
             order = order[np.argsort(-tier[order], kind="stable")]
             if len(cands.stated.wanted) > 1 and tier.max() > 0:

@@ -165,3 +165,14 @@ def test_rank_lists_and_recommend_agree_with_a_request(k: int) -> None:
     ranked = pipe.rank_lists([CRIME_FAN], requests=[JAZZ], filters=[pipe.filter(JAZZ)])[0]
     picks = pipe.recommend(CRIME_FAN, JAZZ, k=k, evidence=False)
     assert [pipe.catalog.ids[r] for r in ranked[:k]] == [p.item_id for p in picks]
+
+
+def test_of_two_close_matches_the_one_of_the_kind_asked_for_comes_first() -> None:
+    """"Interview podcasts about business": a business podcast without interviews ranks
+    above an interview podcast about health; both above one with neither."""
+    from retrieval.filter import StatedMatch, Wanted
+
+    stated = StatedMatch((Wanted("business", "genre", genres=("business",)),
+                          Wanted("interview", "theme", tags=("interview",))),
+                         np.array([0b01, 0b10, 0b11, 0b00]))
+    assert stated.tier(stated.bits).tolist() == [3, 2, 5, 0]
