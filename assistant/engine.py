@@ -399,11 +399,17 @@ class Engine:
 
         genre_ok = (labelled(items.genres, items.genre_vocab, want.genres) if want.genres
                     else np.ones(n, dtype=bool))
+        some_genre = genre_ok
+        if want.all_genres:  # "indie rock": every genre; a track with one comes close
+            for g in want.genres:
+                genre_ok = genre_ok & labelled(items.genres, items.genre_vocab, [g])
         mood_ok = (labelled(items.tags, items.tag_vocab, want.mood_tags) if want.moods
                    else np.ones(n, dtype=bool))
         close = np.zeros(n, dtype=bool)
         if want.genres:
             near = labelled(items.genres, items.genre_vocab, want.close) & ~genre_ok
+            if want.all_genres:
+                near |= some_genre & ~genre_ok
             close = (genre_ok & ~mood_ok) | (near & mood_ok)
         return genre_ok & mood_ok, close
 
@@ -447,6 +453,10 @@ class Engine:
             if level is not None:
                 tiers[tier or level].append(Pick(by_id[item_id], float(item.duration_min or 0),
                                                  level, note))
+        # Close matches with a genre asked for (rock for "indie rock") before those of a
+        # neighbouring genre only (folk); the ranker's order within each.
+        tiers["close"].sort(key=lambda p: not set(want.genres)
+                            & set(self.catalog[p.item.item_id].genres))
         too_long = timed & match & (durations > hi)
         return Pool(tiers["kept"], tiers["match"], tiers["close"],
                     n_match=int((available & match).sum()),

@@ -231,7 +231,7 @@ def exclusions(st: MergeState, mood_excl: set[str], rejected: list[str],
 
 def constraints(st: MergeState) -> None:
     """Rule 3: constraints slot by slot, a range as one slot; durations dropped when the
-    media types change."""
+    media types change, and years too when a new topic comes with them."""
     new, upd = st.new, st.upd
     for slot in ("media_types", "exclude_media_types", "language", "count"):
         if getattr(new, slot) not in (None, []):
@@ -259,6 +259,22 @@ def constraints(st: MergeState) -> None:
                                f"{getattr(prev, s)} minutes" for s in dropped)
             st.notes.append(f"I dropped the earlier length limit ({old}): minutes mean "
                             "something else for the new kind of item")
+        # A new topic for a new kind of item starts with no years of its own: "older" after
+        # sitcoms meant older than those sitcoms, not business podcasts up to that year.
+        years = [s for s in ("year_min", "year_max") if s in st.carried] if names_topic(new) \
+            else []
+        for s in years:
+            st.drop(s)
+        if years:
+            st.notes.append("I dropped the earlier years (" + _era_words(prev) + "): they "
+                            "were for the last topic")
+
+
+def _era_words(req: Request) -> str:
+    """A request's years in words ("from 1990", "up to 2006", "1990 to 1999")."""
+    if req.year_min is not None and req.year_max is not None:
+        return f"{req.year_min} to {req.year_max}"
+    return f"from {req.year_min}" if req.year_min is not None else f"up to {req.year_max}"
 
 
 def intent(st: MergeState, refinement: bool, titles: list[TitleRef]) -> Intent:

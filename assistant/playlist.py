@@ -120,12 +120,17 @@ class Wanted:
         (('match', ''), ('close', 'close match: pop, but not upbeat'))
         >>> w.phrase
         'upbeat pop'
+        >>> both = Wanted.of(Request(genres=["indie", "rock"], all_genres=True))
+        >>> both.level(["indie", "rock"], []), both.level(["rock"], [])
+        (('match', ''), ('close', 'close match: rock, not indie rock'))
     """
 
     genres: tuple[str, ...] = ()
     moods: tuple[str, ...] = ()
     mood_tags: frozenset[str] = frozenset()
     close: frozenset[str] = frozenset()
+    all_genres: bool = False
+    """Every genre at once ("indie rock"); an item with some of them comes close."""
 
     @classmethod
     def of(cls, request: Request) -> Wanted:
@@ -137,7 +142,7 @@ class Wanted:
             tags.update(MOODS.get(mood, ((mood.value,), ()))[0])
         close = frozenset().union(*(CLOSE_GENRES.get(g, frozenset()) for g in genres))
         return cls(genres, tuple(m.value for m in request.moods), frozenset(tags),
-                   close - set(genres))
+                   close - set(genres), request.all_genres and len(genres) > 1)
 
     @property
     def phrase(self) -> str:
@@ -149,9 +154,13 @@ class Wanted:
         ``("close", label in words)`` or ``(None, "")`` (never in the playlist)."""
         have, labels = set(genres), set(tags)
         mood_ok = not self.moods or bool(labels & self.mood_tags)
-        genre_ok = not self.genres or bool(have & set(self.genres))
+        genre_ok = not self.genres or (set(self.genres) <= have if self.all_genres
+                                       else bool(have & set(self.genres)))
         if genre_ok and mood_ok:
             return "match", ""
+        some = [g for g in self.genres if g in have]
+        if self.all_genres and some and mood_ok:
+            return "close", f"close match: {', '.join(some)}, not {' '.join(self.genres)}"
         if genre_ok and self.genres:
             got = ", ".join(g for g in self.genres if g in have)
             return "close", f"close match: {got}, but not {' or '.join(self.moods)}"

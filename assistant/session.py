@@ -33,7 +33,9 @@ The merge rules, in the order they are applied:
    ``year_max`` from another. **Durations are dropped when the media types change**: minutes
    mean a film's length, one podcast episode or a whole audiobook, so "under 2 hours" said of
    films says nothing about podcasts ("as a series instead", "only podcasts now" keep the
-   topic and drop the length limit, with a note).
+   topic and drop the length limit, with a note). **Years are dropped when a new topic comes
+   with a new kind of item** ("older" after sitcoms, then "interview podcasts about
+   business": the podcasts are not held to the sitcoms' years); a kept topic keeps them.
 4. **Exclusions** (``exclude_genres``, ``exclude_tags``, ``exclude_ids``, titles meant as
    "not") accumulate. The latest word wins: asking for a genre or tag that an earlier turn
    ruled out lifts that exclusion, and ruling one out removes it from the topic.

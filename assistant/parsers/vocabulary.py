@@ -125,7 +125,7 @@ MEDIA_WORDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["a musical", "musicals"], ("weakmedia:movie", "genre:musical")),
     # So is "a western" ("western audiobooks" names its own kind).
     # A sitcom is a comedy series (the catalog's "sitcom" tag marks only some of them).
-    **dict.fromkeys(["sitcom", "sitcoms"], ("weakmedia:series", "genre:comedy", "tag:sitcom")),
+    **dict.fromkeys(["sitcom", "sitcoms"], ("weakmedia:series", "genre:comedy")),
     **dict.fromkeys(["a western", "westerns"],
                     ("weakmedia:movie", "weakmedia:series", "genre:western")),
     **dict.fromkeys(["listen to", "to listen to", "listening"],

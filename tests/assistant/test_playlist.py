@@ -213,6 +213,20 @@ def test_indie_rock_never_takes_pop_and_labels_its_close_matches(synth) -> None:
     assert abs(strict.total_minutes - strict.match_minutes) < 0.01  # every indie track
 
 
+def test_demo_indie_rock_playlist_plays_indie_rock_first(engine) -> None:
+    """"A playlist of indie rock" wants both genres: tracks with only one of them are close
+    matches, labelled, after every indie rock track that fits."""
+    req = Request(media_types=TRACK, genres=["indie", "rock"], all_genres=True)
+    pl = engine.playlist(History([]), req, target_minutes=30)
+    genres = [set(engine.catalog[p.item_id].genres) for p in pl.items]
+    assert pl.items and all(pl.levels[p.item_id] == ("match" if {"indie", "rock"} <= g
+                                                     else "close")
+                            for p, g in zip(pl.items, genres, strict=True))
+    either = engine.playlist(History([]), req.model_copy(update={"all_genres": False}),
+                             target_minutes=30)
+    assert pl.n_match < either.n_match  # fewer tracks have both genres than either
+
+
 def test_moods_are_honoured(synth) -> None:
     req = Request(media_types=TRACK, genres=["pop"], moods=["upbeat"], tags=["upbeat"])
     pl = synth.playlist(History([]), req, target_minutes=30)

@@ -133,6 +133,18 @@ def test_duration_dropped_when_media_types_change(talk):
     assert m.request.like_ids == []  # a new topic
 
 
+def test_years_dropped_when_a_new_topic_names_a_new_kind_of_item(talk):
+    """"older" after films set years for those films; "a podcast about space" is not held
+    to them, while a kept topic in another kind ("as a series instead") would be."""
+    talk("sci-fi films from the 90s", FILMS)
+    m = talk("a podcast about space")
+    assert (m.request.year_min, m.request.year_max) == (None, None)
+    assert any("dropped the earlier years (1990 to 1999)" in n for n in m.notes)
+    talk("sci-fi films from the 90s", FILMS)
+    m = talk("something funny")  # a new topic, the same kind of item: the years stay
+    assert (m.request.year_min, m.request.year_max) == (1990, 1999)
+
+
 def test_duration_inherited_when_media_types_stay(talk):
     talk("sci-fi films under 2 hours", FILMS)
     m = talk("something funny")
