@@ -133,8 +133,8 @@ class RetrievalSettings(RetrievalConfig):
     encoder_backend: Literal["torch", "onnx", "onnx-int8", "static"] = "torch"
     """What runs the encoder in a build: 'torch', 'onnx' (float32), 'onnx-int8' or 'static'
     (token vectors distilled from the model: far faster, lower quality; for very large
-    catalogs) (retrieval.config.BuildConfig.encoder_backend). Serving encodes requests with the backend
-    the bundle was built with, whatever this says."""
+    catalogs) (retrieval.config.BuildConfig.encoder_backend). Serving encodes requests with
+    the backend the bundle was built with, whatever this says."""
     index_factory: str | None = None
     """FAISS factory string ('Flat', 'HNSW32,Flat', 'IVF4096,PQ48'); None picks Flat up to
     50k items and HNSW32,Flat above."""
