@@ -36,6 +36,7 @@ Example (not run by the tests, which use a tiny model: it loads the MiniLM weigh
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import shutil
@@ -143,11 +144,11 @@ def token_vectors(model: SentenceTransformer, *, batch_size: int = 512) -> np.nd
     prefix, suffix = _special_tokens(fast)
     ids = torch.tensor([*prefix, 0, *suffix], dtype=torch.long).repeat(vocab, 1)
     ids[:, len(prefix)] = torch.arange(vocab)
-    names = set(model[0].tokenizer.model_input_names)
+    modules: list[Any] = list(model)
+    transformer, pooling = modules[0], modules[1]
+    names = set(transformer.tokenizer.model_input_names)
     device = next(model.parameters()).device
-    out = np.empty((vocab, model[1].get_embedding_dimension()
-                    if hasattr(model[1], "get_embedding_dimension")
-                    else model[1].get_sentence_embedding_dimension()), dtype=np.float32)
+    out = []
     with torch.inference_mode():
         for start in range(0, vocab, batch_size):
             batch = ids[start:start + batch_size].to(device)
@@ -155,9 +156,9 @@ def token_vectors(model: SentenceTransformer, *, batch_size: int = 512) -> np.nd
                                      "attention_mask": torch.ones_like(batch)}
             if "token_type_ids" in names:
                 feats["token_type_ids"] = torch.zeros_like(batch)
-            pooled = model[1](model[0](feats))["sentence_embedding"]
-            out[start:start + len(batch)] = pooled.float().cpu().numpy()
-    return out
+            pooled = pooling(transformer(feats))["sentence_embedding"]
+            out.append(pooled.float().cpu().numpy())
+    return np.vstack(out).astype(np.float32, copy=False)
 
 
 def distill_vectors(vectors: np.ndarray, used: np.ndarray, config: DistillConfig
@@ -244,16 +245,17 @@ class StaticEncoder:
 
     def __init__(self, model: SentenceTransformer, *, name: str = "static",
                  fingerprint: str | None = None) -> None:
-        module = model[0]
+        module: Any = list(model)[0]
         if type(module).__name__ != "StaticEmbedding":
             raise DataError(f"a static encoder needs a StaticEmbedding model, not "
                             f"{type(module).__name__}", field="encoder_backend", fix=_FIX)
         self.model = model
-        self.module = module
+        self.module: Any = module
         self.name = name
         self._fingerprint = fingerprint
-        self._unk = module.tokenizer.token_to_id(str(getattr(module.tokenizer.model,
-                                                             "unk_token", "[UNK]")))
+        unk = module.tokenizer.token_to_id(str(getattr(module.tokenizer.model, "unk_token",
+                                                       "[UNK]")))
+        self._unk = int(unk) if unk is not None else 0  # for texts that give no token
 
     @classmethod
     def load(cls, folder: str | Path, *, name: str | None = None) -> StaticEncoder:
@@ -303,15 +305,17 @@ class StaticEncoder:
 
         items = check_texts(texts)
         out = np.empty((len(items), self.dim), dtype=np.float32)
+        tok = self.module.tokenizer
+        # encode_batch_fast skips the character offsets nobody here reads (as model2vec)
+        tokenize = getattr(tok, "encode_batch_fast", tok.encode_batch)
         with torch.inference_mode():
             for start in range(0, len(items), _CHUNK):
                 chunk = items[start:start + _CHUNK]
-                feats = self.module.preprocess(chunk)
-                ids, offsets = feats["input_ids"], feats["offsets"]
-                ends = torch.cat([offsets[1:], torch.tensor([len(ids)])])
-                empty = (ends == offsets).nonzero().flatten()
-                if len(empty) and self._unk is not None:
-                    ids, offsets = _fill_empty(ids, offsets, empty, self._unk)
+                rows = [e.ids or [self._unk] for e in tokenize(chunk, add_special_tokens=False)]
+                lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+                ids = torch.from_numpy(np.fromiter(itertools.chain.from_iterable(rows),
+                                                   dtype=np.int64, count=int(lengths.sum())))
+                offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)[:-1]]))
                 vecs = self.module.embedding(ids, offsets)
                 out[start:start + len(chunk)] = vecs.numpy()
         x = check_vectors(out, dim=self.dim, what=f"vectors from static model {self.name!r}")
@@ -319,19 +323,6 @@ class StaticEncoder:
 
     def __repr__(self) -> str:
         return f"StaticEncoder({self.name!r}, dim={self.dim})"
-
-
-def _fill_empty(ids: Any, offsets: Any, empty: Any, unk: int) -> tuple[Any, Any]:
-    """Give each empty bag (positions ``empty``) the one token ``unk``."""
-    import torch
-
-    lengths = torch.diff(torch.cat([offsets, torch.tensor([len(ids)])]))
-    parts = list(torch.split(ids, lengths.tolist()))
-    for i in empty.tolist():
-        parts[i] = torch.tensor([unk], dtype=ids.dtype)
-    lengths[empty] = 1
-    offsets = torch.cat([torch.zeros(1, dtype=lengths.dtype), lengths.cumsum(0)[:-1]])
-    return torch.cat(parts), offsets
 
 
 # -- bundles ------------------------------------------------------------------------------
