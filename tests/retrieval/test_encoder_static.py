@@ -7,6 +7,7 @@ The tiny test model (random BERT, 32-d, a few hundred tokens) is distilled once 
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,9 @@ def test_static_encoder_vectors(distilled, texts) -> None:
     empty = enc.encode(["\u0000"])
     assert np.isfinite(empty).all() and abs(np.linalg.norm(empty) - 1) < 1e-5
     assert "static" in enc.model_key and enc.model_key == StaticEncoder.load(distilled).model_key
+    # a copy sent to another process (a Ray actor of the distributed build) encodes alike
+    copy = pickle.loads(pickle.dumps(enc))
+    np.testing.assert_array_equal(copy.encode(texts[:3]), x[:3])
     with pytest.raises(ValueError, match="whitespace"):
         enc.encode(["  "])
 
