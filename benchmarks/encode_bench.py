@@ -33,6 +33,8 @@ Examples:
     .venv/bin/python benchmarks/encode_bench.py --items 500 \
         --systems torch/length/t2,onnx-int8/length/t2
     .venv/bin/python benchmarks/encode_bench.py --model .encore/bundle/gen-000001/encoder
+    .venv/bin/python benchmarks/encode_bench.py --items 200 --task ml-100k \
+        --systems torch/length/t2,onnx-int8/length/t1,static/length/t1
 """
 
 from __future__ import annotations
