@@ -130,10 +130,11 @@ class RetrievalSettings(RetrievalConfig):
     encoder_model: str = DEFAULT_ENCODER
     """Sentence-transformers model: the packaged offline MiniLM by default, or any Hugging Face
     name or local folder."""
-    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
-    """What runs the encoder in a build: 'torch', 'onnx' (float32) or 'onnx-int8'
-    (retrieval.config.BuildConfig.encoder_backend). Serving encodes requests with the backend
-    the bundle was built with, whatever this says."""
+    encoder_backend: Literal["torch", "onnx", "onnx-int8", "static"] = "torch"
+    """What runs the encoder in a build: 'torch', 'onnx' (float32), 'onnx-int8' or 'static'
+    (token vectors distilled from the model: far faster, lower quality; for very large
+    catalogs) (retrieval.config.BuildConfig.encoder_backend). Serving encodes requests with
+    the backend the bundle was built with, whatever this says."""
     index_factory: str | None = None
     """FAISS factory string ('Flat', 'HNSW32,Flat', 'IVF4096,PQ48'); None picks Flat up to
     50k items and HNSW32,Flat above."""

@@ -375,7 +375,13 @@ def _prepare_encoder(dataset: Dataset, tmp: Path, config: BuildConfig, encoder: 
         encoder = load_encoder(ref, max_seq_length=enc_meta["max_seq_length"],
                                show_progress_bar=progress)
     enc_meta["backend"] = config.encoder_backend
-    if config.encoder_backend != "torch":
+    if config.encoder_backend == "static":
+        from retrieval.encoder_static import distill_for_bundle
+
+        step("distilling the encoder into static token vectors")
+        encoder, static_meta = distill_for_bundle(encoder, tmp / "encoder")
+        enc_meta.update(static_meta)
+    elif config.encoder_backend != "torch":
         from retrieval.encoder_onnx import export_for_bundle
 
         step(f"exporting the encoder to ONNX ({config.encoder_backend})")

@@ -283,7 +283,11 @@ class BuildConfig(_Config):
     backend for models other than Transformer + mean/CLS pooling), 'onnx' (exported into the
     bundle and run by ONNX Runtime in float32: the same vectors) or 'onnx-int8' (int8
     weights: about 2x the items/s, but its top-200 lists overlap the float ones by about 0.91
-    on the demo catalog). See retrieval.encoder_onnx and benchmarks/encode_bench.py."""
+    on the demo catalog) or 'static' (token vectors distilled from the model into the bundle,
+    run as sentence-transformers' StaticEmbedding: over 100x the items/s of torch, but a
+    different vector space of lower quality on item-to-item retrieval; an opt-in for very
+    large catalogs). See retrieval.encoder_onnx, retrieval.encoder_static and
+    benchmarks/encode_bench.py."""
     index_factory: str | None = None
     """FAISS factory string (None: Flat up to 50k items, HNSW32,Flat above)."""
     seed: int = 0

@@ -53,8 +53,9 @@ __all__ = ["BACKENDS", "ONNX_DIR", "OnnxEncoder", "check_backend", "export_for_b
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
-"""Encoder backends a build can name (``BuildConfig.encoder_backend``)."""
+BACKENDS = ("torch", "onnx", "onnx-int8", "static")
+"""Encoder backends a build can name (``BuildConfig.encoder_backend``); ``static`` is the
+distilled model of :mod:`retrieval.encoder_static`."""
 ONNX_DIR = "onnx"
 """The exported model's folder inside a bundle's ``encoder/`` folder."""
 META_FILE = "encore_onnx.json"
@@ -74,7 +75,8 @@ def check_backend(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"unknown encoder backend {name!r}; valid: {', '.join(BACKENDS)} "
                          "(torch: the sentence-transformers model; onnx: ONNX Runtime, float32; "
-                         "onnx-int8: ONNX Runtime, int8 weights)")
+                         "onnx-int8: ONNX Runtime, int8 weights; static: token vectors "
+                         "distilled from the model, for very large catalogs)")
     return name
 
 
@@ -437,6 +439,11 @@ def load_bundle_encoder(root: Path, entry: dict[str, Any]) -> Any:
     from retrieval.encoder import load_encoder
 
     backend = str(entry.get("backend", "torch"))
+    if backend == "static":  # its own vector space (and dimension): no torch fallback
+        from retrieval.encoder_static import STATIC_DIR, StaticEncoder
+
+        folder = root / str(entry.get("static") or f"encoder/{STATIC_DIR}")
+        return StaticEncoder.load(folder, name=f"{entry.get('model', 'encoder')} (static)")
     if backend != "torch":
         folder = root / str(entry.get("onnx") or f"encoder/{ONNX_DIR}")
         reason = None
