@@ -103,12 +103,12 @@ def main() -> None:
     if args.settings_file is not None:
         settings = [json.loads(x) for x in args.settings_file.read_text().splitlines()
                     if x.strip()]
-    pipes: dict[tuple[float, int | None, str], Any] = {}
+    pipes: dict[tuple[Any, ...], Any] = {}
     for extra in settings:
         config = EncoreDialogueConfig(**extra)
         stats = _stats(bundle, args.stats_cache, config.recent_days)
-        key = (config.recent_days, config.collaborative,
-               json.dumps(config.blend, sort_keys=True))
+        key = (config.recent_days, config.collaborative, config.candidates,
+               config.mmr_lambda, json.dumps(config.blend, sort_keys=True))
         if key not in pipes:
             pipes[key] = encore_pipeline(bundle, config, stats=stats)
         pipe = pipes[key]
