@@ -15,7 +15,13 @@
   the request; constraints a MovieLens catalog cannot judge (lengths, languages, counts)
   are dropped. A popularity floor keeps titles with fewer than ``min_ratings`` ratings out
   of the list: on an 86k-title catalog where 9.7k titles were ever rated, the rest would
-  otherwise fill generic requests.
+  otherwise fill generic requests. The candidates are wide (3,000: most of the 3.6k titles
+  above the floor) and the blend leans on what people were watching when the dialogues
+  were held: the recent-popularity window is the last 180 days of the rating log (ReDial
+  was collected in 2018, when ml-latest-small's log ends; a quarter of the films named are
+  from 2016-2018). The ``mentioned`` most recently named titles lead the list: people name
+  a film again in a dialogue, which the protocol's "all" pairs count and its "novel" pairs
+  do not.
 
 Each system ranks a batch of :class:`Replay` and returns catalog ids, best first.
 """
@@ -44,10 +50,16 @@ __all__ = ["DIALOGUE_SYSTEMS", "DialogueSystem", "EncoreDialogue", "EncoreDialog
 
 DIALOGUE_SYSTEMS = ("encore", "popularity", "minilm")
 # Blend weights over the defaults, chosen on the first half of the ReDial development
-# dialogues (eval/experiments/redial_tune.py): item-kNN from the named titles and popularity
-# (overall and recent) carry a zero-shot conversation further than the text does.
-DIALOGUE_BLEND = {"knn_score": 1.0, "knn_recent_mean": 1.0, "popularity": 1.0,
-                  "recent_popularity": 1.0}
+# dialogues (eval/experiments/redial_blend.py searched them, redial_tune.py confirmed them):
+# recent popularity (the dialogues' own time), the genres the seeker named (soft) and the
+# collaborative neighbours of the named titles carry a zero-shot conversation further than
+# the text does; overall popularity and the history-only features are off.
+DIALOGUE_BLEND = {"request_cosine": 1.0, "genre_request": 2.0, "tag_request": 1.0,
+                  "year_fit": 0.5, "duration_fit": 0.0, "media_match": 0.0,
+                  "ease_score": 0.5, "knn_score": 0.25, "knn_recent_mean": 0.25,
+                  "knn_recent_max": 0.0, "profile_cosine": 0.25, "recent_max_cosine": 0.0,
+                  "genre_profile": 1.0, "tag_profile": 0.0, "dislike_max_cosine": 0.0,
+                  "retrieval_score": 0.3, "popularity": 0.0, "recent_popularity": 2.0}
 _YEAR = re.compile(r"\((\d{4})\)")
 
 
@@ -139,6 +151,8 @@ class EncoreDialogueConfig:
         collaborative: Candidate places for collaborative picks when there is a request
             (``None``: the bundle's setting).
         candidates: Candidates per turn (``None``: the bundle's setting).
+        als: Also fit ALS factors over the rated items (the 'factors' features; by default
+            the statistics fit them only where EASE does not fit).
         mmr_lambda: The diversity re-ranking's relevance weight (1.0: off; ``None``: the
             bundle's setting).
         recent_days: The window of the recent-popularity feature, ending at the log's last
@@ -159,12 +173,13 @@ class EncoreDialogueConfig:
     years: Literal["hard", "soft", "off"] = "hard"
     query_turns: int = 0
     label_query: bool = True
-    recent_days: float = 365.0
-    collaborative: int | None = 100
-    candidates: int | None = None
+    recent_days: float = 180.0
+    collaborative: int | None = 1500
+    candidates: int | None = 3000
     mmr_lambda: float | None = None
+    als: bool = False
     blend: dict[str, float] | None = field(default_factory=lambda: dict(DIALOGUE_BLEND))
-    mentioned: int = 0
+    mentioned: int = 3
 
 
 class EncoreDialogue:
@@ -314,7 +329,7 @@ def encore_pipeline(bundle: Bundle, config: EncoreDialogueConfig | None = None, 
     pc = bundle.pipeline_config
     if config is not None:
         pc = pc.model_copy(update={"stats": pc.stats.model_copy(
-            update={"recent_days": config.recent_days})})
+            update={"recent_days": config.recent_days, "mf_with_ease": config.als})})
         update: dict[str, Any] = {}
         if config.collaborative is not None:
             update["collaborative_with_request"] = config.collaborative
