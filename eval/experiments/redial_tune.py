@@ -27,39 +27,40 @@ from eval.dialogues.systems import (
     encore_pipeline,
 )
 
-# The settings tried on the first half; the first is the default.
+# The settings tried on the first half; the first is the default (see the module docstring
+# of eval/dialogues/systems.py for what each one means).
 GRID: list[dict[str, Any]] = [
     {},
-    {"label_query": False},
+    {"mentioned": 0},
+    {"recent_days": 365},
+    {"candidates": 2000, "collaborative": 1000},
+    {"candidates": 1000, "collaborative": 500},
     {"min_ratings": 2},
-    {"min_ratings": 10},
-    {"collaborative": 100},
-    {"collaborative": 150},
-    {"blend": {"popularity": 1.0, "recent_popularity": 1.0}},
-    {"blend": {"ease_score": 2.0, "knn_recent_max": 1.0}},
-    {"blend": {"knn_score": 1.0, "knn_recent_mean": 1.0}},
-    {"blend": {"request_cosine": 1.0}},
-    {"blend": {"request_cosine": 1.0, "ease_score": 2.0, "popularity": 1.0,
-               "recent_popularity": 1.0}},
+    {"years": "soft"},
+    {"mmr_lambda": 1.0},
+    {"als": True},
+    {"recommender_titles": False},
+    {"blend": None},
 ]
-# Settings compared once, at the end (they need statistics of their own or are oracles).
+# Settings compared once, at the end (oracles, or text the parser reads poorly).
 EXTRA: list[dict[str, Any]] = [
     {"titles": "parser"},
     {"titles": "mentions"},
-    {"recommender_titles": False},
     {"query_turns": 2},
+    {"roles": False},
     {"min_ratings": 0},
 ]
 
 
-def _stats(bundle: Any, cache: Path, recent_days: float) -> Any:
+def _stats(bundle: Any, cache: Path, recent_days: float, als: bool = False) -> Any:
     from retrieval.stats import InteractionStats
     from retrieval.train_ranker import stats_from_config
 
-    folder = cache / f"recent-{recent_days:g}"
+    folder = cache / f"recent-{recent_days:g}{'-als' if als else ''}"
     if (folder / "stats.json").is_file():
         return InteractionStats.load(folder)
-    config = bundle.pipeline_config.stats.model_copy(update={"recent_days": recent_days})
+    config = bundle.pipeline_config.stats.model_copy(update={"recent_days": recent_days,
+                                                             "mf_with_ease": als})
     stats = stats_from_config(bundle.interactions, bundle.catalog, config)
     stats.save(folder)
     return stats
@@ -103,12 +104,12 @@ def main() -> None:
     if args.settings_file is not None:
         settings = [json.loads(x) for x in args.settings_file.read_text().splitlines()
                     if x.strip()]
-    pipes: dict[tuple[float, int | None, str], Any] = {}
+    pipes: dict[tuple[Any, ...], Any] = {}
     for extra in settings:
         config = EncoreDialogueConfig(**extra)
-        stats = _stats(bundle, args.stats_cache, config.recent_days)
-        key = (config.recent_days, config.collaborative,
-               json.dumps(config.blend, sort_keys=True))
+        stats = _stats(bundle, args.stats_cache, config.recent_days, config.als)
+        key = (config.recent_days, config.als, config.collaborative, config.candidates,
+               config.mmr_lambda, json.dumps(config.blend, sort_keys=True))
         if key not in pipes:
             pipes[key] = encore_pipeline(bundle, config, stats=stats)
         pipe = pipes[key]

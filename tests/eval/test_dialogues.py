@@ -228,13 +228,44 @@ def test_systems_rank_the_same_points(demo_bundle_path: Path, demo_dialogues: Pa
     for name in ("popularity", "minilm", "encore"):
         lists = make_dialogue_system(name, bundle).rank(replays, 10)
         assert len(lists) == 3 and all(len(x) == 10 and len(set(x)) == 10 for x in lists)
-    encore = EncoreDialogue(bundle, EncoreDialogueConfig(recommender_titles=False))
+    encore = EncoreDialogue(bundle, EncoreDialogueConfig(recommender_titles=False, mentioned=0))
     req = encore.request(replays[0])
     assert req.like_ids == ["mv-arrival-2016"]      # "Arrival (2016)", by name and year
     lists = encore.rank(replays[:1], 10)
     assert "mv-arrival-2016" not in lists[0]        # a liked title never comes back
     with pytest.raises(ValueError, match="valid: encore, popularity, minilm"):
         make_dialogue_system("gpt", bundle)
+
+
+def test_encore_dialogue_settings(demo_bundle_path: Path, demo_dialogues: Path) -> None:
+    """The titles named earlier lead the list (most recent first) without changing a novel
+    figure; a soft year range filters nothing; candidates and MMR reach the pipeline."""
+    from eval.dialogues.systems import EncoreDialogue, EncoreDialogueConfig
+    from retrieval.bundle import Bundle
+    from retrieval.request import Request
+
+    bundle = Bundle.load(demo_bundle_path, verify=False)
+    replays, _ = prepare_replays(load_redial(demo_dialogues), bundle.catalog)
+    # replays[1]: dialogue "1" after "try @2" (Interstellar), targets @3 and @4
+    config = EncoreDialogueConfig(min_ratings=0, mentioned=2, candidates=50, mmr_lambda=1.0)
+    encore = EncoreDialogue(bundle, config)
+    assert encore.pipeline.generator.n == 50 and encore.pipeline.reranker.mmr_lambda == 1.0
+    lead = encore.rank(replays, 10)
+    plain = EncoreDialogue(bundle, EncoreDialogueConfig(min_ratings=0, mentioned=0,
+                                                        candidates=50, mmr_lambda=1.0),
+                           pipeline=encore.pipeline).rank(replays, 10)
+    interstellar = replays[1].turn_items[1][0]
+    assert lead[1][0] == interstellar and interstellar not in plain[1]
+    assert all(len(x) == 10 and len(set(x)) == 10 for x in lead)
+    earlier = [ScoredPoint(r.targets, r.earlier, x) for r, x in zip(replays, lead, strict=True)]
+    before = [ScoredPoint(r.targets, r.earlier, x) for r, x in zip(replays, plain, strict=True)]
+    assert recall_at(earlier, 9, novel=True) == recall_at(before, 9, novel=True)
+    asked = Request(year_min=2015, year_max=2016)
+    hard = encore.filter(asked).mask
+    assert 0 < hard.sum() < len(hard)
+    soft = EncoreDialogue(bundle, EncoreDialogueConfig(min_ratings=0, years="soft"),
+                          pipeline=encore.pipeline)
+    assert soft.filter(asked).mask.all()
 
 
 def test_eval_dialogues_command(demo_bundle_path: Path, demo_dialogues: Path,
