@@ -261,10 +261,10 @@ def constraints(st: MergeState) -> None:
                             "something else for the new kind of item")
         # A new topic for a new kind of item starts with no years of its own: "older" after
         # sitcoms meant older than those sitcoms, not business podcasts up to that year.
-        years = [s for s in ("year_min", "year_max") if s in st.carried] if names_topic(new) \
+        years = [y for y in ("year_min", "year_max") if y in st.carried] if names_topic(new) \
             else []
-        for s in years:
-            st.drop(s)
+        for y in years:
+            st.drop(y)
         if years:
             st.notes.append("I dropped the earlier years (" + _era_words(prev) + "): they "
                             "were for the last topic")
