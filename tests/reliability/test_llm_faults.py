@@ -76,7 +76,11 @@ def _reasons(reply) -> tuple[str | None, str | None]:
 def test_every_fault_mode_is_answered_with_checked_text_in_one_deadline(
         demo_bundle_path, fake, mode: str) -> None:
     fake.mode = mode
-    with _bot(demo_bundle_path, fake) as bot:
+    # The modes that answer at once get a long deadline, so that a loaded machine never
+    # turns their fault into a time-out; the stalled and slow ones get the short deadline
+    # that they must be cut off at.
+    deadline = DEADLINE_S if mode in ("stall", "slow") else 5.0
+    with _bot(demo_bundle_path, fake, timeout_s=deadline) as bot:
         reply, took = _turn(bot)
     assert reply.recommendations and all(r.explanation for r in reply.recommendations)
     for rec in reply.recommendations:
@@ -87,7 +91,7 @@ def test_every_fault_mode_is_answered_with_checked_text_in_one_deadline(
     assert reply.meta.explainer == ("llm" if explainer is None else "template")
     if mode == "invented":
         assert reply.meta.replaced_sentences > 0
-    assert took < DEADLINE_S + SLACK_S, (mode, took)
+    assert took < deadline + SLACK_S, (mode, took)
     if explainer == "deadline spent":  # the parser used the turn's time: no second call
         assert [c["kind"] for c in fake.calls] == ["parser"]
 
