@@ -365,8 +365,10 @@ def check_model_folder(folder: Path) -> None:
         if not first.is_dir():
             raise DataError(f"modules.json names the module folder {paths[0]!r}, which is "
                             "missing", path=folder, field="encoder", fix=fix)
+        # Weights sit in a module folder with its config.json, or at the root (a module at
+        # path "", e.g. a StaticEmbedding beside a Normalize folder that has a config.json).
         weight_dirs = [folder / p for p in paths if (folder / p / "config.json").is_file()]
-        weight_dirs = weight_dirs or [folder]
+        weight_dirs.append(folder)
         if not any((d / w).exists() for d in weight_dirs for w in _WEIGHT_FILES):
             raise DataError("the model folder has no weights (model.safetensors or "
                             "pytorch_model.bin)", path=folder, field="encoder", fix=fix)
