@@ -105,11 +105,15 @@ def _per_value(col: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Serie
     if not len(col):
         return fn(col)
     codes, uniques = pd.factorize(col, use_na_sentinel=False)
-    done = np.asarray(fn(pd.Series(uniques, dtype=object)).to_numpy())
-    return pd.Series(done[codes], index=col.index)
+    done = np.asarray(fn(pd.Series(uniques, dtype=object)).to_numpy(), dtype=object)
+    # object dtype: the rows point at the distinct values' objects (a string dtype would
+    # copy every row's characters again).
+    return pd.Series(done[codes], index=col.index, dtype=object)
 
 
 def _blank(col: pd.Series) -> np.ndarray:
+    if col.dtype.kind in "biuf":  # a number is never blank text
+        return col.isna().to_numpy()
     text = _per_value(col, lambda c: c.astype(str).str.strip())
     return (col.isna() | (text == "")).to_numpy()
 
