@@ -76,6 +76,13 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 LIST_BLOCK = 256
 """Queries per block when the training lists are made in blocks (``map_blocks``)."""
+LOCAL_LIST_BLOCK = 4096
+"""Queries per block in this process (the candidates of a block are made at once)."""
+MAPPED_LISTS_MAX_ITEMS = 200_000
+"""Above this many catalog items the lists are made in this process even when a mapper
+is given: each worker would hold its own pipeline over the whole catalog (1.3 GB per Ray
+worker at 100,000 items, so about 13 GB each at 1,000,000), while the queries are capped
+(``training.max_queries``)."""
 
 
 def _say(progress: Progress | None) -> Progress:
@@ -320,8 +327,12 @@ def make_training_lists(
                        valid_users, token=uuid.uuid4().hex)
     _PIPES.clear()
     _PIPES[work.token] = pipe
+    if map_blocks is not None and len(catalog) > MAPPED_LISTS_MAX_ITEMS:
+        say(f"training lists: {len(catalog):,} items: made in this process (each worker "
+            f"would rebuild the pipeline over the whole catalog)")
+        map_blocks = None
     if map_blocks is None:
-        results = [work(0, len(queries))]
+        results = [work(a, b) for a, b in blocks(len(queries), LOCAL_LIST_BLOCK)]
     else:  # blocks of queries: each query's list and features depend on it alone
         say(f"training lists: {len(queries)} queries in blocks of {LIST_BLOCK}")
         results = map_blocks(work, blocks(len(queries), LIST_BLOCK))
