@@ -115,16 +115,16 @@ def _assistant_from_bundle(path: str, tmp: Path):
     t0 = time.perf_counter()
     store = open_store(f"sqlite:///{tmp / 'bundle.sqlite3'}")
     bot = Assistant.from_bundle(path, settings, store=store, mmap=True, verify=False)
-    users = bot.users(50)  # the log's histories, loaded once
-    manifest = bot.engine.manifest if hasattr(bot.engine, "manifest") else {}
-    stats = bot.engine.pipeline.stats
+    bot.users(50)  # the log's histories, loaded once (part of the set-up)
+    from retrieval.bundle import read_manifest
+
+    manifest = read_manifest(path)
     info = {"items": len(bot.engine.catalog), "interactions": len(bot.engine.interactions),
             "users": len(bot.engine.known_users()),
-            "index": type(bot.engine.pipeline.retriever.index).__name__ if getattr(
-                bot.engine.pipeline, "retriever", None) is not None else "-",
+            "index": str(manifest.get("index", {}).get("factory")),
             "ranker": bot.engine.ranker_name, "setup_s": round(time.perf_counter() - t0, 1),
-            "ranker_training_s": 0.0, "collaborative": repr(stats), "rss_mb": _rss_mb()}
-    del manifest, users
+            "ranker_training_s": 0.0, "collaborative": repr(bot.engine.pipeline.stats),
+            "rss_mb": _rss_mb()}
     return bot, info
 
 
