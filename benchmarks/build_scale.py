@@ -54,11 +54,13 @@ class Run:
     step_peak: dict[str, float] = field(default_factory=dict)  # step -> peak of all processes
 
 
-def _mem_mb(p: int) -> float:
-    """A process's proportional set size (shared pages such as Ray's object store split
-    between the processes that map them, so a sum over processes counts them once), its
-    resident size where the kernel gives no PSS; MiB."""
-    for name, key in ((f"/proc/{p}/smaps_rollup", "Pss:"), (f"/proc/{p}/status", "VmRSS:")):
+def _mem_mb(p: int, pss: bool) -> float:
+    """With ``pss`` a process's proportional set size (shared pages such as Ray's object
+    store split between the processes that map them, so a sum over processes counts them
+    once; the kernel walks the process's pages for it: seconds of CPU a minute for a build
+    of several GiB), else or where the kernel gives none its resident size; MiB."""
+    sources = ((f"/proc/{p}/smaps_rollup", "Pss:"),) if pss else ()
+    for name, key in (*sources, (f"/proc/{p}/status", "VmRSS:")):
         try:
             text = Path(name).read_text()
             return next(int(x.split()[1]) for x in text.splitlines()
@@ -78,7 +80,7 @@ def _tree_rss_mb(pid: int, extra: set[int] | None = None) -> float:
         if p in seen:
             continue
         seen.add(p)
-        total += _mem_mb(p)
+        total += _mem_mb(p, pss=extra is not None)
         try:
             kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
             pids.extend(int(k) for k in kids)
@@ -136,7 +138,7 @@ def watch(cmd: list[str], *, timeout: float, max_rss_mb: float,
             run.stopped = (f"timeout after {elapsed:.0f} s" if elapsed > timeout
                            else f"memory {rss:,.0f} MiB over the {max_rss_mb:,.0f} MiB cap")
             os.killpg(proc.pid, 9)
-        time.sleep(1.0)
+        time.sleep(2.0)
     run.seconds = time.monotonic() - started
     reader.join(5)
     out_reader.join(5)
