@@ -76,8 +76,11 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 LIST_BLOCK = 256
 """Queries per block when the training lists are made in blocks (``map_blocks``)."""
-LOCAL_LIST_BLOCK = 4096
-"""Queries per block in this process (the candidates of a block are made at once)."""
+LOCAL_LIST_BLOCK = 256
+"""Queries per block in this process: a block's dense search fetches, for every query,
+the candidates plus as many as the longest history of the block (to drop what was
+consumed), so memory grows with the block (blocks of 4,096 queries took more than 5 GB
+over a 1M-item catalog with long synthetic histories)."""
 MAPPED_LISTS_MAX_ITEMS = 200_000
 """Above this many catalog items the lists are made in this process even when a mapper
 is given: each worker would hold its own pipeline over the whole catalog (1.3 GB per Ray
