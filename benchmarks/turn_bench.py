@@ -32,10 +32,18 @@ The encoder's threads: serving pins them (``retrieval.encoder_threads``, default
 ``--threads 0,1`` times torch's default (every core: 0) and one thread side by side in one
 run, and ``--load N`` keeps N busy processes spinning meanwhile (a loaded machine).
 
+A third, ``--bundle PATH``: a bundle built by ``encore build`` (e.g. the 1,000,000-item
+SYNTHETIC catalog of ``encore data generate``, benchmarks/README.md "1M build"), loaded
+memory-mapped as ``encore serve --workers`` loads it (``Assistant.from_bundle(...,
+mmap=True)``): its own encoder, index, statistics (item-kNN, ALS with its top-items index)
+and ranker; the load time and the process's resident memory after the timed turns are
+reported beside the latencies.
+
 Run (2 CPU cores, about 7 minutes):
     .venv/bin/python benchmarks/turn_bench.py
     .venv/bin/python benchmarks/turn_bench.py --only demo --rounds 5
     .venv/bin/python benchmarks/turn_bench.py --only demo --rounds 3 --threads 0,1 --load 2
+    .venv/bin/python benchmarks/turn_bench.py --bundle /tmp/big17/bundle-1m --rounds 5
 """
 
 from __future__ import annotations
@@ -92,7 +100,35 @@ def _synthetic_catalog(n_items: int, seed: int = 0):
     return Catalog(items)
 
 
-def _assistant_for(name: str, tmp: Path, n_items: int):
+def _rss_mb() -> float:
+    text = Path("/proc/self/status").read_text()
+    return round(int(text.split("VmRSS:")[1].split()[0]) / 1024.0, 1)
+
+
+def _assistant_from_bundle(path: str, tmp: Path):
+    """An assistant over a built bundle, memory-mapped (as serving workers load it)."""
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from assistant.store import open_store
+
+    settings = Settings()
+    t0 = time.perf_counter()
+    store = open_store(f"sqlite:///{tmp / 'bundle.sqlite3'}")
+    bot = Assistant.from_bundle(path, settings, store=store, mmap=True, verify=False)
+    bot.users(50)  # the log's histories, loaded once (part of the set-up)
+    from retrieval.bundle import read_manifest
+
+    manifest = read_manifest(path)
+    info = {"items": len(bot.engine.catalog), "interactions": len(bot.engine.interactions),
+            "users": len(bot.engine.known_users()),
+            "index": str(manifest.get("index", {}).get("factory")),
+            "ranker": bot.engine.ranker_name, "setup_s": round(time.perf_counter() - t0, 1),
+            "ranker_training_s": 0.0, "collaborative": repr(bot.engine.pipeline.stats),
+            "rss_mb": _rss_mb()}
+    return bot, info
+
+
+def _assistant_for(name: str, tmp: Path, n_items: int, bundle: str | None = None):
     from assistant.core import Assistant
     from assistant.engine import Engine
     from assistant.settings import Settings
@@ -101,6 +137,8 @@ def _assistant_for(name: str, tmp: Path, n_items: int):
     from retrieval.index import FaissIndex, choose_factory
     from retrieval.train_ranker import train_ranker
 
+    if name == "bundle" and bundle:
+        return _assistant_from_bundle(bundle, tmp)
     settings = Settings()
     encoder = load_encoder(settings.retrieval.encoder_model, show_progress_bar=False)
     t0 = time.perf_counter()
@@ -187,7 +225,7 @@ def _measure(args: argparse.Namespace, names: list[str], threads: list[int]) -> 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            bot, info = _assistant_for(name, Path(tmp), args.items)
+            bot, info = _assistant_for(name, Path(tmp), args.items, args.bundle)
             users = bot.users(50)
             for n in threads:
                 used = _set_threads(n)
@@ -198,7 +236,7 @@ def _measure(args: argparse.Namespace, names: list[str], threads: list[int]) -> 
                                  "encoder_threads": used, "turns": len(times),
                                  "p50_ms": _pct(times, 50), "p90_ms": _pct(times, 90),
                                  "p99_ms": _pct(times, 99), "max_ms": _pct(times, 100),
-                                 "stage_median_ms": stages})
+                                 "stage_median_ms": stages, "rss_after_mb": _rss_mb()})
             bot.close()
     return rows
 
@@ -214,8 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--load", type=int, default=0,
                    help="busy processes spinning while the turns are timed (a loaded CPU)")
     p.add_argument("--json", action="store_true", help="print JSON only")
+    p.add_argument("--bundle", default=None,
+                   help="time this built bundle (memory-mapped) instead of the two catalogs "
+                        "(with --only, beside that one)")
     args = p.parse_args(argv)
     names = [args.only] if args.only else ["demo", "synthetic-100k"]
+    if args.bundle:
+        names = ([args.only] if args.only else []) + ["bundle"]
     threads = [int(t) for t in args.threads.split(",")]
     import multiprocessing as mp
 
@@ -253,7 +296,14 @@ def _print(rows: list[dict], load: int) -> None:
         if r["catalog"] not in seen:
             seen.add(r["catalog"])
             print(f"  {r['catalog']}: setup {r['setup_s']} s, ranker training "
-                  f"{r['ranker_training_s']} s, {r['interactions']} interactions")
+                  f"{r['ranker_training_s']} s, {r['interactions']} interactions"
+                  + (f"; {r['collaborative']}; RSS after the turns {r['rss_after_mb']} MiB"
+                     if "collaborative" in r else ""))
+    load_avg = os.getloadavg()
+    print("RESULT turn_bench " + json.dumps(
+        {f"{r['catalog']}/{r['caches_cleared']}": {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
+                                                   "turns": r["turns"], "items": r["items"]}
+         for r in rows}) + f" load_avg={load_avg[0]:.2f} cores={os.cpu_count()}")
 
 
 if __name__ == "__main__":

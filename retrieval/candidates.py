@@ -226,7 +226,7 @@ class CandidateGenerator:
         exclude = [self.items.rows(list(dict.fromkeys(h.item_ids)), strict=False)
                    for h in histories]
         exclude = [e[e >= 0] for e in exclude]
-        collab = None
+        collab: list[tuple[np.ndarray, np.ndarray]] | None = None
         if quota and self.stats.has_collaborative:
             srows = [self.stats.rows(_consumed(h)) for h in histories]
             srows = [s[s >= 0] for s in srows]
@@ -236,7 +236,8 @@ class CandidateGenerator:
                                    indptr), shape=(len(histories), len(self.stats)))
             x.sum_duplicates()
             x.data[:] = 1.0
-            collab = self.stats.collaborative_scores(x)
+            ks = [min(quota + len(e) + self.n, len(self.stats)) for e in exclude]
+            collab = self.stats.collaborative_top(x, ks)
         out = []
         for k, h in enumerate(histories):
             taken = np.zeros(n_items, dtype=bool)
@@ -256,19 +257,33 @@ class CandidateGenerator:
                 d_rows, d_scores = d_rows[ok], d_scores[ok]
             c_rows = np.zeros(0, dtype=np.int64)
             if collab is not None and len(h):
-                c_rows = self._collaborative_rows(collab[k], taken, len(exclude[k]), quota)
+                c_rows = self._collaborative_rows(*collab[k], taken)
             out.append(self._merge_one(d_rows, d_scores, c_rows, taken, quota))
         return out
 
-    def _collaborative_rows(self, scores: np.ndarray, taken: np.ndarray, n_excluded: int,
-                            quota: int) -> np.ndarray:
-        """Table rows of the best EASE scores, best first (positive scores, not taken)."""
-        q = min(quota + n_excluded + self.n, len(scores))
-        top = np.argpartition(-scores, q - 1)[:q] if q < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        rows = self._table_of_stats[top[scores[top] > 0]]
+    def _collaborative_rows(self, top: np.ndarray, scores: np.ndarray, taken: np.ndarray
+                            ) -> np.ndarray:
+        """Table rows of the best collaborative scores (stats rows ``top``, best first,
+        with their ``scores``), best first: positive scores, not taken."""
+        rows = self._table_of_stats[top[scores > 0]]
         rows = rows[rows >= 0]
         return rows[~taken[rows]]
+
+    def _popular_free(self, taken: np.ndarray, n: int) -> np.ndarray:
+        """The ``n`` most popular rows not taken, most popular first: read in chunks from
+        the top (the same rows as filtering the whole order, without touching a million
+        rows when a few hundred are enough)."""
+        chunk = max(4 * n, 1024)
+        got: list[np.ndarray] = []
+        found = 0
+        for start in range(0, len(self._popular), chunk):
+            part = self._popular[start:start + chunk]
+            part = part[~taken[part]]
+            got.append(part)
+            found += len(part)
+            if found >= n:
+                break
+        return np.concatenate(got)[:n] if got else self._popular[:0]
 
     def _merge_one(self, d_rows: np.ndarray, d_scores: np.ndarray, c_rows: np.ndarray,
                    taken: np.ndarray, quota: int) -> CandidateList:
@@ -276,7 +291,7 @@ class CandidateGenerator:
         popular; each item once, at its first place."""
         n, q = self.n, quota if len(c_rows) else 0
         head = n - q
-        popular = self._popular[~taken[self._popular]][:n]
+        popular = self._popular_free(taken, n)
         pool = np.concatenate([d_rows[:head], c_rows[:q], d_rows[head:], c_rows[q:], popular])
         flags = np.concatenate([np.full(min(head, len(d_rows)), DENSE),
                                 np.full(min(q, len(c_rows)), COLLABORATIVE),

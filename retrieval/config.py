@@ -131,6 +131,9 @@ class StatsConfig(_Config):
     """ALS's confidence of a positive."""
     mf_threads: int = Field(default=1, ge=1)
     """OpenMP threads of the ALS fit (1: the same factors on every machine)."""
+    mf_index_above: int = Field(default=100_000, ge=0)
+    """Above this many items, the ALS candidates come from an inner-product IVF index over
+    the item factors (approximate) instead of scoring every item per query."""
     mf_with_ease: bool = False
     """Fit ALS also where EASE is fitted (by default only above the dense limit: on
     ml-100k, EASE + item-kNN scored NDCG@10 0.0822 and all three 0.0783)."""
@@ -207,6 +210,12 @@ class TrainingListsConfig(_Config):
     the model learns to use the request features."""
     max_users: int | None = Field(default=None, ge=2)
     """Train on at most this many users (seeded)."""
+    max_queries: int | None = Field(default=20_000, ge=2)
+    """Bound on the lists' size at any log size: when the log's users would give more
+    queries than this (``cuts`` each), a seeded sample of ``max_queries // cuts`` users
+    gives them, chosen before any list is made (at 100k items / 2M events, every one of
+    the 20,000 users' lists took 6.9 GiB). The statistics still see the other users' whole
+    logs. None: every user. ml-100k and ml-latest-small stay under the default."""
     seed: int = 0
     """Seed of the user split, the synthetic requests and LightGBM."""
 

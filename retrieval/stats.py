@@ -59,6 +59,9 @@ NEGATIVE_EVENTS = ("dislike", "skip")
 DEFAULT_DENSE_LIMIT = 16_000
 # Up to this many rows the item-kNN table is also held dense in memory (64 MB at most):
 # ml-100k's features read it in 0.1 ms per query against 0.6 ms from the table.
+SCORE_BLOCK = 1 << 25
+"""Dense collaborative scores held at once by :meth:`InteractionStats.collaborative_top`
+(floats: 128 MiB), so a block of queries over a large catalog stays bounded."""
 DENSE_KNN_ROWS = 4_096
 _TS_BITS = 33  # timestamps up to 2242; the item row lives above them in one int64 key
 
@@ -183,7 +186,7 @@ def _fit_collaborative(pos_log: Interactions, catalog: Catalog, x: Any, *, ease_
 
         factors = fit_als(x, factors=mf.factors, iterations=mf.iterations,
                           regularization=mf.regularization, alpha=mf.alpha, seed=mf.seed,
-                          threads=mf.threads)
+                          threads=mf.threads, index_above=mf.index_above)
     return ease, knn, factors
 
 
@@ -439,6 +442,32 @@ class InteractionStats:
                 out[k] = self.ease[cols].sum(axis=0)
         return out
 
+    def collaborative_top(self, history: Any, ks: Sequence[int]
+                          ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The best :meth:`collaborative_scores` of each binary history row: for row ``i``
+        its ``ks[i]`` highest (stats rows and scores, best first), in bounded memory. Above
+        the ALS index's size (no EASE, ALS factors with an index) from an approximate
+        inner-product search; otherwise exactly, scoring blocks of rows whose dense scores
+        hold at most :data:`SCORE_BLOCK` floats."""
+        from scipy import sparse
+
+        h = sparse.csr_matrix(history)
+        if self.ease is None and self.mf is not None and self.mf.index is not None:
+            per_row = [h.indices[h.indptr[k]:h.indptr[k + 1]] for k in range(h.shape[0])]
+            users = self.mf.user_vectors(per_row)
+            rows, scores = self.mf.top(users, max(max(ks, default=1), 1))
+            out = []
+            for k, r, sc in zip(ks, rows, scores, strict=True):
+                ok = r[:k] >= 0
+                out.append((r[:k][ok], sc[:k][ok]))
+            return out
+        step = max(1, SCORE_BLOCK // max(len(self), 1))
+        out = []
+        for a in range(0, h.shape[0], step):
+            scores = self.collaborative_scores(h[a:a + step])
+            out.extend(_top(row, k) for row, k in zip(scores, ks[a:a + step], strict=True))
+        return out
+
     # -- files ------------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> Path:
@@ -514,6 +543,14 @@ class InteractionStats:
                  if m is not None]
         return (f"InteractionStats({len(self)} items, {self.params.get('interactions', 0)} "
                 f"interactions, collaborative={'+'.join(parts) or 'no'})")
+
+
+def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` highest of ``scores`` (positions and values), best first (ties: stable)."""
+    q = min(k, len(scores))
+    top = np.argpartition(-scores, q - 1)[:q] if q < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return top, scores[top]
 
 
 def _load_arrays(folder: Path, meta: dict[str, Any], *, mmap: bool, fix: str

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from retrieval.candidates import COLLABORATIVE, DENSE, POPULAR
 from retrieval.config import PipelineConfig, RankerConfig, StatsConfig, TrainingListsConfig
@@ -75,6 +76,16 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 LIST_BLOCK = 256
 """Queries per block when the training lists are made in blocks (``map_blocks``)."""
+LOCAL_LIST_BLOCK = 256
+"""Queries per block in this process: a block's dense search fetches, for every query,
+the candidates plus as many as the longest history of the block (to drop what was
+consumed), so memory grows with the block (blocks of 4,096 queries took more than 5 GB
+over a 1M-item catalog with long synthetic histories)."""
+MAPPED_LISTS_MAX_ITEMS = 200_000
+"""Above this many catalog items the lists are made in this process even when a mapper
+is given: each worker would hold its own pipeline over the whole catalog (1.3 GB per Ray
+worker at 100,000 items, so about 13 GB each at 1,000,000), while the queries are capped
+(``training.max_queries``)."""
 
 
 def _say(progress: Progress | None) -> Progress:
@@ -89,7 +100,7 @@ def stats_from_config(log_: Interactions, catalog: Catalog, config: StatsConfig,
 
     mf = FactorSettings(factors=config.mf_factors, iterations=config.mf_iterations,
                         regularization=config.mf_regularization, alpha=config.mf_alpha,
-                        threads=config.mf_threads)
+                        threads=config.mf_threads, index_above=config.mf_index_above)
     return InteractionStats.build(log_, catalog, min_rating=config.min_rating,
                                   recent_days=config.recent_days, ease_l2=config.ease_l2,
                                   knn_neighbours=config.knn_neighbours,
@@ -188,10 +199,45 @@ def _user_sequences(log: Interactions, seed: int = 0
              not unordered[lo]) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
+def sample_users(log: Interactions, config: TrainingListsConfig
+                 ) -> tuple[Interactions, np.ndarray | None]:
+    """The log of a seeded sample of ``max_queries // cuts`` users (all of each one's
+    rows, in log order) and those rows' positions in ``log``; ``log`` itself and ``None``
+    when its users are not more than that (or there is no cap)."""
+    from retrieval.interactions import Interactions
+
+    if config.max_queries is None:
+        return log, None
+    codes, uniques = pd.factorize(log.df["user_id"], sort=True)
+    n_keep = max(2, config.max_queries // config.cuts)
+    if len(uniques) <= n_keep:
+        return log, None
+    chosen = np.zeros(len(uniques), dtype=bool)
+    chosen[np.random.default_rng(config.seed).choice(len(uniques), n_keep, replace=False)] = True
+    rows = np.flatnonzero(chosen[codes])
+    return Interactions(log.df.iloc[rows].reset_index(drop=True)), rows
+
+
 def _queries(log: Interactions, config: TrainingListsConfig, min_rating: float | None
              ) -> tuple[list[_Query], np.ndarray, dict[str, int]]:
     """The queries, and a mask over the log's rows of what the statistics may see. A user
-    without timestamps is in random order, so their held-out items are a random pick."""
+    without timestamps is in random order, so their held-out items are a random pick.
+    Above ``max_queries`` the queries come from a sample of users (:func:`sample_users`):
+    the mask then hides only their held-out rows."""
+    sub, rows = sample_users(log, config)
+    queries, keep_sub, counts = _user_queries(sub, config, min_rating)
+    if rows is None:
+        return queries, keep_sub, counts
+    keep = np.ones(len(log), dtype=bool)
+    keep[rows] = keep_sub
+    counts["users sampled for the training lists (max_queries)"] = \
+        int(sub.df["user_id"].nunique())
+    return queries, keep, counts
+
+
+def _user_queries(log: Interactions, config: TrainingListsConfig, min_rating: float | None
+                  ) -> tuple[list[_Query], np.ndarray, dict[str, int]]:
+    """:func:`_queries` over every user of ``log``."""
     df = log.df
     order = sequence_order(df, config.seed)
     keep_for_stats = np.ones(len(df), dtype=bool)
@@ -284,8 +330,12 @@ def make_training_lists(
                        valid_users, token=uuid.uuid4().hex)
     _PIPES.clear()
     _PIPES[work.token] = pipe
+    if map_blocks is not None and len(catalog) > MAPPED_LISTS_MAX_ITEMS:
+        say(f"training lists: {len(catalog):,} items: made in this process (each worker "
+            f"would rebuild the pipeline over the whole catalog)")
+        map_blocks = None
     if map_blocks is None:
-        results = [work(0, len(queries))]
+        results = [work(a, b) for a, b in blocks(len(queries), LOCAL_LIST_BLOCK)]
     else:  # blocks of queries: each query's list and features depend on it alone
         say(f"training lists: {len(queries)} queries in blocks of {LIST_BLOCK}")
         results = map_blocks(work, blocks(len(queries), LIST_BLOCK))

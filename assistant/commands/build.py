@@ -20,6 +20,10 @@ EngineOption = Annotated[str, typer.Option(
 AddressOption = Annotated[str | None, typer.Option(
     "--address", help="Ray cluster address (host:port of its head; default: start Ray on "
                       "this machine, on 127.0.0.1).")]
+MaxSeqOption = Annotated[int, typer.Option(
+    "--max-seq-length", min=8, max=512,
+    help="The encoder's token limit for items and requests (shorter: faster encoding of "
+         "long texts; the bundle records it and serves with it).")]
 ObjectStoreOption = Annotated[int, typer.Option(
     "--object-store-mb", min=80, help="Object store of a Ray instance started for the build "
                                       "(MB).")]
@@ -78,18 +82,20 @@ def register(app: typer.Typer) -> None:
         engine: EngineOption = "local",
         address: AddressOption = None,
         object_store_mb: ObjectStoreOption = 512,
+        max_seq_length: MaxSeqOption = 128,
     ) -> None:
         """Build a bundle: fine-tune the encoder, encode the catalog, build the FAISS index
         (a new generation behind the folder's CURRENT pointer; a killed build changes nothing)."""
         runner = _engine(engine, address, object_store_mb)
         _run_build(data, out, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
                    ranker=ranker, skip_bad_rows=skip_bad_rows, progress=progress,
-                   as_json=as_json, engine=runner)
+                   as_json=as_json, engine=runner, max_seq_length=max_seq_length)
 
 
 def _run_build(data: str | None, out: Path | None, *, finetune: bool, epochs: int,
                max_pairs: int | None, ranker: bool, skip_bad_rows: bool, progress: bool,
-               as_json: bool, engine: BuildEngine | None = None) -> None:
+               as_json: bool, engine: BuildEngine | None = None,
+               max_seq_length: int = 128) -> None:
     from assistant.cli import emit_json, settings
     from retrieval.build_steps import BuildClock
     from retrieval.bundle import build_bundle, read_manifest
@@ -111,7 +117,8 @@ def _run_build(data: str | None, out: Path | None, *, finetune: bool, epochs: in
     # The clock's lines replace the encoder's progress bars (one per chunk otherwise).
     path = _with_engine(engine, say, lambda e: build_bundle(
         ds, target, s, finetune=finetune, epochs=epochs, max_pairs=max_pairs,
-        train_ranker=ranker, progress=False, on_step=say, clock=clock, engine=e))
+        train_ranker=ranker, progress=False, on_step=say, clock=clock, engine=e,
+        max_seq_length=max_seq_length))
     manifest = read_manifest(path)
     summary = {"bundle": str(path), "generation": resolve(path).folder.name,
                "dataset": manifest["dataset"],

@@ -62,10 +62,20 @@ def _kill_once(flag: str | None) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _run_block(fn: Callable[[int, int], Any], start: int, stop: int, kill_flag: str | None
-               ) -> Any:
+_FNS: dict[str, Any] = {}
+"""The block function of the map in progress, by object id: deserialised once per worker
+(a function holding a large catalog took more than half of each task's time when Ray
+deserialised it for every block)."""
+
+
+def _run_block(fn_box: list[Any], start: int, stop: int, kill_flag: str | None) -> Any:
     _kill_once(kill_flag)
-    return fn(start, stop)
+    ref = fn_box[0]  # in a list: Ray passes the reference and leaves the fetching to us
+    key = ref.hex()
+    if key not in _FNS:
+        _FNS.clear()
+        _FNS[key] = _import_ray().get(ref)
+    return _FNS[key](start, stop)
 
 
 class _EncodeActor:
@@ -171,7 +181,7 @@ class RayEngine:
         fn_ref = ray.put(fn)
         flag = os.environ.get(KILL_ONCE_ENV) or None
         task = self._task.options(max_retries=self.max_retries, retry_exceptions=False)
-        pending = {task.remote(fn_ref, a, b, flag): i for i, (a, b) in enumerate(blocks)}
+        pending = {task.remote([fn_ref], a, b, flag): i for i, (a, b) in enumerate(blocks)}
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)

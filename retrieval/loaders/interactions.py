@@ -9,7 +9,7 @@ present, else ``play``), ``value``. The MovieLens spellings ``userId``, ``movieI
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
@@ -98,8 +98,24 @@ def _read_parquet(path: Path) -> pd.DataFrame:
                         fix="the file may be truncated or not Parquet; re-export it") from None
 
 
+def _per_value(col: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fn(col)`` computed once per distinct value of ``col`` (a log of 20M rows repeats
+    each id hundreds of times): the rows then share the results' objects, where a string
+    operation over every row makes one new string per row (gigabytes at that size)."""
+    if not len(col):
+        return fn(col)
+    codes, uniques = pd.factorize(col, use_na_sentinel=False)
+    done = np.asarray(fn(pd.Series(uniques, dtype=object)).to_numpy(), dtype=object)
+    # object dtype: the rows point at the distinct values' objects (a string dtype would
+    # copy every row's characters again).
+    return pd.Series(done[codes], index=col.index, dtype=object)
+
+
 def _blank(col: pd.Series) -> np.ndarray:
-    return (col.isna() | (col.astype(str).str.strip() == "")).to_numpy()
+    if col.dtype.kind in "biuf":  # a number is never blank text
+        return col.isna().to_numpy()
+    text = _per_value(col, lambda c: c.astype(str).str.strip())
+    return (col.isna() | (text == "")).to_numpy()
 
 
 def validate_interactions(
@@ -228,8 +244,8 @@ def _named_columns(frame: pd.DataFrame, path: Path | str, first_line: int) -> pd
 def _ids(frame: pd.DataFrame, item_ids: Collection[str] | None,
          problems: _Problems) -> tuple[pd.Series, pd.Series]:
     """User and item ids as strings; flags missing ids and items not in the catalog."""
-    user = frame["user_id"].astype(str).str.strip()
-    item = frame["item_id"].astype(str).str.strip()
+    user = _per_value(frame["user_id"], lambda c: c.astype(str).str.strip())
+    item = _per_value(frame["item_id"], lambda c: c.astype(str).str.strip())
     # Numeric ids read from Parquet arrive as floats; "3.0" must match the catalog's "3".
     for series_name in ("user_id", "item_id"):
         col = frame[series_name]
@@ -351,7 +367,7 @@ def _events(frame: pd.DataFrame, val_blank: np.ndarray, problems: _Problems) -> 
     """Event names (default: ``rating`` when there is a value column, else ``play``)."""
     n = len(frame)
     if "event" in frame.columns:
-        event = frame["event"].astype(str).str.strip().str.lower()
+        event = _per_value(frame["event"], lambda c: c.astype(str).str.strip().str.lower())
         ev_blank = _blank(frame["event"])
         default_event = "rating" if "value" in frame.columns else "play"
         event = event.where(~ev_blank, default_event)

@@ -284,7 +284,7 @@ def test_factor_setting_changes_the_lists(taste, field, a, b) -> None:
 TRAINING = [  # (field, a, b): the training lists differ
     ("cuts", 1, 3), ("horizon", 1, 3), ("min_history", 1, 7), ("valid_fraction", 0.1, 0.5),
     ("cold_start_fraction", 0.0, 0.5), ("request_fraction", 0.0, 0.5), ("max_users", 5, None),
-    ("seed", 0, 1),
+    ("max_queries", 30, None), ("seed", 0, 1),
 ]
 
 
@@ -337,6 +337,7 @@ def test_every_setting_has_an_effect_test() -> None:
               | {("training", f) for f, *_ in TRAINING} | {("ranker", f) for f, *_ in MODEL}
               | {("ranker", "num_threads")}
               | {("stats", f) for f, *_ in FACTORS} | {("stats", "mf_threads")}  # speed only
+              | {("stats", "mf_index_above")}  # tests/retrieval/test_large_bounds.py
               | {("ranker", "request_first")})  # tests/retrieval/test_request_first.py
     every = {(s, f) for s, field in PipelineConfig.model_fields.items()
              for f in field.annotation.model_fields}  # type: ignore[union-attr]
