@@ -374,17 +374,25 @@ class Engine:
         if not result.items:
             return result
         rows = self.items.rows([p.item_id for p in result.items])
+        evidence = {p.item_id: p.evidence
+                    for p in self._rank_all(history, req, rows, evidence=True)}
+        items = [p.model_copy(update={"evidence": evidence[p.item_id]})
+                 if p.item_id in evidence else p for p in result.items]
+        return dataclasses.replace(result, items=items)
+
+    def _rank_all(self, history: History, req: Request, rows: np.ndarray, *,
+                  evidence: bool) -> list[RankedItem]:
+        """Every one of ``rows`` ranked for ``history`` and ``req`` (the request's encoding
+        is remembered by the encoder, so a second call for the same request costs little)."""
+        if not len(rows):
+            return []
         vec = self.pipeline.encode_request(req)
         ctx = QueryContext(history=self.pipeline.steered_history(history, req), request=req,
                            request_vector=vec)
         dense = (self.items.vectors[rows] @ vec if vec is not None and self.items.vectors
                  is not None else np.full(len(rows), np.nan)).astype(np.float32)
-        ranked = self.pipeline.rank(ctx, CandidateList(rows, dense, np.full(
-            len(rows), DENSE, dtype=np.int16)), len(rows), evidence=True)
-        evidence = {p.item_id: p.evidence for p in ranked}
-        items = [p.model_copy(update={"evidence": evidence[p.item_id]})
-                 if p.item_id in evidence else p for p in result.items]
-        return dataclasses.replace(result, items=items)
+        return self.pipeline.rank(ctx, CandidateList(rows, dense, np.full(
+            len(rows), DENSE, dtype=np.int16)), len(rows), evidence=evidence)
 
     def _playlist_levels(self, want: Wanted) -> tuple[np.ndarray, np.ndarray]:
         """``bool[n_items]`` masks: rows that match ``want`` and rows that come close."""
@@ -436,12 +444,7 @@ class Engine:
         vec = self.pipeline.encode_request(req)
         new_rows = np.concatenate([self._best_rows(fresh & m, vec, hi) for m in (match, close)])
         rows = np.concatenate([keep_rows, new_rows])
-        ctx = QueryContext(history=self.pipeline.steered_history(history, req), request=req,
-                           request_vector=vec)
-        dense = (self.items.vectors[rows] @ vec if vec is not None and self.items.vectors
-                 is not None else np.full(len(rows), np.nan)).astype(np.float32)
-        ranked = self.pipeline.rank(ctx, CandidateList(rows, dense, np.full(
-            len(rows), DENSE, dtype=np.int16)), len(rows), evidence=False) if len(rows) else []
+        ranked = self._rank_all(history, req, rows, evidence=False)
         by_id = {p.item_id: p for p in ranked}
         kept_ids = [self.items.ids[r] for r in keep_rows.tolist()]
         kept_set = set(kept_ids)

@@ -266,15 +266,11 @@ def constraints(st: MergeState) -> None:
         for y in years:
             st.drop(y)
         if years:
-            st.notes.append("I dropped the earlier years (" + _era_words(prev) + "): they "
-                            "were for the last topic")
+            # here, not at the top: assistant.turn imports the session, which imports this
+            from assistant.turn.lead import era_words
 
-
-def _era_words(req: Request) -> str:
-    """A request's years in words ("from 1990", "up to 2006", "1990 to 1999")."""
-    if req.year_min is not None and req.year_max is not None:
-        return f"{req.year_min} to {req.year_max}"
-    return f"from {req.year_min}" if req.year_min is not None else f"up to {req.year_max}"
+            era = era_words(prev.year_min, prev.year_max)
+            st.notes.append(f"I dropped the earlier years ({era}): they were for the last topic")
 
 
 def intent(st: MergeState, refinement: bool, titles: list[TitleRef]) -> Intent:

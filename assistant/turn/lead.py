@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from assistant.turn.registry import ToolResult
     from retrieval.diversify import RankedItem
 
-__all__ = ["CHITCHAT", "constraint_words", "described", "lead_text", "new_user_notice",
+__all__ = ["CHITCHAT", "constraint_words", "described", "era_words", "lead_text", "new_user_notice",
            "no_match_notice", "relaxed_notice", "unchecked_notice", "unresolved_notice"]
 
 CHITCHAT = ("Tell me what you are in the mood for: a film, a series, an album or a podcast, "
@@ -112,7 +112,7 @@ def described(req: Request, n: int = 2) -> str:
     phrase = " ".join(phrase.split())
     if themes:
         phrase += " about " + " and ".join(themes[:3])
-    era = _era(req.year_min, req.year_max)
+    era = era_words(req.year_min, req.year_max)
     if era:
         phrase += " " + era
     rest = constraint_words(req.model_copy(update={"media_types": [], "year_min": None,
@@ -126,7 +126,7 @@ _ONE = {"films": "film", "episodes": "episode", "tracks": "track", "albums": "al
         "podcasts": "podcast", "audiobooks": "audiobook"}
 
 
-def _era(lo: int | None, hi: int | None) -> str:
+def era_words(lo: int | None, hi: int | None) -> str:
     """A year range in words: 'from the 1960s', 'from 1990 to 2005', 'from 2010 on'."""
     if lo is None and hi is None:
         return ""
@@ -190,7 +190,7 @@ def constraint_words(req: Request) -> list[str]:
     if req.exclude_tags:
         out.append("nothing " + ", ".join(req.exclude_tags))
     if req.year_min is not None or req.year_max is not None:
-        out.append(_era(req.year_min, req.year_max))
+        out.append(era_words(req.year_min, req.year_max))
     if req.min_minutes is not None:
         out.append(f"at least {req.min_minutes} minutes")
     if req.max_minutes is not None:
