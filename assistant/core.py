@@ -473,6 +473,19 @@ class Assistant:
         shown); another user's session of the same id is left alone."""
         self.sessions.forget(check_session(session_id), check_user(user_id))
 
+    def warm(self) -> Assistant:
+        """Load now what the first turn would otherwise load: the encoder (one request
+        encoded), the log's histories and the rules parser's title word index. On a million
+        items these take seconds, so a server calls this before it listens (``encore
+        serve`` and its workers do). Returns the assistant."""
+        engine = self.engine
+        engine.known_users()
+        engine.pipeline.encode_request(Request(query="warm up"))
+        titles = getattr(self.services.backends.rules, "titles", None)
+        if titles is not None:  # the rules parser's title matcher
+            titles.warm()
+        return self
+
     def close(self) -> None:
         """Close the history store and the LLM's HTTP connections."""
         self.services.backends.close()

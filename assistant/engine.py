@@ -59,6 +59,9 @@ __all__ = ["ConstraintMasks", "Engine", "Playlist", "UnknownItem", "pin_threads"
 _PLAYLIST_POOL = 200
 """Candidates per tier a playlist ranks at least (all of them on a catalog this small)."""
 
+_PLAYLIST_SEARCH_ABOVE = 50_000
+"""A playlist tier of more rows than this takes its closest from the vector index."""
+
 
 class UnknownItem(_UnknownItem):
     """An item id that is not in the engine's catalog (the assistant's
@@ -396,26 +399,19 @@ class Engine:
 
     def _playlist_levels(self, want: Wanted) -> tuple[np.ndarray, np.ndarray]:
         """``bool[n_items]`` masks: rows that match ``want`` and rows that come close."""
-        items, n = self.items, len(self.items)
-
-        def labelled(matrix: object, vocab: dict[str, int], labels: Collection[str]
-                     ) -> np.ndarray:
-            cols = [vocab[x] for x in labels if x in vocab]
-            if not cols:
-                return np.zeros(n, dtype=bool)
-            return np.asarray(matrix[:, cols].sum(axis=1)).ravel() > 0  # type: ignore[index]
-
-        genre_ok = (labelled(items.genres, items.genre_vocab, want.genres) if want.genres
+        n = len(self.items)
+        masks = self.pipeline.filters.masks  # column reads: cost the labelled rows only
+        genre_ok = (masks.labelled(want.genres, tags=False) if want.genres
                     else np.ones(n, dtype=bool))
         some_genre = genre_ok
         if want.all_genres:  # "indie rock": every genre; a track with one comes close
             for g in want.genres:
-                genre_ok = genre_ok & labelled(items.genres, items.genre_vocab, [g])
-        mood_ok = (labelled(items.tags, items.tag_vocab, want.mood_tags) if want.moods
+                genre_ok = genre_ok & masks.labelled([g], tags=False)
+        mood_ok = (masks.labelled(want.mood_tags, genres=False) if want.moods
                    else np.ones(n, dtype=bool))
         close = np.zeros(n, dtype=bool)
         if want.genres:
-            near = labelled(items.genres, items.genre_vocab, want.close) & ~genre_ok
+            near = masks.labelled(want.close, tags=False) & ~genre_ok
             if want.all_genres:
                 near |= some_genre & ~genre_ok
             close = (genre_ok & ~mood_ok) | (near & mood_ok)
@@ -480,6 +476,16 @@ class Engine:
         if len(rows) <= cap:
             return rows
         if vec is not None and self.items.vectors is not None:
+            if len(rows) > _PLAYLIST_SEARCH_ABOVE and self.retriever is not None:
+                # a large catalog: the vector index finds the closest, where reading every
+                # row's vector costs most of the turn
+                ids, _ = self.retriever.index.search(
+                    vec[None, :].astype(np.float32), cap,
+                    allowed=self.pipeline.filters.allow_list(mask))
+                found = self.items.rows(ids[0], strict=False)
+                found = found[found >= 0]
+                if len(found) >= cap:
+                    return np.sort(found)
             score = self.items.vectors[rows] @ vec
         else:
             score = self.stats.popularity(self.builder.stats_row[rows]).astype(np.float64)

@@ -160,7 +160,7 @@ def generate(size: int, events: int, folder: Path, seed: int, *, timeout: float,
 
 def build(data: Path, out: Path, *, encoder: str | None, ranker: bool, timeout: float,
           max_rss_mb: float, max_seq_length: int = 128, address: str | None = None,
-          extra: Any = None) -> Run:
+          extra: Any = None, backend: str | None = None) -> Run:
     """``encore build`` of ``data`` in a child process: on one process, or with ``address``
     on that Ray cluster (``--engine ray``)."""
     cmd = [_python(), "-m", "assistant.cli", "build", "--data", str(data), "--out", str(out),
@@ -171,6 +171,8 @@ def build(data: Path, out: Path, *, encoder: str | None, ranker: bool, timeout: 
     env = {"PYTHONPATH": str(ROOT)}
     if encoder:
         env["ENCORE_RETRIEVAL__ENCODER_MODEL"] = encoder
+    if backend:
+        env["ENCORE_RETRIEVAL__ENCODER_BACKEND"] = backend
     return watch(cmd, timeout=timeout, max_rss_mb=max_rss_mb, env=env, extra=extra)
 
 
@@ -278,7 +280,8 @@ def run_size(size: int, args: argparse.Namespace, work: Path, encoder: str | Non
         extra = lambda: _pids_naming(root)  # noqa: E731 (the cluster's processes)
     run = build(data, out, encoder=encoder, ranker=args.ranker, timeout=args.timeout,
                 max_rss_mb=cap, max_seq_length=args.max_seq_length,
-                address=cluster.address if cluster is not None else None, extra=extra)
+                address=cluster.address if cluster is not None else None, extra=extra,
+                backend=args.encoder_backend)
     res["rows"] += step_rows(run)
     res["build_seconds"] = round(run.seconds, 1)
     res["build_peak_mb"] = round(run.peak_mb)
@@ -332,6 +335,10 @@ def main(argv: list[str] | None = None) -> None:
                         "static-tiny (a random static embedding over the tiny BERT's "
                         "tokenizer: the fastest encoder, for timing the other steps) or a "
                         "folder")
+    p.add_argument("--encoder-backend", default=None,
+                   choices=["torch", "onnx", "onnx-int8", "static"],
+                   help="retrieval.encoder_backend of the build (static: the encoder "
+                        "distilled into token vectors, the fast one for a million items)")
     p.add_argument("--max-seq-length", type=int, default=128,
                    help="the encoder's token limit (encore build --max-seq-length)")
     p.add_argument("--data", default=None,
@@ -378,8 +385,11 @@ def main(argv: list[str] | None = None) -> None:
     print_table(results)
     load1 = os.getloadavg()
     summary = {r["items"]: {"build_s": r.get("build_seconds"), "peak_mb": r.get("build_peak_mb"),
-                            "stopped": r.get("stopped") or None} for r in results}
+                            "stopped": r.get("stopped") or None,
+                            **({"planted": r["planted"]} if r.get("planted") else {})}
+               for r in results}
     print(f"RESULT build_scale engine={args.engine} encoder={args.encoder} "
+          f"backend={args.encoder_backend or 'default'} "
           f"max_seq_length={args.max_seq_length} ranker={args.ranker} "
           f"events_per_item={args.events_per_item} {json.dumps(summary)} "
           f"load_avg_start={load0[0]:.2f} load_avg_end={load1[0]:.2f} cores={os.cpu_count()}")

@@ -115,7 +115,7 @@ def _assistant_from_bundle(path: str, tmp: Path):
     t0 = time.perf_counter()
     store = open_store(f"sqlite:///{tmp / 'bundle.sqlite3'}")
     bot = Assistant.from_bundle(path, settings, store=store, mmap=True, verify=False)
-    bot.users(50)  # the log's histories, loaded once (part of the set-up)
+    bot.warm()  # histories, the encoder, the title index: what a server loads before it listens
     from retrieval.bundle import read_manifest
 
     manifest = read_manifest(path)

@@ -190,14 +190,21 @@ class CandidateGenerator:
         stated = filter.stated
         assert stated is not None  # the caller checks
         if self.stated:
-            met = stated.count(stated.bits)
+            met = stated.met
             free = filter.mask & (met > 0)
             free[filter.excluded] = False
             free[cl.rows] = False
             seen = self.items.rows(list(history.item_ids), strict=False)
             free[seen[seen >= 0]] = False
             rows = np.flatnonzero(free)
-            extra = rows[np.lexsort((self._pop_rank[rows], -met[rows]))][: self.stated]
+            # most groups met first, then by popularity: one integer key, and a partial
+            # selection before the sort (a million-item catalog may have 100k rows here)
+            key = (len(stated.wanted) - met[rows].astype(np.int64)) * (len(self._pop_rank) + 1) \
+                + self._pop_rank[rows]
+            if len(rows) > self.stated:
+                part = np.argpartition(key, self.stated - 1)[: self.stated]
+                rows, key = rows[part], key[part]
+            extra = rows[np.argsort(key, kind="stable")][: self.stated]
             if len(extra):
                 cl = CandidateList(
                     np.concatenate([cl.rows, extra]),

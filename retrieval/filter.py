@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -118,6 +119,14 @@ class StatedMatch:
     def full(self) -> int:
         """The bit set of an item that meets every group."""
         return (1 << len(self.wanted)) - 1
+
+    @functools.cached_property
+    def met(self) -> np.ndarray:
+        """``int16[n_items]``: how many groups each row meets (:meth:`count` of
+        :attr:`bits`, computed once per match: the match is cached per request)."""
+        out = self.count(self.bits)
+        out.setflags(write=False)
+        return out
 
     def count(self, bits: np.ndarray) -> np.ndarray:
         """``int16``: how many groups each bit set meets."""
@@ -243,8 +252,11 @@ class ConstraintMasks:
         self.language = np.array([-1 if x is None else self.language_codes[x] for x in langs],
                                  dtype=np.int32)
         # Column access (which rows carry an excluded label) wants CSC.
-        self._genres = sparse.csc_matrix(items.genres)
-        self._tags = sparse.csc_matrix(items.tags)
+        self._genres = sparse.csc_matrix(items.genres, copy=True)
+        self._tags = sparse.csc_matrix(items.tags, copy=True)
+        for m in (self._genres, self._tags):
+            m.eliminate_zeros()  # a stored zero is not a label (:meth:`_labelled`)
+        self._media_masks: dict[tuple[int, ...], np.ndarray] = {}
 
     @staticmethod
     def key(request: Request | None) -> str:
@@ -256,12 +268,26 @@ class ConstraintMasks:
         hc.pop("exclude_ids", None)
         return json.dumps(hc, sort_keys=True) if hc else ""
 
-    def _labelled(self, matrix: Any, vocab: dict[str, int], labels: Sequence[str]) -> np.ndarray:
-        cols = [vocab[x] for x in labels if x in vocab]
-        if not cols:
-            return np.zeros(self.n, dtype=bool)
-        sub = matrix[:, cols]
-        return np.asarray(sub.sum(axis=1)).ravel() > 0
+    def labelled(self, labels: Collection[str], *, genres: bool = True, tags: bool = True
+                 ) -> np.ndarray:
+        """``bool[n]``: the rows whose genres (``genres``) or tags (``tags``) hold any of
+        ``labels``."""
+        out = np.zeros(self.n, dtype=bool)
+        if genres:
+            out |= self._labelled(self._genres, self.items.genre_vocab, labels)
+        if tags:
+            out |= self._labelled(self._tags, self.items.tag_vocab, labels)
+        return out
+
+    def _labelled(self, matrix: Any, vocab: dict[str, int], labels: Collection[str]
+                  ) -> np.ndarray:
+        """``bool[n]``: the rows carrying any of ``labels``, read from the CSC columns
+        (work in the labelled rows, not the catalog: a million rows cost what their labels
+        cost)."""
+        out = np.zeros(self.n, dtype=bool)
+        for c in {vocab[x] for x in labels if x in vocab}:
+            out[matrix.indices[matrix.indptr[c]:matrix.indptr[c + 1]]] = True
+        return out
 
     def mask(self, request: Request | None) -> np.ndarray:
         """``bool[n_items]``: rows that break none of the request's hard constraints except
@@ -280,7 +306,8 @@ class ConstraintMasks:
         for wanted, media in ((True, request.media_types), (False, request.exclude_media_types)):
             if media:
                 codes = [self.media_codes[m.value] for m in media if m.value in self.media_codes]
-                ok &= np.isin(self.media, codes) == wanted
+                has = self._media_mask(codes)
+                ok &= has if wanted else ~has
         if request.exclude_genres:
             ok &= ~self._labelled(self._genres, self.items.genre_vocab, request.exclude_genres)
         if request.exclude_tags:
@@ -309,10 +336,21 @@ class ConstraintMasks:
                 ok &= self.language == self.language_codes.get(request.language, -2)
         return ok, tuple(unchecked)
 
+    def _media_mask(self, codes: Sequence[int]) -> np.ndarray:
+        """``bool[n]``: rows of any of the media ``codes`` (read-only; kept per set of codes,
+        of which a catalog has a handful)."""
+        key = tuple(sorted(set(codes)))
+        got = self._media_masks.get(key)
+        if got is None:
+            got = np.isin(self.media, key)
+            got.setflags(write=False)
+            self._media_masks[key] = got
+        return got
+
     def _judges(self, known: np.ndarray, scope: np.ndarray) -> bool:
         """Whether enough rows in ``scope`` have the field to filter on it."""
-        n = int(scope.sum())
-        return n > 0 and int((known & scope).sum()) >= self.min_share * n
+        n = int(np.count_nonzero(scope))
+        return n > 0 and int(np.count_nonzero(known & scope)) >= self.min_share * n
 
     def stated(self, request: Request | None) -> StatedMatch | None:
         """Which of the request's wanted groups (:func:`wanted_groups`) each row has;
@@ -352,10 +390,24 @@ class FilterBuilder:
         self.masks = ConstraintMasks(items, mood_tags=mood_tags)
         self.index = index
         self._row_keys = (index.keys_of(items.ids) if isinstance(index, FaissIndex) else None)
+        # an index built in catalog order (every bundle's) has FAISS id = row
+        self._keys_are_rows = self._row_keys is not None and bool(
+            (self._row_keys == np.arange(len(self._row_keys))).all())
         self._cache: OrderedDict[str, tuple[np.ndarray, Collection[str] | None,
                                             tuple[str, ...]]] = OrderedDict()
         self._stated: OrderedDict[str, StatedMatch | None] = OrderedDict()
         self._lock = threading.Lock()
+
+    def allow_list(self, mask: np.ndarray) -> Collection[str]:
+        """The rows of ``mask`` as an allow-list for the index: its own
+        :class:`~retrieval.index.AllowList` for a FAISS index (FAISS ids taken from the mask,
+        no id lookups), else a frozenset of catalog ids."""
+        if self._row_keys is None:
+            ids = self.items.ids
+            return frozenset(ids[r] for r in np.flatnonzero(mask))
+        rows = np.flatnonzero(mask)
+        keys = rows if self._keys_are_rows else self._row_keys[rows]
+        return self.index.allow_list(keys)  # type: ignore[union-attr]
 
     def clear(self) -> None:
         """Forget the cached masks, allow-lists and stated matches."""
@@ -387,11 +439,8 @@ class FilterBuilder:
         allowed: Collection[str] | None
         if mask.all():
             allowed = None
-        elif self._row_keys is not None:  # FAISS ids straight from the mask, no id lookups
-            allowed = self.index.allow_list(self._row_keys[mask])  # type: ignore[union-attr]
         else:
-            ids = self.items.ids
-            allowed = frozenset(ids[r] for r in np.flatnonzero(mask))
+            allowed = self.allow_list(mask)
         with self._lock:
             self._cache[key] = (mask, allowed, unchecked)
             while len(self._cache) > _MASK_CACHE:

@@ -303,6 +303,7 @@ class Retriever:
             if not np.isfinite(counts).all() or (counts < 0).any():
                 raise ValueError("item_popularity must hold finite counts >= 0")
             self._prior = self.popularity_weight * np.log1p(counts)
+        self._has_prior = bool(self._prior.any())  # checked per search: once, not per call
         if index is None:
             from retrieval.index import FaissIndex
 
@@ -454,7 +455,7 @@ class Retriever:
             raise ValueError(f"{len(q)} queries but {len(exclude)} exclude sets")
         extra = max((len(e) for e in exclude), default=0)
         exclude = [e if isinstance(e, set | frozenset) else set(e) for e in exclude]
-        if not self._prior.any():
+        if not self._has_prior:
             ids, scores = self.index.search(q, n + extra, allowed=allowed)
             out_ids, out_scores = [], []
             for row_ids, row_scores, ex in zip(ids, scores, exclude, strict=True):

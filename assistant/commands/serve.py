@@ -184,7 +184,7 @@ def register(app: typer.Typer) -> None:
         def load():
             from assistant.core import Assistant
 
-            return Assistant.from_bundle(path, s)
+            return Assistant.from_bundle(path, s).warm()
 
         typer.echo(f"Encore chat page: http://{host}:{port} (loading {path} in the background;"
                    " Ctrl+C stops it)", err=True)

@@ -454,12 +454,9 @@ class TitleMatcher:
             return None
         return self._pick(TitleMatch(self._keys[found[0]], found[0], float(found[1])), None)
 
-    def unique_word(self, text: str) -> TitleMatch | None:
-        """The one title containing every word of ``text`` (each at least 4 letters), if only
-        one does: "Totoro" -> "My Neighbor Totoro". Used for cued, capitalised spans only."""
-        words = title_key(text).split()
-        if not words or any(len(w) < 4 for w in words):
-            return None
+    def warm(self) -> dict[str, set[str]]:
+        """Build the word index of :meth:`unique_word` now (made on first use otherwise:
+        seconds on a million titles, which a server spends before its first turn)."""
         if self._words is None:
             index: dict[str, set[str]] = defaultdict(set)
             for key in self._keys:
@@ -467,9 +464,18 @@ class TitleMatcher:
                     if len(w) >= 4:
                         index[w].add(key)
             self._words = dict(index)
+        return self._words
+
+    def unique_word(self, text: str) -> TitleMatch | None:
+        """The one title containing every word of ``text`` (each at least 4 letters), if only
+        one does: "Totoro" -> "My Neighbor Totoro". Used for cued, capitalised spans only."""
+        words = title_key(text).split()
+        if not words or any(len(w) < 4 for w in words):
+            return None
+        index = self.warm()
         found: set[str] | None = None
         for w in words:
-            keys = self._words.get(w, set())
+            keys = index.get(w, set())
             found = set(keys) if found is None else found & keys
             if not found:
                 return None

@@ -100,10 +100,11 @@ def stateless(assistant: Assistant) -> Assistant:
 
 def load_worker_assistant(bundle: Path, settings: Settings) -> Assistant:
     """The assistant one worker serves: the bundle memory-mapped, its checksums not read
-    again (the parent checked them), sessions only in the shared store."""
+    again (the parent checked them), sessions only in the shared store, warmed before it
+    reports ready (:meth:`Assistant.warm`)."""
     from assistant.core import Assistant
 
-    return stateless(Assistant.from_bundle(bundle, settings, mmap=True, verify=False))
+    return stateless(Assistant.from_bundle(bundle, settings, mmap=True, verify=False).warm())
 
 
 def _worker_main(spec: WorkerSpec, sock: socket.socket, ready: Connection) -> None:

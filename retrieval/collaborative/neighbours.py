@@ -260,17 +260,23 @@ class NeighbourTable:
         ci = np.flatnonzero(c >= 0)
         if not known_h.any() or not len(ci):
             return out
-        # Position of each history item by row: one gather answers every neighbour entry
-        # (a scratch array of n int32 costs less than a search per entry).
         uniq = np.unique(h[known_h])
-        position = np.full(len(self), -1, dtype=np.int32)
-        position[uniq] = np.arange(len(uniq), dtype=np.int32)
         owner, nb, w = self._gather(c[ci])
-        at = position[nb]
-        hit = at >= 0
+        if 8 * len(nb) >= len(self):
+            # many entries: a scratch array of n int32 (position by row) answers each one
+            # in one gather
+            position = np.full(len(self), -1, dtype=np.int32)
+            position[uniq] = np.arange(len(uniq), dtype=np.int32)
+            at = position[nb]
+            hit = at >= 0
+        else:
+            # few entries on a large catalog (one candidate's evidence on a million items):
+            # a binary search each, not n ints to fill
+            at = np.minimum(np.searchsorted(uniq, nb), len(uniq) - 1)
+            hit = uniq[at] == nb
         small = np.zeros((len(uniq), len(c)), dtype=np.float32)
         small[at[hit], ci[owner[hit]]] = w[hit]
-        out[known_h] = small[position[h[known_h]]]
+        out[known_h] = small[np.searchsorted(uniq, h[known_h])]
         return out
 
     def scores(self, history_rows: Sequence[np.ndarray]) -> np.ndarray:

@@ -53,13 +53,25 @@ def encoder_factory(encoder: Encoder, enc_meta: dict[str, Any], tmp: Path
                     ) -> tuple[Callable[[], Any], str]:
     """How engine workers get the build's encoder, and a key of its weights.
 
-    A saved encoder (``tmp/encoder``) or a model name is loaded by each worker (every node
-    must see the same path: one machine, or a shared file system); any other encoder object
-    is pickled to them as it is.
+    A saved encoder (``tmp/encoder``), the backend the build converted it to (the distilled
+    static model or the ONNX export, as the bundle will load it) or a model name is loaded
+    by each worker (every node must see the same path: one machine, or a shared file
+    system); any other encoder object is pickled to them as it is.
     """
     from retrieval.encoder import load_encoder
+    from retrieval.encoder_onnx import ONNX_DIR, load_bundle_encoder
+    from retrieval.encoder_static import STATIC_DIR
 
     seq = int(enc_meta.get("max_seq_length") or 128)
+    backend = str(enc_meta.get("backend", "torch"))
+    if backend != "torch":
+        # the distilled static model or the ONNX export the build wrote: the workers
+        # encode with what serving will encode requests with, not with the torch model
+        sub = (enc_meta.get("static") or f"encoder/{STATIC_DIR}" if backend == "static"
+               else enc_meta.get("onnx") or f"encoder/{ONNX_DIR}")
+        folder = tmp / str(sub)
+        return (functools.partial(load_bundle_encoder, tmp, dict(enc_meta)),
+                digest(backend, folder_digest(folder), str(seq)))
     if enc_meta.get("folder"):
         folder = tmp / str(enc_meta["folder"])
         return (functools.partial(load_encoder, str(folder), max_seq_length=seq),

@@ -22,7 +22,7 @@ Hard filters (``allowed=``) are served one of three ways (``filter_strategy``):
 - ``gather``: fetch the allowed vectors and score them exactly (``faiss.knn``). Exact, and
   the fastest for small allow-lists, where an HNSW graph search with a selector misses
   most allowed items (it cannot reach them through the nodes the filter rejects).
-- ``selector``: an ``IDSelectorBatch`` in the FAISS search parameters.
+- ``selector``: an id bitmap (``IDSelectorBitmap``) in the FAISS search parameters.
 - ``overfetch``: search ``1.5 * k * n / m`` neighbours without the filter, keep the allowed
   ones, and search deeper if fewer than ``k`` survive.
 

@@ -47,6 +47,14 @@ def test_a_turn_answers_with_explained_cards_that_meet_the_request(bot, user) ->
     assert reply.request.exclude_genres == ["horror"] and reply.request.max_minutes == 120
 
 
+def test_warm_loads_before_the_first_turn_what_it_would_load(bot) -> None:
+    titles = bot.services.backends.rules.titles
+    assert bot.engine._histories is None and titles._words is None
+    assert bot.warm() is bot
+    assert bot.engine._histories is not None and titles._words
+    assert bot.chat("warm", bot.users(1)[0], "something like Arrival").recommendations
+
+
 def test_constraints_carry_across_turns_and_nothing_is_shown_twice(bot, user) -> None:
     first = bot.chat("s2", user, "sci-fi films, no horror")
     shown = {r.item_id for r in first.recommendations}

@@ -196,6 +196,24 @@ def test_enough_rock_gives_rock_within_five_percent(synth, target) -> None:
     assert [p.item_id for p in again.items] == ids  # stable order
 
 
+def test_a_large_tier_takes_its_closest_from_the_vector_index(synth, monkeypatch) -> None:
+    import assistant.engine as engine_module
+
+    req = Request(media_types=TRACK, genres=["rock"], query="loud rock songs")
+    monkeypatch.setattr(engine_module, "_PLAYLIST_POOL", 6)
+    exact = synth.playlist(History([]), req, target_minutes=30)
+    searches = []
+    index = synth.retriever.index
+    real = index.search
+    monkeypatch.setattr(index, "search", lambda *a, **kw: searches.append(kw) or real(*a, **kw))
+    monkeypatch.setattr(engine_module, "_PLAYLIST_SEARCH_ABOVE", 0)
+    searched = synth.playlist(History([]), req, target_minutes=30)
+    assert searches and all(kw.get("allowed") is not None for kw in searches)
+    # the test catalog's index is exact, so the index finds the rows the vectors would
+    assert [p.item_id for p in searched.items] == [p.item_id for p in exact.items]
+    assert all("rock" in g for g in _genres(synth, [p.item_id for p in searched.items]))
+
+
 def test_indie_rock_never_takes_pop_and_labels_its_close_matches(synth) -> None:
     req = Request(media_types=TRACK, genres=["indie"])
     pl = synth.playlist(History([]), req, target_minutes=120)

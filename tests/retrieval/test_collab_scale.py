@@ -116,6 +116,13 @@ def test_pair_weights_read_the_table_as_the_dense_matrix(data) -> None:
     want = np.where((h[:, None] >= 0) & (c[None, :] >= 0), dense[h][:, c], 0.0)
     np.testing.assert_array_equal(got, want)
     assert table.pair_weights(np.array([], dtype=np.int64), c).shape == (0, 5)
+    # one candidate's few entries take the binary-search path, many the scratch array:
+    # both read the same weights
+    for few, cands in ((build_neighbours(x, 2), np.array([7, 20])), (table, np.arange(40))):
+        assert (8 * few.neighbours(7)[0].size * len(cands) < len(few)) == (len(cands) == 2)
+        got = few.pair_weights(h, cands)
+        want = np.where(h[:, None] >= 0, few.to_dense()[h][:, cands], 0.0)
+        np.testing.assert_array_equal(got, want)
 
 
 def test_als_is_seeded_and_solves_a_new_user_as_implicit_does(data) -> None:

@@ -101,14 +101,18 @@ def test_static_encoder_vectors(distilled, texts) -> None:
         enc.encode(["  "])
 
 
+@pytest.mark.parametrize("engine", [None, "sharded"])
 def test_bundle_built_with_static_loads_and_answers(_tiny_model_session, tmp_path,
-                                                    texts) -> None:
+                                                    texts, engine) -> None:
+    from retrieval.distributed import make_engine
     from tests.retrieval.conftest import tiny_catalog, tiny_log
 
     ds = Dataset(name="tiny", catalog=tiny_catalog(), interactions=tiny_log(), source="tests")
+    # "sharded": the engines' workers load the distilled model too (not the torch one)
     out = build_bundle(ds, tmp_path / "bundle", Settings(retrieval={"encoder_backend": "static"}),
                        encoder=load_encoder(_tiny_model_session), progress=False,
-                       train_ranker=False)
+                       train_ranker=False,
+                       engine=make_engine(engine) if engine else None)
     manifest = read_manifest(out)
     assert manifest["encoder"]["backend"] == "static"
     assert "encoder/static/model.safetensors" in manifest["files"]
