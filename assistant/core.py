@@ -475,12 +475,14 @@ class Assistant:
 
     def warm(self) -> Assistant:
         """Load now what the first turn would otherwise load: the encoder (one request
-        encoded), the log's histories and the rules parser's title word index. On a million
+        encoded), the log's histories, the catalog's genre index and the rules parser's
+        title word index. On a million
         items these take seconds, so a server calls this before it listens (``encore
         serve`` and its workers do). Returns the assistant."""
         engine = self.engine
         engine.known_users()
         engine.pipeline.encode_request(Request(query="warm up"))
+        self.catalog.media_of_genre("")  # the genre -> media index the merge reads
         titles = getattr(self.services.backends.rules, "titles", None)
         if titles is not None:  # the rules parser's title matcher
             titles.warm()

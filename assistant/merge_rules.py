@@ -86,7 +86,7 @@ class MergeState:
     def drop(self, slot: str) -> None:
         """Forget an inherited ``slot`` (a slot set this turn stays)."""
         if slot in self.carried:
-            self.upd[slot] = None
+            self.upd[slot] = [] if isinstance(self.upd.get(slot), list) else None
             self.carried.remove(slot)
 
 
@@ -250,7 +250,16 @@ def constraints(st: MergeState) -> None:
     if new.exclude_media_types and upd.get("media_types"):
         upd["media_types"] = [m for m in upd["media_types"] if m not in new.exclude_media_types]
     prev = st.prev
-    if prev is not None and new.media_types and set(new.media_types) != set(prev.media_types):
+    if prev is not None and _kind_without_genre(st):
+        # "crime dramas" after a playlist of tracks: no track here is a crime drama, so
+        # the new topic is not about tracks (the catalog says where its genres live)
+        st.drop("media_types")
+        st.notes.append(f"I left out the earlier kind of item ({type_words(prev.media_types)}):"
+                        f" none of them here is {_genre_words(new)}")
+    # the kind of item changed: named anew, or the carried kind dropped or ruled out
+    if prev is not None and (
+            (bool(new.media_types) and set(new.media_types) != set(prev.media_types))
+            or (bool(prev.media_types) and not st.upd.get("media_types"))):
         dropped = [s for s in ("min_minutes", "max_minutes") if s in st.carried]
         for s in dropped:
             st.drop(s)
@@ -271,6 +280,26 @@ def constraints(st: MergeState) -> None:
 
             era = era_words(prev.year_min, prev.year_max)
             st.notes.append(f"I dropped the earlier years ({era}): they were for the last topic")
+
+
+def _kind_without_genre(st: MergeState) -> bool:
+    """Whether the new request names genres that no item of the media types it carries
+    over has (and some item of another type has): all of them together when it wants
+    every genre at once."""
+    new = st.new
+    if not new.genres or new.media_types or "media_types" not in st.carried:
+        return False
+    homes = [st.catalog.media_of_genre(g) for g in new.genres]
+    where = frozenset.intersection(*homes) if new.all_genres else frozenset().union(*homes)
+    carried = {str(getattr(m, "value", m)) for m in st.upd.get("media_types") or ()}
+    return bool(where) and not (where & carried)
+
+
+def _genre_words(req: Request) -> str:
+    """The request's genres as a person says them: "a crime drama", "jazz or blues"."""
+    words = (" " if req.all_genres else " or ").join(req.genres)
+    return ("an " if words[:1] in "aeiou" else "a ") + words if req.all_genres \
+        or len(req.genres) == 1 else words
 
 
 def intent(st: MergeState, refinement: bool, titles: list[TitleRef]) -> Intent:

@@ -454,6 +454,8 @@ def _what(request: Request) -> str:
 def _only(pl: Playlist, request: Request) -> str:
     """"Only 8 tracks here match indie rock (32 min)": an item matches any genre named."""
     phrase = Wanted.of(request).phrase
+    if pl.n_match == 0:  # "No tracks here match indie rock", not "Only 0 tracks"
+        return f"No {_media(request)} here{f' match {phrase}' if phrase else ''}"
     match = f" match {phrase}" if phrase else ""
     return f"Only {pl.n_match} {_media(request)} here{match} ({span(pl.match_minutes)})"
 

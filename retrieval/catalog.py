@@ -27,6 +27,7 @@ class Catalog:
     def __init__(self, items: Iterable[Item]) -> None:
         self._items: list[Item] = []
         self._pos: dict[str, int] = {}
+        self._genre_media: dict[str, frozenset[str]] | None = None
         for item in items:
             self.add(item)
 
@@ -40,6 +41,7 @@ class Catalog:
             )
         self._pos[item.id] = len(self._items)
         self._items.append(item)
+        self._genre_media = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -70,6 +72,23 @@ class Catalog:
 
     def genre_counts(self) -> Counter[str]:
         return Counter(g for it in self._items for g in it.genres)
+
+    def media_of_genre(self, genre: str) -> frozenset[str]:
+        """The media types (values) of the items that carry ``genre``: one pass over the
+        catalog on first use, kept until the next :meth:`add`.
+
+        Example:
+            >>> Catalog([Item(id="a", title="A", media_type="movie", genres=["crime"])]
+            ...         ).media_of_genre("crime")
+            frozenset({'movie'})
+        """
+        if self._genre_media is None:
+            index: dict[str, set[str]] = {}
+            for it in self._items:
+                for g in it.genres:
+                    index.setdefault(g, set()).add(it.media_type.value)
+            self._genre_media = {g: frozenset(m) for g, m in index.items()}
+        return self._genre_media.get(genre, frozenset())
 
     def tag_counts(self) -> Counter[str]:
         return Counter(t for it in self._items for t in it.tags)

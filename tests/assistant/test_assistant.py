@@ -52,6 +52,7 @@ def test_warm_loads_before_the_first_turn_what_it_would_load(bot) -> None:
     assert bot.engine._histories is None and titles._words is None
     assert bot.warm() is bot
     assert bot.engine._histories is not None and titles._words
+    assert bot.catalog._genre_media  # the genre -> media index the merge reads
     assert bot.chat("warm", bot.users(1)[0], "something like Arrival").recommendations
 
 

@@ -145,6 +145,21 @@ def test_years_dropped_when_a_new_topic_names_a_new_kind_of_item(talk):
     assert (m.request.year_min, m.request.year_max) == (1990, 1999)
 
 
+def test_a_genre_no_carried_kind_has_leaves_that_kind_behind(talk):
+    """"crime dramas" after electronic tracks: no track in the catalog is a crime drama,
+    so the new topic is not held to tracks (nor to their lengths); "comedy" after
+    podcasts stays with podcasts, which the catalog has comedies of."""
+    talk("chill electronic tracks under 6 minutes")
+    m = talk("crime dramas from the 90s")
+    assert m.request.media_types == [] and "media_types" not in m.carried
+    assert m.request.max_minutes is None and m.request.genres == ["crime", "drama"]
+    assert any("left out the earlier kind of item (tracks): none of them here is a crime "
+               "drama" in n for n in m.notes)
+    talk("true crime podcasts")
+    m = talk("comedy")
+    assert m.request.media_types == ["podcast"] and not any("left out" in n for n in m.notes)
+
+
 def test_duration_inherited_when_media_types_stay(talk):
     talk("sci-fi films under 2 hours", FILMS)
     m = talk("something funny")
