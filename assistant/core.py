@@ -476,9 +476,8 @@ class Assistant:
     def warm(self) -> Assistant:
         """Load now what the first turn would otherwise load: the encoder (one request
         encoded), the log's histories, the catalog's genre index and the rules parser's
-        title word index. On a million
-        items these take seconds, so a server calls this before it listens (``encore
-        serve`` and its workers do). Returns the assistant."""
+        title word index. On a million items these take seconds, so a server calls this
+        before it listens (``encore serve`` and its workers do). Returns the assistant."""
         engine = self.engine
         engine.known_users()
         engine.pipeline.encode_request(Request(query="warm up"))

@@ -255,7 +255,7 @@ def constraints(st: MergeState) -> None:
         # the new topic is not about tracks (the catalog says where its genres live)
         st.drop("media_types")
         st.notes.append(f"I left out the earlier kind of item ({type_words(prev.media_types)}):"
-                        f" none of them here is {_genre_words(new)}")
+                        f" there is no {_genre_words(new)} among them here")
     # the kind of item changed: named anew, or the carried kind dropped or ruled out
     if prev is not None and (
             (bool(new.media_types) and set(new.media_types) != set(prev.media_types))
@@ -296,10 +296,8 @@ def _kind_without_genre(st: MergeState) -> bool:
 
 
 def _genre_words(req: Request) -> str:
-    """The request's genres as a person says them: "a crime drama", "jazz or blues"."""
-    words = (" " if req.all_genres else " or ").join(req.genres)
-    return ("an " if words[:1] in "aeiou" else "a ") + words if req.all_genres \
-        or len(req.genres) == 1 else words
+    """The request's genres as a person says them: "crime drama", "jazz or blues"."""
+    return (" " if req.all_genres else " or ").join(req.genres)
 
 
 def intent(st: MergeState, refinement: bool, titles: list[TitleRef]) -> Intent:
