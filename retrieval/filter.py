@@ -33,7 +33,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -255,7 +255,7 @@ class ConstraintMasks:
         self._genres = sparse.csc_matrix(items.genres, copy=True)
         self._tags = sparse.csc_matrix(items.tags, copy=True)
         for m in (self._genres, self._tags):
-            m.eliminate_zeros()  # a stored zero is not a label (:meth:`_labelled`)
+            m.eliminate_zeros()  # a stored zero is not a label (:meth:`labelled`)
         self._media_masks: dict[tuple[int, ...], np.ndarray] = {}
 
     @staticmethod
@@ -271,22 +271,14 @@ class ConstraintMasks:
     def labelled(self, labels: Collection[str], *, genres: bool = True, tags: bool = True
                  ) -> np.ndarray:
         """``bool[n]``: the rows whose genres (``genres``) or tags (``tags``) hold any of
-        ``labels``."""
+        ``labels``, read from the CSC columns of those labels (work in the labelled rows,
+        not the catalog: a million rows cost what their labels cost)."""
         out = np.zeros(self.n, dtype=bool)
-        if genres:
-            out |= self._labelled(self._genres, self.items.genre_vocab, labels)
-        if tags:
-            out |= self._labelled(self._tags, self.items.tag_vocab, labels)
-        return out
-
-    def _labelled(self, matrix: Any, vocab: dict[str, int], labels: Collection[str]
-                  ) -> np.ndarray:
-        """``bool[n]``: the rows carrying any of ``labels``, read from the CSC columns
-        (work in the labelled rows, not the catalog: a million rows cost what their labels
-        cost)."""
-        out = np.zeros(self.n, dtype=bool)
-        for c in {vocab[x] for x in labels if x in vocab}:
-            out[matrix.indices[matrix.indptr[c]:matrix.indptr[c + 1]]] = True
+        for on, matrix, vocab in ((genres, self._genres, self.items.genre_vocab),
+                                  (tags, self._tags, self.items.tag_vocab)):
+            if on:
+                for c in {vocab[x] for x in labels if x in vocab}:
+                    out[matrix.indices[matrix.indptr[c]:matrix.indptr[c + 1]]] = True
         return out
 
     def mask(self, request: Request | None) -> np.ndarray:
@@ -309,9 +301,9 @@ class ConstraintMasks:
                 has = self._media_mask(codes)
                 ok &= has if wanted else ~has
         if request.exclude_genres:
-            ok &= ~self._labelled(self._genres, self.items.genre_vocab, request.exclude_genres)
+            ok &= ~self.labelled(request.exclude_genres, tags=False)
         if request.exclude_tags:
-            ok &= ~self._labelled(self._tags, self.items.tag_vocab, request.exclude_tags)
+            ok &= ~self.labelled(request.exclude_tags, genres=False)
         scope = ok.copy()  # the rows whose fields say whether the catalog can judge the rest
         unchecked: list[str] = []
         for name, lo, hi, values in (
@@ -364,10 +356,7 @@ class ConstraintMasks:
         for j, g in enumerate(groups):
             # A label counts wherever the catalog put it: "history" is a genre of The Crown
             # and a tag of Cosmos, and either answers "a history series".
-            labels = [*g.genres, *g.tags]
-            has = self._labelled(self._genres, self.items.genre_vocab, labels)
-            has |= self._labelled(self._tags, self.items.tag_vocab, labels)
-            bits |= has.astype(np.int64) << j
+            bits |= self.labelled([*g.genres, *g.tags]).astype(np.int64) << j
         return StatedMatch(tuple(groups), bits)
 
 

@@ -2,8 +2,8 @@
 
 ``gather`` scores the allowed vectors exactly, ``selector`` passes an id bitmap
 (``IDSelectorBitmap``) to FAISS, ``overfetch`` searches deeper without the filter and keeps
-the allowed hits; ``auto`` picks by allow-list size as measured in ``benchmarks/README.md`` (see the
-package docstring of :mod:`retrieval.index`).
+the allowed hits; ``auto`` picks by allow-list size as measured in ``benchmarks/README.md``
+(see the package docstring of :mod:`retrieval.index`).
 """
 
 from __future__ import annotations
